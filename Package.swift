@@ -1,0 +1,89 @@
+// swift-tools-version: 6.1
+import PackageDescription
+
+let strict: [SwiftSetting] = [
+  .enableUpcomingFeature("ExistentialAny")
+]
+
+let package = Package(
+  name: "lava-runner",
+  platforms: [.macOS(.v14)],
+  products: [
+    .executable(name: "lava-runner", targets: ["Runner"])
+  ],
+  dependencies: [
+    // The CLI and every script command parse their arguments with it: --help, defaults and
+    // precise errors for free, on any token array.
+    .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
+    // The runner's own log: levels and metadata (job ids) passed down as a Logger.
+    .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
+    // In-process HTTP servers for the tests (the strict fake GitLab, misbehaving servers).
+    .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+  ],
+  targets: [
+    // libcurl: every HTTP request the runner makes (GitLab, LAVA, artifact storage).
+    .systemLibrary(
+      name: "CCurl",
+      pkgConfig: "libcurl",
+      providers: [.apt(["libcurl4-openssl-dev"])]
+    ),
+    // libyaml: LAVA job definitions and LAVA log lines, with line and column.
+    .systemLibrary(
+      name: "CYAML",
+      pkgConfig: "yaml-0.1",
+      providers: [.apt(["libyaml-dev"])]
+    ),
+    // The contract a command sees: the command protocol, its metadata, the job context.
+    .target(
+      name: "Protocols",
+      dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
+      swiftSettings: strict
+    ),
+    // One file per script command, and the list that registers them.
+    .target(
+      name: "Commands",
+      dependencies: [
+        "Protocols",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+      ],
+      swiftSettings: strict
+    ),
+    // The lava-runner executable: CLI, interpreter core and the adapters to GitLab, LAVA,
+    // HTTP (libcurl) and YAML (libyaml).
+    .executableTarget(
+      name: "Runner",
+      dependencies: [
+        "Protocols",
+        "Commands",
+        "CCurl",
+        "CYAML",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Logging", package: "swift-log"),
+      ],
+      swiftSettings: strict
+    ),
+    // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab.
+    .target(
+      name: "TestSupport",
+      dependencies: [
+        .product(name: "FlyingFox", package: "FlyingFox")
+      ],
+      path: "Tests/TestSupport",
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "RunnerTests",
+      dependencies: [
+        "Runner", "Protocols", "Commands", "TestSupport",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "CommandsTests",
+      dependencies: ["Commands", "Protocols", "TestSupport"],
+      swiftSettings: strict
+    ),
+  ],
+  swiftLanguageModes: [.v6]
+)

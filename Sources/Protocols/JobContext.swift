@@ -1,0 +1,40 @@
+import Foundation
+
+/// What a command sees of the job it runs in. The runner provides one per job; tests provide
+/// their own.
+public protocol JobContext: Sendable {
+  /// The job log: everything written here reaches the GitLab job log, masked.
+  var log: any JobLog { get }
+
+  /// The job's CI/CD variables, as GitLab sent them.
+  var variables: JobVariables { get }
+
+  /// A folder private to this job, removed when the job ends.
+  var workingDirectory: URL { get }
+
+  /// Finds `path` in the artifacts of the job's dependencies and returns a local copy.
+  ///
+  /// Throws an error naming the file and every dependency searched when it is not found.
+  func dependencyFile(at path: String) async throws -> URL
+
+  /// Offers a file to the job's artifact upload under `name` (a relative path such as
+  /// `1234_log.yaml`). The job's `artifacts:` entries decide whether it is uploaded; the file
+  /// is read when the upload happens, after the script.
+  func offerArtifact(named name: String, file: URL) async throws
+
+  /// Why the job is being cancelled, or `nil` while it is not. The runner also cancels the
+  /// command's task; a command that must clean up (cancel LAVA jobs) reads this to decide how.
+  var cancellation: JobCancellation? { get async }
+}
+
+/// Why a running job is asked to stop.
+public enum JobCancellation: Sendable, Equatable {
+  /// GitLab cancelled the job and lets `after_script` run (`Job-Status: canceling`).
+  case canceledGracefully
+  /// GitLab cancelled the job and wants it gone now (`canceled`, or the job token died).
+  case canceledImmediately
+  /// The job's timeout elapsed.
+  case timedOut
+  /// The runner is shutting down.
+  case runnerShutdown
+}
