@@ -1,6 +1,7 @@
 import ArgumentParser
 
 struct ValidateCommand: AsyncParsableCommand {
-  static let configuration = CommandConfiguration(commandName: "validate", abstract: "Check LAVA job definitions offline.")
+  static let configuration = CommandConfiguration(
+    commandName: "validate", abstract: "Check LAVA job definitions offline.")
   func run() async throws {}
 }
