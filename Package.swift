@@ -66,7 +66,8 @@ let package = Package(
     .target(
       name: "TestSupport",
       dependencies: [
-        .product(name: "FlyingFox", package: "FlyingFox")
+        "Protocols",
+        .product(name: "FlyingFox", package: "FlyingFox"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strict

@@ -25,10 +25,10 @@ public struct MonitorFileCommand: Command {
   public init() {}
 
   public func run(in context: any JobContext) async throws {
-    _ = try await context.dependencyFile(at: file)
     throw CommandFailure(
       .runnerSystemFailure,
-      "monitor-file: following LAVA jobs is not part of this build of lava-runner yet; \(file) was found but not read."
+      "monitor-file: no job context is available: this build of lava-runner parses 'monitor-file \(file)' but "
+        + "cannot yet take GitLab jobs or talk to LAVA"
     )
   }
 }

@@ -14,3 +14,13 @@ struct LavaRunner: AsyncParsableCommand {
 enum RunnerVersion {
   static let current = "0.1.0"
 }
+
+/// A user-facing error of a CLI subcommand: printed as `Error: <message>`, exit status 1,
+/// without the usage text ArgumentParser adds to validation errors.
+struct CLIError: Error, CustomStringConvertible {
+  let description: String
+
+  init(_ error: some CustomStringConvertible) {
+    self.description = error.description
+  }
+}

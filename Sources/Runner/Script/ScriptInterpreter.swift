@@ -1,0 +1,52 @@
+import Commands
+import Protocols
+
+/// Turns script lines into commands and runs them. Knows nothing of GitLab: the job context is
+/// handed in.
+struct ScriptInterpreter: Sendable {
+  let registry: CommandRegistry
+
+  /// The command a line asks for, or `nil` for a line with nothing to run (blank, comment).
+  func command(for line: String) throws(ScriptLineError) -> (any Command)? {
+    let words: [String]
+    do {
+      words = try ScriptTokenizer.tokenize(line)
+    } catch {
+      throw .syntax(error)
+    }
+    if words.isEmpty { return nil }
+    return try registry.parse(words)
+  }
+
+  /// Echoes `line` to the job log as a shell runner would, then runs it.
+  ///
+  /// A line that cannot be parsed fails with ``ScriptLineError`` (a `script_failure`); what the
+  /// command throws is passed on.
+  func run(_ line: String, in context: any JobContext) async throws {
+    await context.log.line("$ " + line, color: .green)
+    let command: (any Command)?
+    do {
+      command = try self.command(for: line)
+    } catch .helpRequested(_, let help) {
+      await context.log.write(help.hasSuffix("\n") ? help : help + "\n")
+      return
+    }
+    try await command?.run(in: context)
+  }
+}
+
+extension ScriptLineError: JobFailure {
+  var failureReason: FailureReason { .scriptFailure }
+}
+
+extension CommandRegistry {
+  /// The registry of the commands lava-runner ships.
+  static func builtIn() -> CommandRegistry {
+    do {
+      return try CommandRegistry(builtInCommands)
+    } catch {
+      // The list is fixed at build time and a test checks it: this is a programming error.
+      fatalError("the built-in command list is inconsistent: \(error)")
+    }
+  }
+}

@@ -1,0 +1,121 @@
+import ArgumentParser
+import Commands
+import Protocols
+import TestSupport
+import Testing
+
+@testable import Runner
+
+/// A command that exists only in tests: proves that registering a type is all it takes.
+struct EchoTestCommand: Command {
+  static let metadata = CommandMetadata(
+    name: "echo-test",
+    aliases: ["say-test"],
+    summary: "Write its words to the job log.",
+    examples: [CommandExample("echo-test hello 'big world'", "Writes two words.")]
+  )
+
+  @Flag(name: .long, help: "Fail the job after writing.") var fail = false
+  @Option(name: .long, help: "How many times.") var times = 1
+  @Argument(help: "Words to write.") var words: [String] = []
+
+  func run(in context: any JobContext) async throws {
+    for _ in 0..<times { await context.log.line(words.joined(separator: "|")) }
+    if fail { throw CommandFailure(.runnerSystemFailure, "asked to fail") }
+  }
+}
+
+struct ClashingTestCommand: Command {
+  static let metadata = CommandMetadata(name: "submit", summary: "Claims a built-in name.")
+  func run(in context: any JobContext) async throws {}
+}
+
+@Suite struct CommandRegistryTests {
+  @Test func builtInRegistryKnowsSubmitAndMonitorFileWithItsAlias() throws {
+    let registry = CommandRegistry.builtIn()
+    #expect(registry.commands.map { $0.metadata.name } == ["monitor-file", "submit"])
+    #expect(try registry.resolve("submit") == SubmitCommand.self)
+    #expect(try registry.resolve("monitor-file") == MonitorFileCommand.self)
+    #expect(try registry.resolve("monitor-files") == MonitorFileCommand.self)
+  }
+
+  @Test func aTestOnlyCommandIsListedAndDispatched() async throws {
+    let registry = try CommandRegistry(builtInCommands + [EchoTestCommand.self])
+    let listing = CommandsCommand.listing(registry.commands)
+    let row = listing.split(separator: "\n").first { $0.hasPrefix("echo-test (alias: say-test) ") }
+    #expect(row?.hasSuffix("  Write its words to the job log.") == true)
+
+    let context = RecordingJobContext()
+    let interpreter = ScriptInterpreter(registry: registry)
+    try await interpreter.run("say-test --times 2 hello 'big world'", in: context)
+    #expect(
+      context.recordingLog.plainText
+        == "$ say-test --times 2 hello 'big world'\nhello|big world\nhello|big world\n")
+  }
+
+  @Test func aDuplicateNameIsRejected() {
+    #expect(
+      throws: CommandRegistryError.duplicate(
+        "submit", first: "SubmitCommand", second: "ClashingTestCommand")
+    ) {
+      try CommandRegistry(builtInCommands + [ClashingTestCommand.self])
+    }
+  }
+
+  @Test func aDuplicateRegistrationOfTheSameTypeIsRejected() {
+    #expect(throws: CommandRegistryError.self) {
+      try CommandRegistry([EchoTestCommand.self, EchoTestCommand.self])
+    }
+  }
+
+  @Test(arguments: [
+    ("sumbit", "submit"), ("submti", "submit"), ("monitor-fil", "monitor-file"),
+    ("monitorfiles", "monitor-files"),
+  ])
+  func anUnknownNameSuggestsTheClosestKnownOne(typo: String, suggestion: String) throws {
+    let registry = CommandRegistry.builtIn()
+    let error = try #require(throws: ScriptLineError.self) { try registry.resolve(typo) }
+    guard case .unknownCommand(_, let suggestions) = error else {
+      Issue.record("expected unknownCommand, got \(error)")
+      return
+    }
+    #expect(suggestions.first == suggestion)
+    #expect(error.description == "unknown command '\(typo)'; did you mean '\(suggestion)'?")
+  }
+
+  @Test func aNameFarFromEveryCommandSuggestsTheListInstead() throws {
+    let error = try #require(throws: ScriptLineError.self) { try CommandRegistry.builtIn().resolve("make") }
+    #expect(
+      error.description
+        == "unknown command 'make'; run 'lava-runner commands --list' to see the commands this runner knows")
+  }
+
+  @Test func badArgumentsSayWhatIsWrongAndShowUsage() throws {
+    let registry = CommandRegistry.builtIn()
+    let missing = try #require(throws: ScriptLineError.self) { try registry.parse(["submit"]) }
+    #expect(missing.description.hasPrefix("submit: Missing expected argument '<file>'"))
+    #expect(missing.description.contains("Usage: submit <file>"))
+
+    let extra = try #require(throws: ScriptLineError.self) {
+      try registry.parse(["submit", "a.yaml", "b.yaml"])
+    }
+    #expect(extra.description.contains("Unexpected argument 'b.yaml'"))
+
+    let option = try #require(throws: ScriptLineError.self) {
+      try registry.parse(["submit", "--bogus", "a.yaml"])
+    }
+    #expect(option.description.contains("Unknown option '--bogus'"))
+  }
+
+  @Test func everyDocumentedExampleTokenizesAndParses() throws {
+    let registry = try CommandRegistry(builtInCommands + [EchoTestCommand.self])
+    let interpreter = ScriptInterpreter(registry: registry)
+    for type in registry.commands {
+      #expect(!type.metadata.examples.isEmpty, "\(type.metadata.name) documents no example")
+      for example in type.metadata.examples {
+        let command = try interpreter.command(for: example.line)
+        #expect(command.map { Swift.type(of: $0) == type } == true, "\(example.line)")
+      }
+    }
+  }
+}

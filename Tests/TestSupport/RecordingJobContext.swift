@@ -1,0 +1,67 @@
+import Foundation
+import Protocols
+
+/// A job context for tests of commands and of the interpreter: keeps what is written to the
+/// log, serves dependency files from a dictionary, records offered artifacts.
+public final class RecordingJobContext: JobContext, @unchecked Sendable {
+  private let lock = NSLock()
+  private var offered: [String: URL] = [:]
+  private var cancellationState: JobCancellation?
+  private let files: [String: URL]
+
+  public let recordingLog = RecordingJobLog()
+  public var log: any JobLog { recordingLog }
+  public let variables: JobVariables
+  public let workingDirectory: URL
+
+  public init(
+    variables: [JobVariable] = [], dependencyFiles: [String: URL] = [:], workingDirectory: URL? = nil
+  ) {
+    self.variables = JobVariables(variables)
+    self.files = dependencyFiles
+    self.workingDirectory =
+      workingDirectory
+      ?? FileManager.default.temporaryDirectory.appendingPathComponent("lava-runner-test-\(UUID())")
+  }
+
+  public func dependencyFile(at path: String) async throws -> URL {
+    guard let url = files[path] else { throw MissingDependencyFile(path: path, known: files.keys.sorted()) }
+    return url
+  }
+
+  public func offerArtifact(named name: String, file: URL) async throws {
+    lock.withLock { offered[name] = file }
+  }
+
+  public var offeredArtifacts: [String: URL] { lock.withLock { offered } }
+
+  public var cancellation: JobCancellation? { lock.withLock { cancellationState } }
+
+  public func cancel(_ how: JobCancellation) { lock.withLock { cancellationState = how } }
+}
+
+public struct MissingDependencyFile: Error, CustomStringConvertible {
+  public let path: String
+  public let known: [String]
+  public var description: String { "\(path) is not among the test's dependency files \(known)" }
+}
+
+/// A job log that keeps every write, in order.
+public final class RecordingJobLog: JobLog, @unchecked Sendable {
+  private let lock = NSLock()
+  private var writes: [String] = []
+
+  public init() {}
+
+  public func write(_ text: String) async {
+    lock.withLock { writes.append(text) }
+  }
+
+  /// Everything written so far.
+  public var text: String { lock.withLock { writes.joined() } }
+
+  /// The text with ANSI colour codes removed, as a reader sees it.
+  public var plainText: String {
+    text.replacingOccurrences(of: "\u{1B}\\[[0-9;]*[A-Za-z]", with: "", options: .regularExpression)
+  }
+}
