@@ -1,0 +1,29 @@
+# The two commands a newcomer needs (see README.md):
+#   make run ARGS="https://gitlab.example.com"   install what is missing, build, run lava-runner
+#   make test                                    install what is missing, run every test
+SWIFT ?= swift
+ARGS ?=
+CONFIG ?= release
+
+.PHONY: deps build run test lint lava-up lava-down clean
+
+deps:
+	scripts/install-deps
+
+build: deps
+	$(SWIFT) build -c $(CONFIG)
+
+run: build
+	$(SWIFT) run -c $(CONFIG) --skip-build lava-runner $(ARGS)
+
+# Everything CI checks: no warnings in the project's own code, swift-format clean, all tests
+# (unit, HTTP against local servers, end to end against a real LAVA server on loopback).
+test: deps
+	scripts/install-deps --test
+	scripts/run-tests
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Tests Package.swift
+
+clean:
+	rm -rf .build
