@@ -13,6 +13,8 @@ struct LavaRunner: AsyncParsableCommand {
 
 enum RunnerVersion {
   static let current = "0.1.0"
+  /// The source revision sent to GitLab in the runner info; release packaging may set it.
+  static let revision = "unknown"
 }
 
 /// A user-facing error of a CLI subcommand: printed as `Error: <message>`, exit status 1,
