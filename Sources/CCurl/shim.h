@@ -36,6 +36,17 @@ static inline CURLcode lr_easy_setopt_xferinfo_callback(CURL *handle, lr_xferinf
   return curl_easy_setopt(handle, CURLOPT_XFERINFOFUNCTION, callback);
 }
 
+typedef int (*lr_seek_callback)(void *userdata, curl_off_t offset, int origin);
+static inline CURLcode lr_easy_setopt_seek_callback(CURL *handle, lr_seek_callback callback) {
+  return curl_easy_setopt(handle, CURLOPT_SEEKFUNCTION, callback);
+}
+
+// Macros built from casts or other macros do not reach Swift; these expose their values.
+static inline size_t lr_writefunc_pause(void) { return CURL_WRITEFUNC_PAUSE; }
+static inline size_t lr_readfunc_abort(void) { return CURL_READFUNC_ABORT; }
+static inline int lr_pause_cont(void) { return CURLPAUSE_CONT; }
+static inline size_t lr_error_size(void) { return CURL_ERROR_SIZE; }
+
 static inline CURLcode lr_easy_getinfo_long(CURL *handle, CURLINFO info, long *value) {
   return curl_easy_getinfo(handle, info, value);
 }
