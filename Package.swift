@@ -19,6 +19,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     // In-process HTTP servers for the tests (the strict fake GitLab, misbehaving servers).
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    // Artifact zips: read a dependency's archive entry by entry and write the upload archive
+    // streamed from disk, without holding whole files in memory.
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // libcurl: every HTTP request the runner makes (GitLab, LAVA, artifact storage).
@@ -32,6 +35,12 @@ let package = Package(
       name: "CYAML",
       pkgConfig: "yaml-0.1",
       providers: [.apt(["libyaml-dev"])]
+    ),
+    // zlib: gzip members for JUnit report uploads and the CRC-32 of the job log. Named CZlibShim
+    // because ZIPFoundation declares a module CZlib of its own (not exported as a product).
+    .systemLibrary(
+      name: "CZlibShim",
+      providers: [.apt(["zlib1g-dev"])]
     ),
     // The contract a command sees: the command protocol, its metadata, the job context.
     .target(
@@ -57,8 +66,10 @@ let package = Package(
         "Commands",
         "CCurl",
         "CYAML",
+        "CZlibShim",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       swiftSettings: strict
     ),

@@ -1,0 +1,91 @@
+/// Decides which files of the job's directory go into an artifact, as the official runner's
+/// archiver does with the job's `artifacts.paths` and `artifacts.exclude`:
+/// - a path is included when it, or any directory above it, matches a `paths` pattern (a
+///   pattern naming a directory takes everything under it);
+/// - a path is left out when it matches an `exclude` pattern itself. Exclusion is not
+///   recursive: excluding `build` drops the entry `build`, not `build/a.o`; GitLab documents
+///   `build/**/*` (or `build/**`) for that;
+/// - exclusion wins over inclusion.
+/// Patterns and paths are relative to the job directory; `./`, doubled and trailing slashes
+/// and `..` are cleaned away first, as the official runner does before matching. Patterns that
+/// leave the job directory are refused.
+struct ArtifactPathMatcher: Sendable {
+  let paths: [GlobPattern]
+  let exclude: [GlobPattern]
+
+  init(paths: [String], exclude: [String] = []) throws(ArtifactPatternError) {
+    self.paths = try paths.map { pattern throws(ArtifactPatternError) in
+      try Self.compile(pattern, role: "paths")
+    }
+    self.exclude = try exclude.map { pattern throws(ArtifactPatternError) in
+      try Self.compile(pattern, role: "exclude")
+    }
+  }
+
+  /// Whether the file or directory at `relativePath` belongs in the artifact.
+  func matches(_ relativePath: String) -> Bool {
+    guard let path = Self.clean(relativePath), !path.isEmpty else { return false }
+    if exclude.contains(where: { $0.matches(path) }) { return false }
+    var ancestorOrSelf = Substring(path)
+    while true {
+      if paths.contains(where: { $0.matches(String(ancestorOrSelf)) }) { return true }
+      guard let slash = ancestorOrSelf.lastIndex(of: "/") else { return false }
+      ancestorOrSelf = ancestorOrSelf[..<slash]
+    }
+  }
+
+  /// The candidates that belong in the artifact, in their original order.
+  func select(from candidates: [String]) -> [String] {
+    candidates.filter(matches)
+  }
+
+  private static func compile(_ pattern: String, role: String) throws(ArtifactPatternError)
+    -> GlobPattern
+  {
+    guard !pattern.hasPrefix("/") else { throw .absolute(pattern: pattern, role: role) }
+    guard let cleaned = clean(pattern) else {
+      throw .outsideJobDirectory(pattern: pattern, role: role)
+    }
+    do {
+      // `.` names the job directory itself, whose walk takes every file in it.
+      return try GlobPattern(cleaned.isEmpty ? "**" : cleaned)
+    } catch {
+      throw .invalid(pattern: pattern, role: role, reason: error)
+    }
+  }
+
+  /// Lexically cleans a relative path: nil when `..` climbs above the start.
+  static func clean(_ path: String) -> String? {
+    var components: [Substring] = []
+    for component in path.split(separator: "/", omittingEmptySubsequences: true) {
+      switch component {
+      case ".":
+        continue
+      case "..":
+        guard components.popLast() != nil else { return nil }
+      default:
+        components.append(component)
+      }
+    }
+    return components.joined(separator: "/")
+  }
+}
+
+enum ArtifactPatternError: Error, Equatable, CustomStringConvertible {
+  case absolute(pattern: String, role: String)
+  case outsideJobDirectory(pattern: String, role: String)
+  case invalid(pattern: String, role: String, reason: GlobPatternError)
+
+  var description: String {
+    switch self {
+    case .absolute(let pattern, let role):
+      return "artifacts:\(role) entry '\(pattern)' is an absolute path; artifact paths are "
+        + "relative to the job directory, write it without the leading '/'"
+    case .outsideJobDirectory(let pattern, let role):
+      return "artifacts:\(role) entry '\(pattern)' leaves the job directory through '..'; "
+        + "only files inside the job directory can be artifacts"
+    case .invalid(_, let role, let reason):
+      return "artifacts:\(role): \(reason)"
+    }
+  }
+}
