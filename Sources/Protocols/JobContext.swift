@@ -22,6 +22,13 @@ public protocol JobContext: Sendable {
   /// is read when the upload happens, after the script.
   func offerArtifact(named name: String, file: URL) async throws
 
+  /// `text` with every secret of the job (masked variables, tokens) replaced by `[MASKED]`,
+  /// for what a command writes outside the job log, such as artifacts.
+  func mask(_ text: String) -> String
+
+  /// LAVA servers and definition checks.
+  var lava: any LAVAConnector { get }
+
   /// Why the job is being cancelled, or `nil` while it is not. The runner also cancels the
   /// command's task; a command that must clean up (cancel LAVA jobs) reads this to decide how.
   var cancellation: JobCancellation? { get async }

@@ -13,10 +13,13 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public var log: any JobLog { recordingLog }
   public let variables: JobVariables
   public let workingDirectory: URL
+  public let lava: any LAVAConnector
 
   public init(
-    variables: [JobVariable] = [], dependencyFiles: [String: URL] = [:], workingDirectory: URL? = nil
+    variables: [JobVariable] = [], dependencyFiles: [String: URL] = [:], workingDirectory: URL? = nil,
+    lava: any LAVAConnector = NoLAVA()
   ) {
+    self.lava = lava
     self.variables = JobVariables(variables)
     self.files = dependencyFiles
     self.workingDirectory =
@@ -27,6 +30,10 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public func dependencyFile(at path: String) async throws -> URL {
     guard let url = files[path] else { throw MissingDependencyFile(path: path, known: files.keys.sorted()) }
     return url
+  }
+
+  public func mask(_ text: String) -> String {
+    variables.secretValues.reduce(text) { $0.replacingOccurrences(of: $1, with: "[MASKED]") }
   }
 
   public func offerArtifact(named name: String, file: URL) async throws {
@@ -64,4 +71,15 @@ public final class RecordingJobLog: JobLog, @unchecked Sendable {
   public var plainText: String {
     text.replacingOccurrences(of: "\u{1B}\\[[0-9;]*[A-Za-z]", with: "", options: .regularExpression)
   }
+}
+
+/// A connector for tests that must not reach LAVA.
+public struct NoLAVA: LAVAConnector {
+  public init() {}
+
+  public func server(url: URL, token: String) throws -> any LAVAServer {
+    throw MissingDependencyFile(path: "LAVA server \(url)", known: [])
+  }
+
+  public func problems(inDefinition text: String, name: String) -> [String] { [] }
 }

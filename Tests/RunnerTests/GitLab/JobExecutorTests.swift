@@ -41,6 +41,8 @@ final class ControlledContext: JobContext {
   init(control: JobControl) { self.control = control }
   var log: any JobLog { inner.log }
   var variables: JobVariables { inner.variables }
+  var lava: any LAVAConnector { inner.lava }
+  func mask(_ text: String) -> String { inner.mask(text) }
   var workingDirectory: URL { inner.workingDirectory }
   func dependencyFile(at path: String) async throws -> URL { try await inner.dependencyFile(at: path) }
   func offerArtifact(named name: String, file: URL) async throws {}

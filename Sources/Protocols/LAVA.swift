@@ -1,0 +1,142 @@
+import Foundation
+
+/// What a command needs of LAVA, provided by the runner through ``JobContext/lava``.
+public protocol LAVAConnector: Sendable {
+  /// The client for one LAVA server and token; clients are shared by every job of the process
+  /// that names the same server and token, with a cap on concurrent requests per server.
+  func server(url: URL, token: String) throws -> any LAVAServer
+
+  /// Problems of a LAVA job definition as LAVA would see them: libyaml syntax errors and
+  /// LAVA's structure rules, each `name:line:column: message` with the offending line.
+  /// Empty when the definition is fine.
+  func problems(inDefinition text: String, name: String) -> [String]
+}
+
+/// One LAVA server as the token's user sees it (REST API v0.2). Errors thrown conform to
+/// ``JobFailure`` and say whether the job definition or the infrastructure is at fault.
+public protocol LAVAServer: Sendable {
+  /// The server's address, e.g. `https://lava.example.com/`.
+  var url: URL { get }
+
+  /// Submits a definition; a multinode definition gives several ids.
+  func submit(definition: String) async throws -> [Int64]
+
+  func job(_ id: Int64) async throws -> LAVAJob
+
+  /// Several jobs in one request per page.
+  func jobs(_ ids: [Int64]) async throws -> [LAVAJob]
+
+  /// Log lines from line `start` (0-based); empty when there is none yet.
+  func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine]
+
+  /// The job's results as JUnit XML, written to `file`.
+  func downloadJUnit(of id: Int64, to file: URL) async throws
+
+  /// The job's test cases with their results.
+  func testCases(of id: Int64) async throws -> [LAVATestCase]
+
+  /// Asks LAVA to cancel the job (fine when it has already ended).
+  func cancel(_ id: Int64) async throws
+
+  /// The job's page, for links in the job log.
+  func webURL(of id: Int64) -> URL
+}
+
+extension LAVAServer {
+  public func webURL(of id: Int64) -> URL {
+    url.appendingPathComponent("scheduler/job/\(id)")
+  }
+}
+
+public struct LAVAJob: Sendable, Equatable {
+  public var id: Int64
+  public var state: LAVAJobState
+  public var health: LAVAJobHealth
+  public var description: String
+  public var deviceType: String?
+  public var device: String?
+  public var failureComment: String?
+
+  public init(
+    id: Int64, state: LAVAJobState, health: LAVAJobHealth, description: String = "",
+    deviceType: String? = nil,
+    device: String? = nil, failureComment: String? = nil
+  ) {
+    self.id = id
+    self.state = state
+    self.health = health
+    self.description = description
+    self.deviceType = deviceType
+    self.device = device
+    self.failureComment = failureComment
+  }
+}
+
+public enum LAVAJobState: String, Sendable, CaseIterable {
+  case submitted = "Submitted"
+  case scheduling = "Scheduling"
+  case scheduled = "Scheduled"
+  case running = "Running"
+  case canceling = "Canceling"
+  case finished = "Finished"
+}
+
+public enum LAVAJobHealth: String, Sendable, CaseIterable {
+  case unknown = "Unknown"
+  case complete = "Complete"
+  case incomplete = "Incomplete"
+  case canceled = "Canceled"
+}
+
+/// One line of a LAVA job log: the text as LAVA sent it and, when it could be parsed, its parts.
+public struct LAVALogLine: Sendable, Equatable {
+  /// The line as served (`- {"dt": …, "lvl": …, "msg": …}`), for the raw log artifact.
+  public var raw: String
+  /// Nil when the line could be parsed neither as JSON nor as YAML: show it raw.
+  public var entry: LAVALogEntry?
+
+  public init(raw: String, entry: LAVALogEntry?) {
+    self.raw = raw
+    self.entry = entry
+  }
+}
+
+public struct LAVALogEntry: Sendable, Equatable {
+  /// `dt`, e.g. `2026-11-29T01:38:32.619219`.
+  public var timestamp: String
+  /// `lvl`: info, debug, target, input, results, warning, error, feedback, exception, …
+  public var level: String
+  public var message: LAVALogMessage
+
+  public init(timestamp: String, level: String, message: LAVALogMessage) {
+    self.timestamp = timestamp
+    self.level = level
+    self.message = message
+  }
+}
+
+public enum LAVALogMessage: Sendable, Equatable {
+  case text(String)
+  case lines([String])
+  /// A `results` line: `case`, `definition`, `result`, and the rest, values as text.
+  case result([String: String])
+  /// Anything else, shown as compact JSON-like text.
+  case other(String)
+}
+
+public struct LAVATestCase: Sendable, Equatable {
+  public var suite: String
+  public var name: String
+  /// pass, fail, skip, unknown.
+  public var result: String
+  public var measurement: String?
+  public var units: String?
+
+  public init(suite: String, name: String, result: String, measurement: String? = nil, units: String? = nil) {
+    self.suite = suite
+    self.name = name
+    self.result = result
+    self.measurement = measurement
+    self.units = units
+  }
+}

@@ -1,0 +1,153 @@
+import Foundation
+import Logging
+import Synchronization
+
+/// How the runner is asked to stop.
+final class RunnerStop: Sendable {
+  /// Take no more jobs (SIGQUIT, and the first step of every stop).
+  let stopTaking = Latch<Void>()
+  /// Also end the running jobs, reporting `runner_interrupted` (SIGTERM, SIGINT).
+  let abortJobs = Latch<Void>()
+
+  init() {}
+
+  func graceful() { stopTaking.set(()) }
+
+  func abort() {
+    stopTaking.set(())
+    abortJobs.set(())
+  }
+}
+
+/// The job loop: asks GitLab for jobs while it has room for one, and runs each in a child task.
+struct JobPoller: Sendable {
+  let client: GitLabClient
+  let runner: JobRunner
+  var concurrent: Int
+  var checkInterval: Duration
+  var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
+  /// 403s in a row before the runner gives up: the token is wrong or the runner was removed.
+  var tokenRejectionsBeforeStop = 3
+  let logger: Logger
+
+  /// Runs until `stop` says so and the running jobs have ended, or GitLab keeps refusing the
+  /// runner token (then throws).
+  func run(until stop: RunnerStop) async throws(GitLabError) {
+    let slots = Slots(concurrent)
+    let jobsState = RunningJobs()
+    let idle = Latch<Void>()
+    var fatal: GitLabError?
+
+    await withDiscardingTaskGroup { jobs in
+      var lastUpdate: String?
+      var rejections = 0
+      var failures = 0
+      while stop.stopTaking.value == nil {
+        guard await firstOf({ await slots.acquire() }, orStop: stop) == true else { break }
+        let since = lastUpdate
+        let reply = await firstOf(
+          { () async -> Result<(GitLabClient.JobRequestReply, lastUpdate: String?), GitLabError> in
+            do throws(GitLabError) {
+              return .success(try await client.requestJob(lastUpdate: since))
+            } catch {
+              return .failure(error)
+            }
+          }, orStop: stop)
+        guard let reply else {
+          slots.release()
+          break
+        }
+        switch reply {
+        case .success((.job(let job), let newLastUpdate)):
+          lastUpdate = newLastUpdate
+          (rejections, failures) = (0, 0)
+          let control = JobControl()
+          jobsState.withLock { $0.controls[job.id] = control }
+          if stop.abortJobs.value != nil { control.cancel(.runnerShutdown) }
+          jobs.addTask {
+            await runner.run(job, control: control)
+            slots.release()
+            let nowIdle = jobsState.withLock { state in
+              state.controls.removeValue(forKey: job.id)
+              return state.loopEnded && state.controls.isEmpty
+            }
+            if nowIdle { idle.set(()) }
+          }
+        case .success((.noJob, let newLastUpdate)):
+          lastUpdate = newLastUpdate
+          (rejections, failures) = (0, 0)
+          slots.release()
+          await pause(checkInterval, orStop: stop)
+        case .failure(let error):
+          slots.release()
+          if case .runnerTokenRejected = error {
+            rejections += 1
+            logger.error("GitLab refused the runner token", metadata: ["attempt": "\(rejections)"])
+            if rejections >= tokenRejectionsBeforeStop {
+              fatal = error
+              stop.graceful()
+              break
+            }
+          } else {
+            failures += 1
+            logger.warning(
+              "asking GitLab for a job failed", metadata: ["error": "\(client.scrub(error.description))"])
+          }
+          await pause(backoff.delay(attempt: max(failures, rejections)), orStop: stop)
+        }
+      }
+
+      let stillRunning = jobsState.withLock { state in
+        state.loopEnded = true
+        return state.controls.count
+      }
+      logger.info("no longer taking jobs", metadata: ["running": "\(stillRunning)"])
+      if stillRunning == 0 { idle.set(()) }
+      // Until the running jobs end, an abort (SIGTERM after SIGQUIT) still reaches them.
+      await withTaskGroup(of: Void.self) { group in
+        group.addTask { _ = await idle.wait() }
+        group.addTask { _ = await stop.abortJobs.wait() }
+        await group.next()
+        group.cancelAll()
+      }
+      if stop.abortJobs.value != nil {
+        for control in jobsState.withLock({ Array($0.controls.values) }) { control.cancel(.runnerShutdown) }
+      }
+    }
+    if let fatal { throw fatal }
+  }
+
+  private func pause(_ duration: Duration, orStop stop: RunnerStop) async {
+    _ = await firstOf({ try? await Task.sleep(for: duration) }, orStop: stop)
+  }
+}
+
+/// The jobs the loop started and have not ended yet.
+private final class RunningJobs: Sendable {
+  struct State {
+    var controls: [Int64: JobControl] = [:]
+    var loopEnded = false
+  }
+
+  private let state = Mutex(State())
+
+  func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
+}
+
+/// Runs `operation` unless the runner is told to stop first; nil when it was.
+private func firstOf<T: Sendable>(_ operation: @escaping @Sendable () async -> T, orStop stop: RunnerStop?)
+  async -> T?
+{
+  await withTaskGroup(of: T?.self) { group in
+    group.addTask { await operation() }
+    if let stop {
+      group.addTask {
+        _ = await stop.stopTaking.wait()
+        return nil
+      }
+    }
+    let first = await group.next() ?? nil
+    group.cancelAll()
+    return first
+  }
+}
