@@ -19,6 +19,9 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
     // In-process HTTP servers for the tests (the strict fake GitLab, misbehaving servers).
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    // The fake GitLab serves dependency artifacts as zip archives and checks uploaded ones by
+    // listing and reading their entries.
+    .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
     // libcurl: every HTTP request the runner makes (GitLab, LAVA, artifact storage).
@@ -66,7 +69,8 @@ let package = Package(
     .target(
       name: "TestSupport",
       dependencies: [
-        .product(name: "FlyingFox", package: "FlyingFox")
+        .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strict
