@@ -20,7 +20,8 @@ let package = Package(
     // In-process HTTP servers for the tests (the strict fake GitLab, misbehaving servers).
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
     // Artifact zips: read a dependency's archive entry by entry and write the upload archive
-    // streamed from disk, without holding whole files in memory.
+    // streamed from disk, without holding whole files in memory; the fake GitLab serves and
+    // checks zips with it too.
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
   ],
   targets: [
@@ -79,6 +80,7 @@ let package = Package(
       dependencies: [
         "Protocols",
         .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strict

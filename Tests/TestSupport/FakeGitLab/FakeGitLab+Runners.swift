@@ -1,0 +1,92 @@
+import FlyingFox
+import Foundation
+
+extension FakeGitLab {
+  /// `POST runners`: registration with a registration token (deprecated since GitLab 15.6).
+  func registerRunner(_ body: Data) -> HTTPResponse {
+    let object: [String: Any]
+    switch jsonObject(body, "POST /runners") {
+    case .success(let value): object = value
+    case .failure(let box): return box.response
+    }
+    guard let token = object["token"] as? String else {
+      violation("POST /runners: `token` (the registration token) is missing")
+      return .apiError(400, "400 Bad request - token is missing")
+    }
+    guard registrationTokens.contains(token) else { return .apiError(403, "403 Forbidden") }
+    let runnerToken = Self.randomToken(length: 20)
+    addRunnerToken(runnerToken)
+    let runner = runners[runnerToken]!
+    return .json(201, ["id": runner.id, "token": runnerToken, "token_expires_at": NSNull()])
+  }
+
+  /// `POST runners/verify`: 200 for a valid token, 403 otherwise.
+  func verifyRunner(_ body: Data) -> HTTPResponse {
+    let object: [String: Any]
+    switch jsonObject(body, "POST /runners/verify") {
+    case .success(let value): object = value
+    case .failure(let box): return box.response
+    }
+    guard let token = object["token"] as? String else {
+      violation("POST /runners/verify: `token` is missing")
+      return .apiError(400, "400 Bad request - token is missing")
+    }
+    if let systemID = object["system_id"] { checkSystemID(systemID, "POST /runners/verify") }
+    guard runners[token] != nil else { return .apiError(403, "403 Forbidden") }
+    return .text(200, "200")
+  }
+
+  /// `DELETE runners`: removes the runner; its token is dead from now on.
+  func unregisterRunner(_ body: Data) -> HTTPResponse {
+    let object: [String: Any]
+    switch jsonObject(body, "DELETE /runners") {
+    case .success(let value): object = value
+    case .failure(let box): return box.response
+    }
+    guard let token = object["token"] as? String else {
+      violation("DELETE /runners: `token` is missing")
+      return .apiError(400, "400 Bad request - token is missing")
+    }
+    guard runners[token] != nil else { return .apiError(403, "403 Forbidden") }
+    removeRunner(token: token)
+    return .empty(204)
+  }
+
+  /// `DELETE runners/managers`: forgets one host (`system_id`) of a `glrt-` runner; the token stays valid.
+  func unregisterRunnerManager(_ body: Data) -> HTTPResponse {
+    let object: [String: Any]
+    switch jsonObject(body, "DELETE /runners/managers") {
+    case .success(let value): object = value
+    case .failure(let box): return box.response
+    }
+    guard let token = object["token"] as? String, let systemID = object["system_id"] as? String else {
+      violation("DELETE /runners/managers: `token` and `system_id` are both required")
+      return .apiError(400, "400 Bad request - token or system_id is missing")
+    }
+    guard var runner = runners[token] else { return .apiError(403, "403 Forbidden") }
+    guard runner.systemIDs.remove(systemID) != nil else {
+      return .apiError(404, "404 Runner manager Not Found")
+    }
+    runners[token] = runner
+    return .empty(204)
+  }
+
+  /// The official runner sends `s_` + 12 hex digits (from the machine id) or `r_` + 12 random
+  /// alphanumerics (when there is no machine id).
+  @discardableResult
+  func checkSystemID(_ value: Any, _ what: String) -> String? {
+    guard let systemID = value as? String else {
+      violation("\(what): `system_id` is not a string")
+      return nil
+    }
+    let body = systemID.dropFirst(2)
+    let valid =
+      body.count == 12
+      && ((systemID.hasPrefix("s_") && body.allSatisfy { $0.isHexDigit && !$0.isUppercase })
+        || (systemID.hasPrefix("r_") && body.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }))
+    if !valid {
+      violation("\(what): `system_id` \"\(systemID)\" is neither s_<12 hex> nor r_<12 alphanumerics>")
+    }
+    return systemID
+  }
+}
