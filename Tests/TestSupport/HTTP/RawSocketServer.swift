@@ -107,6 +107,37 @@ public struct RawConnection: Sendable {
     return String(decoding: bytes, as: UTF8.self)
   }
 
+  /// Reads whatever the client sent first (at most 16 KiB), e.g. a TLS ClientHello.
+  public func readSome() -> Data {
+    var buffer = [UInt8](repeating: 0, count: 16 << 10)
+    let count = read(fd, &buffer, buffer.count)
+    return Data(buffer.prefix(max(0, count)))
+  }
+
+  /// Waits until the client closes the connection (true) or `seconds` pass (false); whatever
+  /// the client sends meanwhile is discarded.
+  public func waitForPeerClose(seconds: Double) -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    var buffer = [UInt8](repeating: 0, count: 4096)
+    while Date() < deadline {
+      var descriptor = pollfd(fd: fd, events: Int16(POLLIN), revents: 0)
+      if poll(&descriptor, 1, 100) > 0, read(fd, &buffer, buffer.count) <= 0 {
+        return true
+      }
+    }
+    return false
+  }
+
+  /// Sends `body` one byte at a time, `interval` apart; false when the peer has gone.
+  @discardableResult
+  public func trickle(_ body: Data, interval: Duration) -> Bool {
+    for byte in body {
+      guard write(Data([byte])) else { return false }
+      Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+    }
+    return true
+  }
+
   /// Writes everything or returns false when the peer has gone.
   @discardableResult
   public func write(_ data: Data) -> Bool {
