@@ -12,7 +12,8 @@ import Testing
       return CannedReply(status: 200, headers: ["X-Answer": "42"], body: Data("hello".utf8))
     } body: { base in
       try await withHTTPClient { client in
-        let request = HTTPRequest(url: base.appendingPathComponent("greeting"), headers: ["Accept": "text/plain"])
+        let request = HTTPRequest(
+          url: base.appendingPathComponent("greeting"), headers: ["Accept": "text/plain"])
         let response = try await client.data(for: request)
         #expect(response.status == 200)
         #expect(response.headers["x-answer"] == "42")
@@ -32,7 +33,8 @@ import Testing
     let json = Data(#"{"definition":"job: 1"}"#.utf8)
     try await withLocalHTTPServer { request in
       seen.withLock { $0 = request }
-      return CannedReply(status: 201, headers: ["Content-Type": "application/json"], body: Data(#"{"id":[7]}"#.utf8))
+      return CannedReply(
+        status: 201, headers: ["Content-Type": "application/json"], body: Data(#"{"id":[7]}"#.utf8))
     } body: { base in
       try await withHTTPClient { client in
         let response = try await client.data(
@@ -76,6 +78,24 @@ import Testing
       }
     }
     #expect(seen.current == "DELETE")
+  }
+
+  @Test func sequentialRequestsReuseOneConnection() async throws {
+    let connections = Locked(0)
+    let server = try RawSocketServer { connection in
+      connections.withLock { $0 += 1 }
+      while !connection.readRequestHead().isEmpty {
+        connection.write("HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok")
+      }
+    }
+    defer { server.stop() }
+    try await withHTTPClient { client in
+      for _ in 0..<3 {
+        let response = try await client.data(for: HTTPRequest(url: server.baseURL))
+        #expect(response.body == Data("ok".utf8))
+      }
+    }
+    #expect(connections.current == 1)
   }
 
   @Test func replyLargerThanTheCapIsRejected() async throws {

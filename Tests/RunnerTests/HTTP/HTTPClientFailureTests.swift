@@ -77,9 +77,12 @@ import Testing
       #expect(Self.isConnectionLost(streamed))
 
       let file = FileManager.default.temporaryDirectory.appendingPathComponent("dropped-\(UUID().uuidString)")
-      let downloaded = await #expect(throws: HTTPClientError.self) { _ = try await client.download(request, to: file) }
+      let downloaded = await #expect(throws: HTTPClientError.self) {
+        _ = try await client.download(request, to: file)
+      }
       #expect(Self.isConnectionLost(downloaded))
-      #expect(!FileManager.default.fileExists(atPath: file.path), "a partial download must not be left behind")
+      #expect(
+        !FileManager.default.fileExists(atPath: file.path), "a partial download must not be left behind")
     }
   }
 
@@ -90,7 +93,8 @@ import Testing
 
   @Test func refusedConnectionIsReportedWithoutSecrets() async throws {
     let port = try closedLocalPort()
-    let url = try #require(URL(string: "http://user:pa55word@127.0.0.1:\(port)/api/jobs?private_token=s3cr3t"))
+    let url = try #require(
+      URL(string: "http://user:pa55word@127.0.0.1:\(port)/api/jobs?private_token=s3cr3t"))
     try await withHTTPClient { client in
       let error = await #expect(throws: HTTPClientError.self) {
         _ = try await client.data(for: HTTPRequest(url: url, headers: ["PRIVATE-TOKEN": "glpat-xyz"]))
@@ -128,7 +132,10 @@ import Testing
   @Test func missingCABundleIsRejectedWhenTheClientStarts() throws {
     var configuration = HTTPClientConfiguration()
     configuration.tls.caBundle = URL(fileURLWithPath: "/nonexistent/ca.pem")
-    #expect(throws: HTTPClientError.fileAccess(path: "/nonexistent/ca.pem", detail: "TLS file is missing or not readable")) {
+    #expect(
+      throws: HTTPClientError.fileAccess(
+        path: "/nonexistent/ca.pem", detail: "TLS file is missing or not readable")
+    ) {
       _ = try HTTPClient(configuration: configuration)
     }
   }

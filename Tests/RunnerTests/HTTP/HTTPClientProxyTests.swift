@@ -37,7 +37,9 @@ import Testing
       .text("direct")
     } body: { base in
       try await withHTTPClient {
-        $0.proxy = .environment(["http_proxy": proxy.baseURL.absoluteString, "NO_PROXY": "example.com,127.0.0.1"])
+        $0.proxy = .environment([
+          "http_proxy": proxy.baseURL.absoluteString, "NO_PROXY": "example.com,127.0.0.1",
+        ])
       } body: { client in
         let response = try await client.data(for: HTTPRequest(url: base))
         #expect(response.body == Data("direct".utf8))
@@ -51,11 +53,13 @@ import Testing
       "https_proxy": "http://secure-proxy:3128", "HTTP_PROXY": "http://plain-proxy:3128",
       "ALL_PROXY": "http://fallback:3128", "no_proxy": "internal.example",
     ])
-    #expect(proxy.settings(for: URL(string: "https://gitlab.example.com")!).proxy == "http://secure-proxy:3128")
+    #expect(
+      proxy.settings(for: URL(string: "https://gitlab.example.com")!).proxy == "http://secure-proxy:3128")
     #expect(proxy.settings(for: URL(string: "http://lava.example.com")!).proxy == "http://plain-proxy:3128")
     #expect(proxy.settings(for: URL(string: "http://lava.example.com")!).noProxy == "internal.example")
     let fallback = HTTPProxyConfiguration.environment(["all_proxy": "http://fallback:3128"])
-    #expect(fallback.settings(for: URL(string: "https://gitlab.example.com")!).proxy == "http://fallback:3128")
+    #expect(
+      fallback.settings(for: URL(string: "https://gitlab.example.com")!).proxy == "http://fallback:3128")
     #expect(HTTPProxyConfiguration.environment([:]).settings(for: URL(string: "https://x")!).proxy == "")
   }
 }

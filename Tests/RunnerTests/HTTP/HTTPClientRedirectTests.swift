@@ -125,7 +125,7 @@ import Testing
   }
 }
 
-@Suite struct RedirectPolicyTests {
+@Suite struct HTTPRedirectPolicyTests {
   let start = URL(string: "https://gitlab.example.com/api/v4/jobs/1/artifacts")!
 
   @Test func dropsCredentialsWhenOnlyTheSchemeChanges() throws {
@@ -172,7 +172,8 @@ import Testing
   }
 
   @Test func displayedURLHidesUserinfoAndQuery() throws {
-    let url = try #require(URL(string: "https://u:p@host.example:8443/path/file.zip?X-Amz-Signature=abc#frag"))
+    let url = try #require(
+      URL(string: "https://u:p@host.example:8443/path/file.zip?X-Amz-Signature=abc#frag"))
     #expect(url.redactedForDisplay == "https://host.example:8443/path/file.zip?<query hidden>")
   }
 }

@@ -133,7 +133,8 @@ public struct RawConnection: Sendable {
   public func trickle(_ body: Data, interval: Duration) -> Bool {
     for byte in body {
       guard write(Data([byte])) else { return false }
-      Thread.sleep(forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
+      Thread.sleep(
+        forTimeInterval: Double(interval.components.attoseconds) / 1e18 + Double(interval.components.seconds))
     }
     return true
   }
