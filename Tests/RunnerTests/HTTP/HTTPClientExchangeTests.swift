@@ -98,6 +98,30 @@ import Testing
     #expect(connections.current == 1)
   }
 
+  @Test func hostConnectionLimitQueuesRequestsBeyondIt() async throws {
+    let inFlight = Locked((now: 0, highest: 0))
+    try await withLocalHTTPServer { _ in
+      inFlight.withLock {
+        $0.now += 1; $0.highest = max($0.highest, $0.now)
+      }
+      try await Task.sleep(for: .milliseconds(100))
+      inFlight.withLock { $0.now -= 1 }
+      return .text("ok")
+    } body: { base in
+      try await withHTTPClient {
+        $0.maxHostConnections = 2
+      } body: { client in
+        try await withThrowingTaskGroup(of: Int.self) { group in
+          for _ in 0..<6 {
+            group.addTask { try await client.data(for: HTTPRequest(url: base)).status }
+          }
+          for try await status in group { #expect(status == 200) }
+        }
+      }
+    }
+    #expect(inFlight.current.highest == 2)
+  }
+
   @Test func replyLargerThanTheCapIsRejected() async throws {
     try await withLocalHTTPServer { _ in
       CannedReply(body: Data(repeating: 7, count: 100_000))

@@ -77,6 +77,22 @@ import Testing
     #expect(verifier.matches)
   }
 
+  @Test func pausedStreamDoesNotTripTheIdleTimeout() async throws {
+    let server = try Self.patternServer(count: 64 << 20)
+    defer { server.stop() }
+    try await withHTTPClient {
+      $0.streamBufferLimit = 256 << 10
+    } body: { client in
+      let (_, body) = try await client.stream(HTTPRequest(url: server.baseURL, idleTimeout: .seconds(1)))
+      // Long enough for libcurl's once-a-second speed check to see nothing arrive.
+      try await Task.sleep(for: .milliseconds(2500))
+      var verifier = BodyPatternVerifier()
+      for try await chunk in body { verifier.consume(chunk) }
+      #expect(verifier.count == 64 << 20)
+      #expect(verifier.matches)
+    }
+  }
+
   @Test func abandoningABodyStreamAbortsTheTransfer() async throws {
     let finished = Locked<Bool?>(nil)
     let server = try Self.patternServer(count: Self.gigabyte, finished: finished)
