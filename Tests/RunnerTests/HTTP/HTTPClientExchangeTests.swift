@@ -98,6 +98,37 @@ import Testing
     #expect(connections.current == 1)
   }
 
+  @Test func downloadWritesSuccessfulBodiesAndKeepsNoFileForErrors() async throws {
+    let folder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "download-\(UUID().uuidString)")
+    try FileManager.default.createDirectory(at: folder, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: folder) }
+    try await withLocalHTTPServer { request in
+      switch request.path {
+      case "/moved": .redirect(302, to: "/artifact")
+      case "/artifact": CannedReply(body: Data("zip bytes".utf8))
+      default: .text(#"{"message":"404 Not found"}"#, status: 404)
+      }
+    } body: { base in
+      try await withHTTPClient { client in
+        let good = folder.appendingPathComponent("good.zip")
+        let result = try await client.download(
+          HTTPRequest(url: base.appendingPathComponent("moved")), to: good)
+        #expect(result.head.status == 200)
+        #expect(result.bytesWritten == 9)
+        #expect(result.errorBody == nil)
+        #expect(try Data(contentsOf: good) == Data("zip bytes".utf8))
+
+        let missing = folder.appendingPathComponent("missing.zip")
+        let failed = try await client.download(
+          HTTPRequest(url: base.appendingPathComponent("gone")), to: missing)
+        #expect(failed.head.status == 404)
+        #expect(failed.errorBody == Data(#"{"message":"404 Not found"}"#.utf8))
+        #expect(!FileManager.default.fileExists(atPath: missing.path))
+      }
+    }
+  }
+
   @Test func hostConnectionLimitQueuesRequestsBeyondIt() async throws {
     let inFlight = Locked((now: 0, highest: 0))
     try await withLocalHTTPServer { _ in

@@ -1,5 +1,4 @@
 import FlyingFox
-import FlyingSocks
 import Foundation
 
 /// A request as a local test server saw it. FlyingFox's own types stay inside TestSupport:
