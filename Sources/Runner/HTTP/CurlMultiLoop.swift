@@ -32,7 +32,7 @@ final class CurlMultiLoop: @unchecked Sendable {
     _ = lr_multi_setopt_long(multi, CURLMOPT_MAX_HOST_CONNECTIONS, maxHostConnections)
     // The thread holds the loop until `run()` returns; nothing else holds the thread.
     let thread = Thread { [self] in run() }
-    thread.name = "lava-runner.http"
+    thread.name = "lr-http-loop"  // Linux keeps 15 characters of a thread name.
     thread.start()
   }
 

@@ -224,8 +224,9 @@ final class CurlTransfer: @unchecked Sendable {
   }
 
   fileprivate func receiveHeaderLine(_ bytes: UnsafeRawBufferPointer) {
-    var line = String(decoding: bytes, as: UTF8.self)
-    while let last = line.last, last == "\n" || last == "\r" { line.removeLast() }
+    var end = bytes.count
+    while end > 0, bytes[end - 1] == UInt8(ascii: "\n") || bytes[end - 1] == UInt8(ascii: "\r") { end -= 1 }
+    let line = String(decoding: UnsafeRawBufferPointer(rebasing: bytes[0..<end]), as: UTF8.self)
     if line.hasPrefix("HTTP/") {
       // A new status line: an interim 1xx reply came before, or this is the first one.
       let parts = line.split(separator: " ", maxSplits: 2)

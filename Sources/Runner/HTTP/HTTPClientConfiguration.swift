@@ -6,8 +6,9 @@ struct HTTPClientConfiguration: Sendable {
   var connectTimeout: Duration = .seconds(30)
   /// Total limit for a request that sets none; nil means no limit.
   var timeout: Duration?
-  /// Idle limit (no byte received) for a request that sets none; nil means no limit.
-  var idleTimeout: Duration?
+  /// Idle limit (no byte received) for a request that sets none; nil means no limit. A body
+  /// stream paused for back-pressure is not idle. The default outlasts GitLab's long polls.
+  var idleTimeout: Duration? = .seconds(300)
   /// Parallel connections to one host; 0 means no limit. Requests beyond it wait for a free one.
   var maxHostConnections: Int = 0
   var proxy: HTTPProxyConfiguration = .environment(ProcessInfo.processInfo.environment)
