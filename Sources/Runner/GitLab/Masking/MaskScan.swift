@@ -6,6 +6,47 @@
 /// to a point that no unfinished occurrence, and no held-back run or its anchor, lies before:
 /// rescanning the held-back bytes later then finds exactly the runs that masking everything at
 /// once would find.
+/// What a `SecretMasker` looks for, indexed by first byte so one pass over the log finds every
+/// candidate occurrence.
+struct MaskPatterns: Sendable {
+  enum Kind: Sendable {
+    /// The needle itself is hidden.
+    case secret
+    /// The token characters after the needle are hidden.
+    case tokenPrefix
+    /// The URL parameter value after the needle (`?name=`, matched ignoring case) is hidden.
+    case urlParameter
+  }
+
+  struct Needle: Sendable {
+    let bytes: [UInt8]
+    let kind: Kind
+  }
+
+  let needles: [Needle]
+  /// For each byte value, the needles starting with it (both cases for URL parameters).
+  let byFirstByte: [[Int]]
+  /// Whether any needle starts with the byte: most log bytes are skipped on this alone.
+  let startsANeedle: [Bool]
+
+  init(secrets: [[UInt8]], tokenPrefixes: [[UInt8]], urlParameterStarts: [[UInt8]]) {
+    needles =
+      secrets.map { Needle(bytes: $0, kind: .secret) }
+      + tokenPrefixes.map { Needle(bytes: $0, kind: .tokenPrefix) }
+      + urlParameterStarts.map { Needle(bytes: $0.map(lowercasedASCII), kind: .urlParameter) }
+    var index = [[Int]](repeating: [], count: 256)
+    for (position, needle) in needles.enumerated() {
+      guard let first = needle.bytes.first else { continue }
+      index[Int(first)].append(position)
+      if needle.kind == .urlParameter && uppercasedASCII(first) != first {
+        index[Int(uppercasedASCII(first))].append(position)
+      }
+    }
+    byFirstByte = index
+    startsANeedle = index.map { !$0.isEmpty }
+  }
+}
+
 struct MaskScan {
   let buffer: [UInt8]
   /// Disjoint, sorted ranges to replace, each made of overlapping occurrences.
@@ -13,52 +54,41 @@ struct MaskScan {
   /// Bytes before this offset cannot change whatever comes next.
   private(set) var releasableLength = 0
 
-  init(
-    buffer: [UInt8], secrets: [[UInt8]], tokenPrefixes: [[UInt8]],
-    urlParameterStarts: [[UInt8]], atEnd: Bool
-  ) {
+  init(buffer: [UInt8], patterns: MaskPatterns, atEnd: Bool) {
     self.buffer = buffer
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
     var undecided = buffer.count
-    for secret in secrets {
-      Self.forEachCandidate(of: secret, in: buffer) { start, complete in
-        if complete {
-          hidden.append(Run(range: start..<(start + secret.count), anchor: start))
-        } else if !atEnd {
-          undecided = min(undecided, start)
-        }
-      }
-    }
-    for prefix in tokenPrefixes {
-      Self.forEachCandidate(of: prefix, in: buffer) { start, complete in
-        guard complete else {
-          if !atEnd { undecided = min(undecided, start) }
-          return
-        }
-        let tokenStart = start + prefix.count
-        var tokenEnd = tokenStart
-        while tokenEnd < buffer.count, isTokenCharacter(buffer[tokenEnd]) { tokenEnd += 1 }
-        if tokenEnd == buffer.count && !atEnd {
-          undecided = min(undecided, start)
-        } else if tokenEnd > tokenStart {
-          hidden.append(Run(range: tokenStart..<tokenEnd, anchor: start))
-        }
-      }
-    }
-    for start in urlParameterStarts {
-      Self.forEachCandidate(of: start, in: buffer, ignoringCase: true) { position, complete in
-        guard complete else {
-          if !atEnd { undecided = min(undecided, position) }
-          return
-        }
-        let valueStart = position + start.count
-        var valueEnd = valueStart
-        while valueEnd < buffer.count, !endsURLParameter(buffer[valueEnd]) { valueEnd += 1 }
-        if valueEnd == buffer.count && !atEnd {
-          undecided = min(undecided, position)
-        } else if valueEnd > valueStart {
-          hidden.append(Run(range: valueStart..<valueEnd, anchor: position))
+    buffer.withUnsafeBufferPointer { bytes in
+      for start in bytes.indices where patterns.startsANeedle[Int(bytes[start])] {
+        for index in patterns.byFirstByte[Int(bytes[start])] {
+          let needle = patterns.needles[index]
+          let available = min(needle.bytes.count, bytes.count - start)
+          guard Self.matches(needle, bytes, at: start, count: available) else { continue }
+          guard available == needle.bytes.count else {
+            if !atEnd { undecided = min(undecided, start) }
+            continue
+          }
+          let hiddenStart: Int
+          var hiddenEnd: Int
+          switch needle.kind {
+          case .secret:
+            hidden.append(Run(range: start..<(start + available), anchor: start))
+            continue
+          case .tokenPrefix:
+            hiddenStart = start + available
+            hiddenEnd = hiddenStart
+            while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+          case .urlParameter:
+            hiddenStart = start + available
+            hiddenEnd = hiddenStart
+            while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+          }
+          if hiddenEnd == bytes.count && !atEnd {
+            undecided = min(undecided, start)
+          } else if hiddenEnd > hiddenStart {
+            hidden.append(Run(range: hiddenStart..<hiddenEnd, anchor: start))
+          }
         }
       }
     }
@@ -72,6 +102,18 @@ struct MaskScan {
       cut = held.anchor
     }
     releasableLength = cut
+  }
+
+  /// Whether the first `count` bytes of `needle` are at `start`.
+  private static func matches(
+    _ needle: MaskPatterns.Needle, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, count: Int
+  ) -> Bool {
+    let ignoringCase = needle.kind == .urlParameter
+    for offset in 0..<count {
+      let byte = ignoringCase ? lowercasedASCII(bytes[start + offset]) : bytes[start + offset]
+      if byte != needle.bytes[offset] { return false }
+    }
+    return true
   }
 
   func render(upTo end: Int) -> [UInt8] {
@@ -89,27 +131,6 @@ struct MaskScan {
 
   /// Calls `body` for each full occurrence of `needle` (complete: true) and for each tail of
   /// the buffer that is a proper prefix of it (complete: false).
-  /// With `ignoringCase`, `needle` must be lower-case ASCII and start with a non-letter.
-  private static func forEachCandidate(
-    of needle: [UInt8], in buffer: [UInt8], ignoringCase: Bool = false,
-    _ body: (Int, Bool) -> Void
-  ) {
-    guard let first = needle.first else { return }
-    var start = 0
-    while let found = buffer[start...].firstIndex(of: first) {
-      let available = min(needle.count, buffer.count - found)
-      let candidate = buffer[found..<(found + available)]
-      let equal =
-        ignoringCase
-        ? candidate.lazy.map(lowercasedASCII).elementsEqual(needle[0..<available])
-        : candidate.elementsEqual(needle[0..<available])
-      if equal {
-        body(found, available == needle.count)
-      }
-      start = found + 1
-    }
-  }
-
   private static func mergeOverlapping(_ runs: [Run]) -> [Run] {
     var merged: [Run] = []
     for run in runs.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
@@ -160,4 +181,8 @@ private func endsURLParameter(_ byte: UInt8) -> Bool {
 
 private func lowercasedASCII(_ byte: UInt8) -> UInt8 {
   (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+}
+
+private func uppercasedASCII(_ byte: UInt8) -> UInt8 {
+  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
 }

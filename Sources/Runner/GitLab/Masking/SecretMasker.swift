@@ -36,10 +36,7 @@ struct SecretMasker: Sendable {
     "private_token", "authenticity_token", "rss_token", "x-amz-signature", "x-amz-credential",
   ]
 
-  private let secrets: [[UInt8]]
-  private let tokenPrefixes: [[UInt8]]
-  /// `?name=` and `&name=` for each sensitive parameter, lower-cased.
-  private let urlParameterStarts: [[UInt8]]
+  private let patterns: MaskPatterns
   /// Bytes written but not yet released: they may still be the start of a secret.
   private var pending: [UInt8] = []
 
@@ -49,11 +46,12 @@ struct SecretMasker: Sendable {
   ///     to `defaultTokenPrefixes`; surrounding whitespace is trimmed, empty ones ignored.
   ///   - masksURLParameters: whether to mask `sensitiveURLParameters` values.
   init(secrets: [String], tokenPrefixes: [String] = [], masksURLParameters: Bool = true) {
-    self.secrets = Self.unique(secrets.map { Array($0.utf8) })
-    self.tokenPrefixes = Self.unique(
-      (Self.defaultTokenPrefixes + tokenPrefixes).map { Array($0.trimmingWhitespace().utf8) })
     let parameters = masksURLParameters ? Self.sensitiveURLParameters : []
-    urlParameterStarts = parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) }
+    patterns = MaskPatterns(
+      secrets: Self.unique(secrets.map { Array($0.utf8) }),
+      tokenPrefixes: Self.unique(
+        (Self.defaultTokenPrefixes + tokenPrefixes).map { Array($0.trimmingWhitespace().utf8) }),
+      urlParameterStarts: parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) })
   }
 
   /// How many bytes are held back waiting for more input.
@@ -79,9 +77,7 @@ struct SecretMasker: Sendable {
   }
 
   private mutating func release(atEnd: Bool) -> [UInt8] {
-    let scan = MaskScan(
-      buffer: pending, secrets: secrets, tokenPrefixes: tokenPrefixes,
-      urlParameterStarts: urlParameterStarts, atEnd: atEnd)
+    let scan = MaskScan(buffer: pending, patterns: patterns, atEnd: atEnd)
     let output = scan.render(upTo: scan.releasableLength)
     pending.removeFirst(scan.releasableLength)
     return output
