@@ -24,8 +24,9 @@
 struct SecretMasker: Sendable {
   static let maskText = "[MASKED]"
 
-  /// Prefixes of GitLab's own tokens, masked in every job (the official runner masks `glpat-`
-  /// by default and GitLab sends the rest in `features.token_mask_prefixes`).
+  /// Prefixes of GitLab's own tokens, masked in every job whatever it asks for: the official
+  /// runner always masks `glpat-` and relies on the job's `features.token_mask_prefixes` for
+  /// the others, which older GitLab versions do not send.
   static let defaultTokenPrefixes = [
     "glpat-", "glrt-", "gldt-", "glptt-", "glcbt-", "glimt-", "glsoat-", "glffct-", "glagent-",
     "gloas-", "GR1348941",
