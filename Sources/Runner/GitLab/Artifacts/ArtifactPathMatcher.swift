@@ -1,3 +1,5 @@
+import Foundation
+
 /// Decides which files of the job's directory go into an artifact, as the official runner's
 /// archiver does with the job's `artifacts.paths` and `artifacts.exclude`:
 /// - a path is included when it, or any directory above it, matches a `paths` pattern (a
@@ -86,6 +88,48 @@ enum ArtifactPatternError: Error, Equatable, CustomStringConvertible {
         + "only files inside the job directory can be artifacts"
     case .invalid(_, let role, let reason):
       return "artifacts:\(role): \(reason)"
+    }
+  }
+}
+
+extension ArtifactPathMatcher {
+  /// The matching files, directories and symbolic links under `directory`, as sorted relative
+  /// paths. Symbolic links are listed, never followed, as the official runner's walk does.
+  func collect(in directory: URL) throws(ArtifactCollectionError) -> [String] {
+    var found: [String] = []
+    try walk(directory.path, relative: "", into: &found)
+    return found.sorted()
+  }
+
+  private func walk(_ absolute: String, relative: String, into found: inout [String])
+    throws(ArtifactCollectionError)
+  {
+    let names: [String]
+    do {
+      names = try FileManager.default.contentsOfDirectory(atPath: absolute)
+    } catch {
+      throw .unreadableDirectory(path: absolute, reason: "\(error)")
+    }
+    for name in names {
+      let childRelative = relative.isEmpty ? name : relative + "/" + name
+      let childAbsolute = absolute + "/" + name
+      if matches(childRelative) { found.append(childRelative) }
+      // attributesOfItem does not follow a final symbolic link, so links are never entered.
+      let type = (try? FileManager.default.attributesOfItem(atPath: childAbsolute))?[.type]
+      if (type as? FileAttributeType) == .typeDirectory {
+        try walk(childAbsolute, relative: childRelative, into: &found)
+      }
+    }
+  }
+}
+
+enum ArtifactCollectionError: Error, Equatable, CustomStringConvertible {
+  case unreadableDirectory(path: String, reason: String)
+
+  var description: String {
+    switch self {
+    case .unreadableDirectory(let path, let reason):
+      return "cannot list \(path) while collecting artifacts: \(reason); check its permissions"
     }
   }
 }
