@@ -26,7 +26,8 @@ extension FakeGitLab {
         response = await dispatch(endpoint, jobID: jobID, request: request)
       }
     }
-    requests.append(RequestRecord(method: request.method.rawValue, path: request.path, status: response.statusCode.code))
+    requests.append(
+      RequestRecord(method: request.method.rawValue, path: request.path, status: response.statusCode.code))
     return response
   }
 
@@ -47,7 +48,8 @@ extension FakeGitLab {
     case (.updateJob, let id?): return updateJob(id, body: body, headers: request.headers)
     case (.patchTrace, let id?): return patchTrace(id, body: body, headers: request.headers)
     case (.uploadArtifacts, let id?): return uploadArtifacts(id, body: body, request: request)
-    case (.downloadArtifacts, let id?): return downloadArtifacts(id, headers: request.headers, query: request.query)
+    case (.downloadArtifacts, let id?):
+      return downloadArtifacts(id, headers: request.headers, query: request.query)
     default: return .apiError(404, "404 Not Found")
     }
   }

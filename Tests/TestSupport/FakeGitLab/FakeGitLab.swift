@@ -106,7 +106,10 @@ public actor FakeGitLab {
   public internal(set) var violations: [String] = []
   public internal(set) var uploads: [ArtifactUpload] = []
   public internal(set) var injectedFaults: [InjectedFault] = []
+  /// Answered requests, oldest first.
   public internal(set) var requests: [RequestRecord] = []
+  /// `jobs/request` calls being held by the long poll right now (lets a test enqueue while one waits).
+  public internal(set) var heldLongPolls = 0
 
   public init(configuration: Configuration = .init()) {
     self.configuration = configuration
@@ -161,7 +164,9 @@ public actor FakeGitLab {
 
   /// The GitLab URL a runner is started with (no `/api/v4`).
   public var url: URL { URL(string: "http://127.0.0.1:\(apiPort)")! }
-  public var objectStorageURL: URL { URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")! }
+  public var objectStorageURL: URL {
+    URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")!
+  }
 
   // MARK: Runner tokens
 

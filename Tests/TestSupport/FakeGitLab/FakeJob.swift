@@ -154,4 +154,11 @@ public struct FakeJobResult: Sendable, Equatable {
   public var reportedState: String?
   public var failureReason: String?
   public var exitCode: Int?
+
+  public init(status: FakeJobStatus, reportedState: String?, failureReason: String?, exitCode: Int?) {
+    self.status = status
+    self.reportedState = reportedState
+    self.failureReason = failureReason
+    self.exitCode = exitCode
+  }
 }

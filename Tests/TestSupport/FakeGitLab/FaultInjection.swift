@@ -24,7 +24,8 @@ public struct FaultPlan: Sendable {
   public var endpoints: Set<Endpoint>
 
   public init(
-    seed: UInt64, rate: Double, faults: [Fault] = [.status(500), .status(502), .status(503), .dropConnection],
+    seed: UInt64, rate: Double,
+    faults: [Fault] = [.status(500), .status(502), .status(503), .dropConnection],
     endpoints: Set<Endpoint> = Set(Endpoint.allCases)
   ) {
     self.seed = seed
@@ -40,6 +41,11 @@ public struct FaultPlan: Sendable {
 public struct InjectedFault: Sendable, Equatable {
   public let endpoint: Endpoint
   public let fault: Fault
+
+  public init(endpoint: Endpoint, fault: Fault) {
+    self.endpoint = endpoint
+    self.fault = fault
+  }
 }
 
 struct FaultInjector {
@@ -101,7 +107,8 @@ extension HTTPResponse {
     var all = HTTPHeaders()
     all[.contentType] = "text/plain"
     for (name, value) in headers { all[HTTPHeader(name)] = value }
-    return HTTPResponse(statusCode: HTTPStatusCode(code, phrase: phrase(code)), headers: all, body: Data(body.utf8))
+    return HTTPResponse(
+      statusCode: HTTPStatusCode(code, phrase: phrase(code)), headers: all, body: Data(body.utf8))
   }
 
   static func empty(_ code: Int, headers: [(String, String)] = []) -> HTTPResponse {
