@@ -148,3 +148,22 @@ struct FakeGitLabArtifactTests {
     }
   }
 }
+
+@Suite("FakeGitLab: artifacts with the running job's token")
+struct FakeGitLabRunningJobTokenTests {
+  @Test func dependencyCanBeFetchedWithTheRunningJobsToken() async throws {
+    try await withGitLab { gitlab, runner in
+      let job = await gitlab.enqueue(
+        FakeJob(script: ["true"]).dependency(
+          .init(id: 31, name: "build", usesRunningJobToken: true, archive: .files(["a": "A"]))))
+      let payload = try #require(try await runner.requestJob().json)
+      let dependency = try #require((payload["dependencies"] as? [[String: Any]])?.first)
+      #expect(dependency["token"] as? String == job.token)
+      let reply = try await Curl.send(
+        "GET", "\(runner.api)/jobs/31/artifacts", headers: ["JOB-TOKEN": job.token])
+      #expect(reply.status == 200)
+      #expect(await gitlab.downloads[31] == 1)
+      #expect(await gitlab.violations.isEmpty)
+    }
+  }
+}

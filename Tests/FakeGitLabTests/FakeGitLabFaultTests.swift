@@ -103,6 +103,27 @@ struct FakeGitLabLifecycleTests {
     }
   }
 
+  @Test func pausedRunnerGetsNoJob() async throws {
+    try await withGitLab { gitlab, runner in
+      let job = await gitlab.enqueue(FakeJob(script: ["true"]))
+      await gitlab.setPaused(true, runnerToken: runner.token)
+      let paused = try await runner.requestJob()
+      #expect(paused.status == 204)
+      #expect(paused.header("X-GitLab-Last-Update") != nil)
+      await gitlab.setPaused(false, runnerToken: runner.token)
+      #expect(try await runner.requestJob().jobID == job.id)
+    }
+  }
+
+  @Test func everyJobRequestReplyCarriesLastUpdate() async throws {
+    try await withGitLab { gitlab, runner in
+      let reply = try await Curl.send("POST", "\(runner.api)/jobs/request", body: Curl.json(["info": [:]]))
+      #expect(reply.status == 400)
+      #expect(reply.header("X-GitLab-Last-Update") != nil)
+      #expect(await gitlab.violations.count == 1)
+    }
+  }
+
   @Test func runnerManagerIsForgottenButTheTokenStaysValid() async throws {
     try await withGitLab { gitlab, runner in
       _ = try await runner.requestJob()

@@ -36,6 +36,7 @@ extension FakeGitLab {
       runners[token] = runner
     }
     advertisedFeatures[token] = features
+    if runner.paused { return .empty(204) }
 
     if let lastUpdate = object["last_update"] as? String, lastUpdate == currentLastUpdate {
       // Workhorse's long poll: hold while nothing changed for this runner's queue.

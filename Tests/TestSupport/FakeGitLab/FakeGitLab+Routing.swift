@@ -44,7 +44,12 @@ extension FakeGitLab {
     case (.verifyRunner, _): return verifyRunner(body)
     case (.unregisterRunner, _): return unregisterRunner(body)
     case (.unregisterRunnerManager, _): return unregisterRunnerManager(body)
-    case (.requestJob, _): return await requestJob(body, headers: request.headers)
+    case (.requestJob, _):
+      var response = await requestJob(body, headers: request.headers)
+      if response.headers[HTTPHeader("X-GitLab-Last-Update")] == nil {
+        response.headers[HTTPHeader("X-GitLab-Last-Update")] = currentLastUpdate
+      }
+      return response
     case (.updateJob, let id?): return updateJob(id, body: body, headers: request.headers)
     case (.patchTrace, let id?): return patchTrace(id, body: body, headers: request.headers)
     case (.uploadArtifacts, let id?): return uploadArtifacts(id, body: body, request: request)

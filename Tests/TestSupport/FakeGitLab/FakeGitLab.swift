@@ -77,6 +77,7 @@ public actor FakeGitLab {
     public let id: Int64
     public let token: String
     public var systemIDs: Set<String> = []
+    public var paused = false
   }
 
   let configuration: Configuration
@@ -184,6 +185,11 @@ public actor FakeGitLab {
     if runners.removeValue(forKey: token) != nil { removedRunnerTokens.insert(token) }
   }
 
+  /// A paused runner authenticates but gets no jobs (GitLab answers 204).
+  public func setPaused(_ paused: Bool, runnerToken: String) {
+    runners[runnerToken]?.paused = paused
+  }
+
   public var registeredRunners: [Runner] { runners.values.sorted { $0.id < $1.id } }
 
   // MARK: Jobs
@@ -198,7 +204,9 @@ public actor FakeGitLab {
     jobs[id] = record
     for dependency in job.dependencies {
       archives[dependency.id] = DependencyArchive(
-        token: dependency.token ?? "glcbt-" + Self.randomToken(length: 20), dependency: dependency)
+        token: dependency.usesRunningJobToken
+          ? record.token : dependency.token ?? "glcbt-" + Self.randomToken(length: 20),
+        dependency: dependency)
     }
     queue.append(id)
     queueVersion += 1
