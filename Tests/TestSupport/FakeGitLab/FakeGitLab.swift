@@ -2,26 +2,33 @@
 /// 127.0.0.1 with a random port, for tests that drive a runner against it.
 ///
 /// ```swift
-/// let gitlab = FakeGitLab(configuration: .init(longPollTimeout: .seconds(2)))
-/// try await gitlab.start()
-/// defer { Task { await gitlab.stop() } }          // or: try await FakeGitLab.withRunning { … }
-/// await gitlab.addRunnerToken("glrt-test-token")
-/// let job = await gitlab.enqueue(FakeJob(script: ["submit lava-job.yaml"])
-///   .artifact(.init(paths: ["results/"])))
-/// // … run the runner against `await gitlab.url` …
-/// let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
-/// #expect(result.status == .success)
-/// #expect(await gitlab.traceText(of: job.id).contains("Job succeeded"))
-/// #expect(await gitlab.violations.isEmpty)
+/// try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .seconds(2))) { gitlab in
+///   await gitlab.addRunnerToken("glrt-test-token")
+///   let job = await gitlab.enqueue(
+///     FakeJob(name: "boot", script: ["submit lava-job.yaml"])
+///       .variable(.init("LAVA_TOKEN", "secret", masked: true))
+///       .artifact(.init(paths: ["results/"], when: "always"))
+///       .dependency(.init(id: 7, name: "build", archive: .files(["image.txt": "v1"]))))
+///   // … run the runner against `await gitlab.url` (the GitLab URL, without /api/v4) …
+///   let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
+///   #expect(result.status == .success)
+///   #expect(await gitlab.traceText(of: job.id).contains("Job succeeded"))
+///   #expect(try await gitlab.uploads(of: job.id).first?.zipEntries()["results/x.xml"] != nil)
+///   #expect(await gitlab.violations.isEmpty)
+/// }
 /// ```
+/// (`start()`/`stop()` do the same by hand.) Tests act as GitLab's users: `cancel(jobID:)`,
+/// `forceCancel(jobID:)`, `removeRunner(token:)`, `setPaused(_:runnerToken:)`; and as a flaky network:
+/// `Configuration.faults` (a seeded share of 500/502/503/dropped connections per endpoint) or
+/// `failNext(_:with:times:)`. `Archives` builds and reads zip and gzip data.
 ///
 /// Strict: every protocol mistake the runner makes (a wrong job token, bad JSON, a bad or duplicated
 /// `Content-Range`, a final update whose checksum does not match the log, an unknown
 /// `failure_reason`, an unknown path, …) is answered as GitLab answers it *and* recorded in
 /// `violations`. Authentication failures with a *runner* token are not violations (the runner cannot
 /// know its token was removed); job-token mismatches are (the runner got the token from us).
-/// Faults injected on purpose (`faults`, `failNext`) happen before a request is processed, change no
-/// state and are never violations.
+/// Faults injected on purpose happen before a request is processed, change no state and are never
+/// violations.
 ///
 /// Behaviour copied from GitLab (`lib/api/ci/runner.rb`, `Ci::AppendBuildTraceService`,
 /// `Ci::UpdateBuildStateService`): a trace patch must start at the current length (else 416 with
@@ -30,6 +37,9 @@
 /// `X-GitLab-Trace-Update-Interval`) until GitLab has the whole log; a runner that advertised
 /// `cancel_gracefully` sees `Job-Status: canceling` on a cancel, others lose the job token at once;
 /// jobs needing a feature the runner did not advertise are failed with `runner_unsupported`.
+///
+/// FlyingFox does not answer `Expect: 100-continue`: a client that sends it waits for its own
+/// timeout (libcurl: 1 s) before sending the body. Send `Expect:` (empty) to avoid the delay.
 import FlyingFox
 import FlyingSocks
 import Foundation
