@@ -30,6 +30,29 @@ struct FakeGitLabFaultTests {
     }
   }
 
+  @Test func replyLostAfterProcessingLetsTheRunnerResyncWithoutViolation() async throws {
+    try await withGitLab { gitlab, runner async throws in
+      let job = await gitlab.enqueue(FakeJob(script: ["true"]))
+      _ = try await runner.requestJob()
+      await gitlab.failNext(.patchTrace, with: .dropConnectionAfterProcessing)
+      #expect(try await runner.patchTrace(job.id, token: job.token, offset: 0, "line\n").exitCode == 52)
+      #expect(await gitlab.traceText(of: job.id) == "line\n")
+      let resent = try await runner.patchTrace(job.id, token: job.token, offset: 0, "line\n")
+      #expect(resent.status == 416)
+      #expect(resent.header("Range") == "0-5")
+      #expect(await gitlab.violations.isEmpty)
+    }
+  }
+
+  @Test func retryAfterIsSentWithTheInjectedStatus() async throws {
+    try await withGitLab { gitlab, runner in
+      await gitlab.failNext(.requestJob, with: .retryAfter(status: 429, seconds: 3))
+      let reply = try await runner.requestJob()
+      #expect(reply.status == 429)
+      #expect(reply.header("Retry-After") == "3")
+    }
+  }
+
   @Test func seededPlanGivesTheSameFaultsForTheSameRequests() async throws {
     func outcomes() async throws -> [String] {
       let plan = FaultPlan(seed: 7, rate: 0.5, endpoints: [.verifyRunner])

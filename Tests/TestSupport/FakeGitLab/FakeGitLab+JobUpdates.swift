@@ -59,11 +59,15 @@ extension FakeGitLab {
       violation("\(what): a patch of \(body.count) bytes; send at most \(configuration.maxTracePatchBytes)")
     }
     let length = job.trace.count
+    let replyWasLost = job.lastTraceReplyLost
+    job.lastTraceReplyLost = false
+    jobs[id] = job
     guard start == length else {
-      violation(
-        start < length
-          ? "\(what): duplicated chunk: starts at \(start) but GitLab already holds \(length) bytes"
-          : "\(what): gap: starts at \(start) but GitLab holds only \(length) bytes")
+      if start > length {
+        violation("\(what): gap: starts at \(start) but GitLab holds only \(length) bytes")
+      } else if !replyWasLost {
+        violation("\(what): duplicated chunk: starts at \(start) but GitLab already holds \(length) bytes")
+      }
       return .apiError(416, "416 Range Not Satisfiable", headers: [("Range", "0-\(length)")])
     }
     job.trace.append(body)

@@ -21,6 +21,10 @@ extension FakeGitLab {
     case .known(let endpoint, let jobID):
       if let fault = faultInjector.fault(for: endpoint) {
         injectedFaults.append(InjectedFault(endpoint: endpoint, fault: fault))
+        if fault == .dropConnectionAfterProcessing {
+          _ = await dispatch(endpoint, jobID: jobID, request: request)
+          if endpoint == .patchTrace, let jobID { jobs[jobID]?.lastTraceReplyLost = true }
+        }
         response = .fault(fault)
       } else {
         response = await dispatch(endpoint, jobID: jobID, request: request)

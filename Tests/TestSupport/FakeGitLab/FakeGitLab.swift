@@ -341,6 +341,8 @@ struct JobRecord {
   var runnerToken: String?
   var runnerFeatures: [String: Bool] = [:]
   var trace = Data()
+  /// The reply to the last trace patch was dropped on purpose: a resend is expected.
+  var lastTraceReplyLost = false
   var keepAlives = 0
   var pendingFinal: PendingFinalUpdate?
   var acceptRoundsUsed = 0

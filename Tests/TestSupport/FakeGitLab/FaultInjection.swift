@@ -10,8 +10,13 @@ public enum Endpoint: String, Sendable, CaseIterable, Hashable {
 /// A reply the fake gives instead of processing a request.
 public enum Fault: Sendable, Equatable {
   case status(Int)
+  /// A status with `Retry-After: seconds` (429, 503).
+  case retryAfter(status: Int, seconds: Int)
   /// Close the connection without any response byte.
   case dropConnection
+  /// Process the request, then close the connection without a reply: the client cannot know its
+  /// request took effect (a trace patch resent after this gets 416 and is no violation).
+  case dropConnectionAfterProcessing
 }
 
 /// A deterministic share of replies replaced by faults: the same seed gives the same faults for
@@ -96,8 +101,10 @@ struct DropConnection: WSHandler {
 extension HTTPResponse {
   static func fault(_ fault: Fault) -> HTTPResponse {
     switch fault {
-    case .dropConnection:
+    case .dropConnection, .dropConnectionAfterProcessing:
       return HTTPResponse(webSocket: DropConnection())
+    case .retryAfter(let code, let seconds):
+      return .text(code, "\(code) injected fault", headers: [("Retry-After", String(seconds))])
     case .status(let code):
       return .text(code, "\(code) injected fault")
     }
