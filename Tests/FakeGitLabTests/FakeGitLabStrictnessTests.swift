@@ -106,7 +106,7 @@ struct FakeGitLabStrictnessTests {
         "POST", "\(runner.api)/jobs/request", headers: ["RUNNER-TOKEN": "glrt-other"], body: body)
       #expect(reply.status == 204)
       #expect(await violations(gitlab, containing: "RUNNER-TOKEN header differs") == 1)
-      #expect(await violations(gitlab, containing: "neither s_<12 hex>") == 1)
+      #expect(await violations(gitlab, containing: "does not match ^[sr]_") == 1)
       #expect(await violations(gitlab, containing: "info.features` is missing") == 1)
     }
   }
