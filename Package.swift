@@ -93,6 +93,12 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // The fake GitLab's own tests: it must be as strict as GitLab before runner tests trust it.
+    .testTarget(
+      name: "FakeGitLabTests",
+      dependencies: ["TestSupport"],
+      swiftSettings: strict
+    ),
     .testTarget(
       name: "CommandsTests",
       dependencies: ["Commands", "Protocols", "TestSupport"],

@@ -93,7 +93,8 @@ extension FakeGitLab {
       injectedFaults.append(InjectedFault(endpoint: .objectStorage, fault: fault))
       return .fault(fault)
     }
-    for name in ["JOB-TOKEN", "PRIVATE-TOKEN", "RUNNER-TOKEN"] where request.headers[HTTPHeader(name)] != nil {
+    for name in ["JOB-TOKEN", "PRIVATE-TOKEN", "RUNNER-TOKEN"] where request.headers[HTTPHeader(name)] != nil
+    {
       violation("\(what): received a \(name) header: the runner forwarded a GitLab token to another host")
     }
     if request.headers[.authorization] != nil {
@@ -138,7 +139,9 @@ extension FakeGitLab {
       return .apiError(413, "413 Request Entity Too Large")
     }
     var fields: [String: String] = [:]
-    for part in form.parts where part.name != "file" { fields[part.name] = String(decoding: part.data, as: UTF8.self) }
+    for part in form.parts where part.name != "file" {
+      fields[part.name] = String(decoding: part.data, as: UTF8.self)
+    }
     func parameter(_ name: String) -> String? {
       request.query.first { $0.name == name }?.value ?? fields[name]
     }

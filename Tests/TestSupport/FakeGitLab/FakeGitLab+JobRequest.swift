@@ -36,14 +36,17 @@ extension FakeGitLab {
       runners[token] = runner
     }
     advertisedFeatures[token] = features
+    if runner.paused { return .empty(204) }
 
     if let lastUpdate = object["last_update"] as? String, lastUpdate == currentLastUpdate {
       // Workhorse's long poll: hold while nothing changed for this runner's queue.
       let version = queueVersion
       let deadline = ContinuousClock.now + configuration.longPollTimeout
+      heldLongPolls += 1
       while queueVersion == version, ContinuousClock.now < deadline {
         do { try await Task.sleep(for: .milliseconds(10)) } catch { break }
       }
+      heldLongPolls -= 1
       if queueVersion == version {
         return .empty(204, headers: [("X-GitLab-Last-Update", lastUpdate)])
       }
@@ -113,7 +116,9 @@ extension FakeGitLab {
       variable("CI_PIPELINE_ID", String(id / 2), isPublic: true),
     ]
     for item in spec.variables {
-      variables.append(variable(item.key, item.value, isPublic: item.isPublic, masked: item.masked, file: item.file, raw: item.raw))
+      variables.append(
+        variable(
+          item.key, item.value, isPublic: item.isPublic, masked: item.masked, file: item.file, raw: item.raw))
     }
     var steps: [[String: Any]] = [
       [
@@ -141,7 +146,9 @@ extension FakeGitLab {
       }
     let dependencies: [[String: Any]] = spec.dependencies.map { dependency in
       let archive = archives[dependency.id]
-      var entry: [String: Any] = ["id": dependency.id, "name": dependency.name, "token": archive?.token ?? ""]
+      var entry: [String: Any] = [
+        "id": dependency.id, "name": dependency.name, "token": archive?.token ?? "",
+      ]
       entry["artifacts_file"] = ["filename": dependency.filename, "size": archive?.advertisedSize ?? 0]
       return entry
     }
@@ -181,7 +188,8 @@ extension FakeGitLab {
 
   /// GitLab sends `file` and `raw` only when they are true.
   private func variable(
-    _ key: String, _ value: String, isPublic: Bool, masked: Bool = false, file: Bool = false, raw: Bool = false
+    _ key: String, _ value: String, isPublic: Bool, masked: Bool = false, file: Bool = false,
+    raw: Bool = false
   ) -> [String: Any] {
     var entry: [String: Any] = ["key": key, "value": value, "public": isPublic, "masked": masked]
     if file { entry["file"] = true }

@@ -52,17 +52,22 @@ extension FakeGitLab {
     if bounds.count != 2 || Int(bounds[0]) == nil || Int(bounds[1]) == nil {
       violation("\(what): Content-Range \"\(range)\" is not START-END")
     } else if let end = Int(bounds[1]), end - start + 1 != body.count {
-      violation("\(what): Content-Range \(range) covers \(end - start + 1) bytes but the body has \(body.count)")
+      violation(
+        "\(what): Content-Range \(range) covers \(end - start + 1) bytes but the body has \(body.count)")
     }
     if body.count > configuration.maxTracePatchBytes {
       violation("\(what): a patch of \(body.count) bytes; send at most \(configuration.maxTracePatchBytes)")
     }
     let length = job.trace.count
+    let replyWasLost = job.lastTraceReplyLost
+    job.lastTraceReplyLost = false
+    jobs[id] = job
     guard start == length else {
-      violation(
-        start < length
-          ? "\(what): duplicated chunk: starts at \(start) but GitLab already holds \(length) bytes"
-          : "\(what): gap: starts at \(start) but GitLab holds only \(length) bytes")
+      if start > length {
+        violation("\(what): gap: starts at \(start) but GitLab holds only \(length) bytes")
+      } else if !replyWasLost {
+        violation("\(what): duplicated chunk: starts at \(start) but GitLab already holds \(length) bytes")
+      }
       return .apiError(416, "416 Range Not Satisfiable", headers: [("Range", "0-\(length)")])
     }
     job.trace.append(body)
@@ -99,7 +104,8 @@ extension FakeGitLab {
     case "success", "failed":
       return finalUpdate(id, job: job, state: state!, object: object, what)
     default:
-      violation("\(what): `state` is \(state.map { "\"\($0)\"" } ?? "missing"); expected running, success or failed")
+      violation(
+        "\(what): `state` is \(state.map { "\"\($0)\"" } ?? "missing"); expected running, success or failed")
       return .apiError(400, "400 Bad request")
     }
   }
@@ -162,7 +168,8 @@ extension FakeGitLab {
     job.status = job.status == .canceling ? .canceled : (state == "success" ? .success : .failed)
     job.reportedState = state
     job.failureReason =
-      state == "failed" ? (reason.flatMap { Self.failureReasons.contains($0) ? $0 : nil } ?? "unknown_failure") : nil
+      state == "failed"
+      ? (reason.flatMap { Self.failureReasons.contains($0) ? $0 : nil } ?? "unknown_failure") : nil
     job.exitCode = exitCode
     job.finishedByRunner = true
     jobs[id] = job
@@ -181,7 +188,8 @@ extension FakeGitLab {
     let held = Self.crc32(trace)
     if sent != held {
       violation(
-        "\(what): output.checksum \(checksum) but the log GitLab holds has crc32:\(String(format: "%08x", held))")
+        "\(what): output.checksum \(checksum) but the log GitLab holds has crc32:\(String(format: "%08x", held))"
+      )
     }
   }
 

@@ -21,12 +21,17 @@ extension FakeGitLab {
     case .known(let endpoint, let jobID):
       if let fault = faultInjector.fault(for: endpoint) {
         injectedFaults.append(InjectedFault(endpoint: endpoint, fault: fault))
+        if fault == .dropConnectionAfterProcessing {
+          _ = await dispatch(endpoint, jobID: jobID, request: request)
+          if endpoint == .patchTrace, let jobID { jobs[jobID]?.lastTraceReplyLost = true }
+        }
         response = .fault(fault)
       } else {
         response = await dispatch(endpoint, jobID: jobID, request: request)
       }
     }
-    requests.append(RequestRecord(method: request.method.rawValue, path: request.path, status: response.statusCode.code))
+    requests.append(
+      RequestRecord(method: request.method.rawValue, path: request.path, status: response.statusCode.code))
     return response
   }
 
@@ -43,11 +48,17 @@ extension FakeGitLab {
     case (.verifyRunner, _): return verifyRunner(body)
     case (.unregisterRunner, _): return unregisterRunner(body)
     case (.unregisterRunnerManager, _): return unregisterRunnerManager(body)
-    case (.requestJob, _): return await requestJob(body, headers: request.headers)
+    case (.requestJob, _):
+      var response = await requestJob(body, headers: request.headers)
+      if response.headers[HTTPHeader("X-GitLab-Last-Update")] == nil {
+        response.headers[HTTPHeader("X-GitLab-Last-Update")] = currentLastUpdate
+      }
+      return response
     case (.updateJob, let id?): return updateJob(id, body: body, headers: request.headers)
     case (.patchTrace, let id?): return patchTrace(id, body: body, headers: request.headers)
     case (.uploadArtifacts, let id?): return uploadArtifacts(id, body: body, request: request)
-    case (.downloadArtifacts, let id?): return downloadArtifacts(id, headers: request.headers, query: request.query)
+    case (.downloadArtifacts, let id?):
+      return downloadArtifacts(id, headers: request.headers, query: request.query)
     default: return .apiError(404, "404 Not Found")
     }
   }

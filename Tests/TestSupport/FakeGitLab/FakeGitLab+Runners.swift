@@ -71,8 +71,8 @@ extension FakeGitLab {
     return .empty(204)
   }
 
-  /// The official runner sends `s_` + 12 hex digits (from the machine id) or `r_` + 12 random
-  /// alphanumerics (when there is no machine id).
+  /// The official runner sends `s_` + 12 characters derived from the machine id, or `r_` + 12
+  /// random ones, and itself accepts only `^[sr]_[0-9a-zA-Z]{12}$` (`common/system_id_state.go`).
   @discardableResult
   func checkSystemID(_ value: Any, _ what: String) -> String? {
     guard let systemID = value as? String else {
@@ -81,11 +81,10 @@ extension FakeGitLab {
     }
     let body = systemID.dropFirst(2)
     let valid =
-      body.count == 12
-      && ((systemID.hasPrefix("s_") && body.allSatisfy { $0.isHexDigit && !$0.isUppercase })
-        || (systemID.hasPrefix("r_") && body.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }))
+      (systemID.hasPrefix("s_") || systemID.hasPrefix("r_")) && body.count == 12
+      && body.allSatisfy { $0.isASCII && ($0.isLetter || $0.isNumber) }
     if !valid {
-      violation("\(what): `system_id` \"\(systemID)\" is neither s_<12 hex> nor r_<12 alphanumerics>")
+      violation("\(what): `system_id` \"\(systemID)\" does not match ^[sr]_[0-9a-zA-Z]{12}$")
     }
     return systemID
   }

@@ -2,26 +2,33 @@
 /// 127.0.0.1 with a random port, for tests that drive a runner against it.
 ///
 /// ```swift
-/// let gitlab = FakeGitLab(configuration: .init(longPollTimeout: .seconds(2)))
-/// try await gitlab.start()
-/// defer { Task { await gitlab.stop() } }          // or: try await FakeGitLab.withRunning { … }
-/// await gitlab.addRunnerToken("glrt-test-token")
-/// let job = await gitlab.enqueue(FakeJob(script: ["submit lava-job.yaml"])
-///   .artifact(.init(paths: ["results/"])))
-/// // … run the runner against `await gitlab.url` …
-/// let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
-/// #expect(result.status == .success)
-/// #expect(await gitlab.traceText(of: job.id).contains("Job succeeded"))
-/// #expect(await gitlab.violations.isEmpty)
+/// try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .seconds(2))) { gitlab in
+///   await gitlab.addRunnerToken("glrt-test-token")
+///   let job = await gitlab.enqueue(
+///     FakeJob(name: "boot", script: ["submit lava-job.yaml"])
+///       .variable(.init("LAVA_TOKEN", "secret", masked: true))
+///       .artifact(.init(paths: ["results/"], when: "always"))
+///       .dependency(.init(id: 7, name: "build", archive: .files(["image.txt": "v1"]))))
+///   // … run the runner against `await gitlab.url` (the GitLab URL, without /api/v4) …
+///   let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
+///   #expect(result.status == .success)
+///   #expect(await gitlab.traceText(of: job.id).contains("Job succeeded"))
+///   #expect(try await gitlab.uploads(of: job.id).first?.zipEntries()["results/x.xml"] != nil)
+///   #expect(await gitlab.violations.isEmpty)
+/// }
 /// ```
+/// (`start()`/`stop()` do the same by hand.) Tests act as GitLab's users: `cancel(jobID:)`,
+/// `forceCancel(jobID:)`, `removeRunner(token:)`, `setPaused(_:runnerToken:)`; and as a flaky network:
+/// `Configuration.faults` (a seeded share of 500/502/503/dropped connections per endpoint) or
+/// `failNext(_:with:times:)`. `Archives` builds and reads zip and gzip data.
 ///
 /// Strict: every protocol mistake the runner makes (a wrong job token, bad JSON, a bad or duplicated
 /// `Content-Range`, a final update whose checksum does not match the log, an unknown
 /// `failure_reason`, an unknown path, …) is answered as GitLab answers it *and* recorded in
 /// `violations`. Authentication failures with a *runner* token are not violations (the runner cannot
 /// know its token was removed); job-token mismatches are (the runner got the token from us).
-/// Faults injected on purpose (`faults`, `failNext`) happen before a request is processed, change no
-/// state and are never violations.
+/// Faults injected on purpose happen before a request is processed, change no state and are never
+/// violations.
 ///
 /// Behaviour copied from GitLab (`lib/api/ci/runner.rb`, `Ci::AppendBuildTraceService`,
 /// `Ci::UpdateBuildStateService`): a trace patch must start at the current length (else 416 with
@@ -30,6 +37,9 @@
 /// `X-GitLab-Trace-Update-Interval`) until GitLab has the whole log; a runner that advertised
 /// `cancel_gracefully` sees `Job-Status: canceling` on a cancel, others lose the job token at once;
 /// jobs needing a feature the runner did not advertise are failed with `runner_unsupported`.
+///
+/// FlyingFox does not answer `Expect: 100-continue`: a client that sends it waits for its own
+/// timeout (libcurl: 1 s) before sending the body. Send `Expect:` (empty) to avoid the delay.
 import FlyingFox
 import FlyingSocks
 import Foundation
@@ -77,6 +87,7 @@ public actor FakeGitLab {
     public let id: Int64
     public let token: String
     public var systemIDs: Set<String> = []
+    public var paused = false
   }
 
   let configuration: Configuration
@@ -106,7 +117,10 @@ public actor FakeGitLab {
   public internal(set) var violations: [String] = []
   public internal(set) var uploads: [ArtifactUpload] = []
   public internal(set) var injectedFaults: [InjectedFault] = []
+  /// Answered requests, oldest first.
   public internal(set) var requests: [RequestRecord] = []
+  /// `jobs/request` calls being held by the long poll right now (lets a test enqueue while one waits).
+  public internal(set) var heldLongPolls = 0
 
   public init(configuration: Configuration = .init()) {
     self.configuration = configuration
@@ -161,7 +175,9 @@ public actor FakeGitLab {
 
   /// The GitLab URL a runner is started with (no `/api/v4`).
   public var url: URL { URL(string: "http://127.0.0.1:\(apiPort)")! }
-  public var objectStorageURL: URL { URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")! }
+  public var objectStorageURL: URL {
+    URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")!
+  }
 
   // MARK: Runner tokens
 
@@ -179,6 +195,11 @@ public actor FakeGitLab {
     if runners.removeValue(forKey: token) != nil { removedRunnerTokens.insert(token) }
   }
 
+  /// A paused runner authenticates but gets no jobs (GitLab answers 204).
+  public func setPaused(_ paused: Bool, runnerToken: String) {
+    runners[runnerToken]?.paused = paused
+  }
+
   public var registeredRunners: [Runner] { runners.values.sorted { $0.id < $1.id } }
 
   // MARK: Jobs
@@ -193,7 +214,9 @@ public actor FakeGitLab {
     jobs[id] = record
     for dependency in job.dependencies {
       archives[dependency.id] = DependencyArchive(
-        token: dependency.token ?? "glcbt-" + Self.randomToken(length: 20), dependency: dependency)
+        token: dependency.usesRunningJobToken
+          ? record.token : dependency.token ?? "glcbt-" + Self.randomToken(length: 20),
+        dependency: dependency)
     }
     queue.append(id)
     queueVersion += 1
@@ -318,6 +341,8 @@ struct JobRecord {
   var runnerToken: String?
   var runnerFeatures: [String: Bool] = [:]
   var trace = Data()
+  /// The reply to the last trace patch was dropped on purpose: a resend is expected.
+  var lastTraceReplyLost = false
   var keepAlives = 0
   var pendingFinal: PendingFinalUpdate?
   var acceptRoundsUsed = 0

@@ -94,17 +94,23 @@ public struct FakeJob: Sendable {
     public var name: String
     /// The token the payload gives for this dependency; nil: a fresh random one.
     public var token: String?
+    /// Give the running job's own token instead, as GitLab does with its
+    /// `ci_expose_running_job_token_for_artifacts` feature.
+    public var usesRunningJobToken: Bool = false
     public var archive: ArchiveSource
     public var filename: String = "artifacts.zip"
     /// Answer the download with a 302 to the second fake host (object storage).
     public var viaObjectStorage: Bool = false
 
     public init(
-      id: Int64, name: String, token: String? = nil, archive: ArchiveSource, viaObjectStorage: Bool = false
+      id: Int64, name: String, token: String? = nil, usesRunningJobToken: Bool = false,
+      archive: ArchiveSource,
+      viaObjectStorage: Bool = false
     ) {
       self.id = id
       self.name = name
       self.token = token
+      self.usesRunningJobToken = usesRunningJobToken
       self.archive = archive
       self.viaObjectStorage = viaObjectStorage
     }
@@ -154,4 +160,11 @@ public struct FakeJobResult: Sendable, Equatable {
   public var reportedState: String?
   public var failureReason: String?
   public var exitCode: Int?
+
+  public init(status: FakeJobStatus, reportedState: String?, failureReason: String?, exitCode: Int?) {
+    self.status = status
+    self.reportedState = reportedState
+    self.failureReason = failureReason
+    self.exitCode = exitCode
+  }
 }

@@ -10,8 +10,13 @@ public enum Endpoint: String, Sendable, CaseIterable, Hashable {
 /// A reply the fake gives instead of processing a request.
 public enum Fault: Sendable, Equatable {
   case status(Int)
+  /// A status with `Retry-After: seconds` (429, 503).
+  case retryAfter(status: Int, seconds: Int)
   /// Close the connection without any response byte.
   case dropConnection
+  /// Process the request, then close the connection without a reply: the client cannot know its
+  /// request took effect (a trace patch resent after this gets 416 and is no violation).
+  case dropConnectionAfterProcessing
 }
 
 /// A deterministic share of replies replaced by faults: the same seed gives the same faults for
@@ -24,7 +29,8 @@ public struct FaultPlan: Sendable {
   public var endpoints: Set<Endpoint>
 
   public init(
-    seed: UInt64, rate: Double, faults: [Fault] = [.status(500), .status(502), .status(503), .dropConnection],
+    seed: UInt64, rate: Double,
+    faults: [Fault] = [.status(500), .status(502), .status(503), .dropConnection],
     endpoints: Set<Endpoint> = Set(Endpoint.allCases)
   ) {
     self.seed = seed
@@ -40,6 +46,11 @@ public struct FaultPlan: Sendable {
 public struct InjectedFault: Sendable, Equatable {
   public let endpoint: Endpoint
   public let fault: Fault
+
+  public init(endpoint: Endpoint, fault: Fault) {
+    self.endpoint = endpoint
+    self.fault = fault
+  }
 }
 
 struct FaultInjector {
@@ -90,8 +101,10 @@ struct DropConnection: WSHandler {
 extension HTTPResponse {
   static func fault(_ fault: Fault) -> HTTPResponse {
     switch fault {
-    case .dropConnection:
+    case .dropConnection, .dropConnectionAfterProcessing:
       return HTTPResponse(webSocket: DropConnection())
+    case .retryAfter(let code, let seconds):
+      return .text(code, "\(code) injected fault", headers: [("Retry-After", String(seconds))])
     case .status(let code):
       return .text(code, "\(code) injected fault")
     }
@@ -101,7 +114,8 @@ extension HTTPResponse {
     var all = HTTPHeaders()
     all[.contentType] = "text/plain"
     for (name, value) in headers { all[HTTPHeader(name)] = value }
-    return HTTPResponse(statusCode: HTTPStatusCode(code, phrase: phrase(code)), headers: all, body: Data(body.utf8))
+    return HTTPResponse(
+      statusCode: HTTPStatusCode(code, phrase: phrase(code)), headers: all, body: Data(body.utf8))
   }
 
   static func empty(_ code: Int, headers: [(String, String)] = []) -> HTTPResponse {

@@ -31,8 +31,12 @@ struct MultipartForm {
     guard fields.first?.lowercased() == "multipart/form-data" else { throw .notMultipart(contentType) }
     for field in fields.dropFirst() where field.lowercased().hasPrefix("boundary=") {
       var value = String(field.dropFirst("boundary=".count))
-      if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 { value = String(value.dropFirst().dropLast()) }
-      guard !value.isEmpty, value.count <= 70 else { throw .malformed("boundary \"\(value)\" is empty or too long") }
+      if value.hasPrefix("\""), value.hasSuffix("\""), value.count >= 2 {
+        value = String(value.dropFirst().dropLast())
+      }
+      guard !value.isEmpty, value.count <= 70 else {
+        throw .malformed("boundary \"\(value)\" is empty or too long")
+      }
       return value
     }
     throw .notMultipart(contentType)
@@ -99,6 +103,7 @@ struct MultipartForm {
       }
     }
     guard let name else { throw .malformed("a part has no Content-Disposition name") }
-    return Part(name: name, filename: filename, contentType: contentType, data: Data(raw[headerEnd.upperBound...]))
+    return Part(
+      name: name, filename: filename, contentType: contentType, data: Data(raw[headerEnd.upperBound...]))
   }
 }
