@@ -6,7 +6,8 @@ import Testing
 
 @Suite(.serialized) struct GitLabRunnerTests {
   func withRunner<T: Sendable>(
-    configuration: FakeGitLab.Configuration = .init(longPollTimeout: .milliseconds(300), traceUpdateInterval: 1),
+    configuration: FakeGitLab.Configuration = .init(
+      longPollTimeout: .milliseconds(300), traceUpdateInterval: 1),
     concurrent: Int = 4,
     _ body: @Sendable (FakeGitLab) async throws -> T
   ) async throws -> T {
@@ -19,14 +20,17 @@ import Testing
   @Test func aJobIsTakenItsLinesRunAndItsLogArrivesCompleteAndMasked() async throws {
     try await withRunner { gitlab in
       let job = await gitlab.enqueue(
-        FakeJob(script: ["echo-test hello world", "echo-test 'the secret is s3cr3t-value-42'", "echo-test glpat-abcdef123456"])
-          .variable(.init("SECRET", "s3cr3t-value-42", masked: true)))
+        FakeJob(script: [
+          "echo-test hello world", "echo-test 'the secret is s3cr3t-value-42'",
+          "echo-test glpat-abcdef123456",
+        ])
+        .variable(.init("SECRET", "s3cr3t-value-42", masked: true)))
       let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
       #expect(result.status == .success)
       #expect(result.reportedState == "success")
       #expect(result.exitCode == 0)
       let trace = await gitlab.traceText(of: job.id)
-      #expect(trace.contains("$ echo-test hello world\nhello|world\n"))
+      #expect(trace.contains("$ echo-test hello world\u{1B}[0;m\nhello|world\n"))
       #expect(trace.contains("the secret is [MASKED]"))
       #expect(!trace.contains("s3cr3t-value-42"))
       #expect(trace.contains("glpat-[MASKED]"))
@@ -47,7 +51,8 @@ import Testing
       #expect(infraResult.exitCode == 3)
       let typoResult = try await gitlab.result(of: typo.id, timeout: .seconds(30))
       #expect(typoResult.failureReason == "script_failure")
-      #expect(await gitlab.traceText(of: typo.id).contains("unknown command 'sumbit'; did you mean 'submit'?"))
+      #expect(
+        await gitlab.traceText(of: typo.id).contains("unknown command 'sumbit'; did you mean 'submit'?"))
       let quoteResult = try await gitlab.result(of: quote.id, timeout: .seconds(30))
       #expect(quoteResult.failureReason == "script_failure")
       #expect(await gitlab.traceText(of: quote.id).contains("column 11: unbalanced single quote"))
@@ -78,10 +83,18 @@ import Testing
 
   @Test func aGracefulCancelReachesTheCommandAndAfterScriptStillRuns() async throws {
     try await withRunner { gitlab in
-      let job = await gitlab.enqueue(FakeJob(script: ["wait-test"]).with { $0.afterScript = ["echo-test after-cancel"] })
+      let job = await gitlab.enqueue(
+        FakeJob(script: ["wait-test"]).with { $0.afterScript = ["echo-test after-cancel"] })
       try await waitUntil { await gitlab.traceText(of: job.id).contains("$ wait-test") }
       await gitlab.cancel(jobID: job.id)
-      let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
+      let result: FakeJobResult
+      do {
+        result = try await gitlab.result(of: job.id, timeout: .seconds(10))
+      } catch {
+        print(await gitlab.requests.map { "\($0.method) \($0.path) \($0.status)" }.joined(separator: "\n"))
+        print(await gitlab.traceText(of: job.id))
+        throw error
+      }
       #expect(result.status == .canceled)
       let trace = await gitlab.traceText(of: job.id)
       #expect(trace.contains("cleaning up after canceledGracefully"))
@@ -92,14 +105,18 @@ import Testing
 
   @Test func anImmediateCancelStopsTheCommand() async throws {
     try await withRunner { gitlab in
-      let job = await gitlab.enqueue(FakeJob(script: ["wait-test"]).with { $0.afterScript = ["echo-test never"] })
+      let job = await gitlab.enqueue(
+        FakeJob(script: ["wait-test"]).with { $0.afterScript = ["echo-test never"] })
       try await waitUntil { await gitlab.traceText(of: job.id).contains("$ wait-test") }
+      await gitlab.cancel(jobID: job.id)
       await gitlab.forceCancel(jobID: job.id)
       let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
       #expect(result.status == .canceled)
       // The job token died with the cancel: nothing after it reaches GitLab, and the runner
       // must notice within a keep-alive or trace interval.
-      try await waitUntil { await gitlab.requests.contains { $0.path.hasSuffix("/\(job.id)") && $0.status == 403 } }
+      try await waitUntil {
+        await gitlab.requests.contains { $0.path.hasSuffix("/\(job.id)") && $0.status == 403 }
+      }
       #expect(await gitlab.violations == [])
     }
   }
@@ -109,7 +126,8 @@ import Testing
       let job = await gitlab.enqueue(
         FakeJob(script: ["cat-test jobs/lava.yaml"])
           .dependency(.init(id: 11, name: "build", archive: .files(["other.txt": "no"])))
-          .dependency(.init(id: 12, name: "prepare", archive: .files(["jobs/lava.yaml": "device_type: qemu"]))))
+          .dependency(
+            .init(id: 12, name: "prepare", archive: .files(["jobs/lava.yaml": "device_type: qemu"]))))
       let outcome2 = try await gitlab.result(of: job.id, timeout: .seconds(30))
       #expect(outcome2.status == .success)
       let trace = await gitlab.traceText(of: job.id)
@@ -169,7 +187,7 @@ import Testing
       faults: FaultPlan(seed: 7, rate: 0.1))
     try await withRunner(configuration: configuration, concurrent: 8) { gitlab in
       var jobs: [(EnqueuedJob, UInt64)] = []
-      for index in 0..<20 {
+      for index in 0..<(Int(ProcessInfo.processInfo.environment["E2E_JOBS"] ?? "20") ?? 20) {
         let seed = UInt64(index + 1)
         jobs.append((await gitlab.enqueue(FakeJob(script: ["spam-test 62000 80 \(seed)"])), seed))
       }
@@ -179,7 +197,7 @@ import Testing
         let trace = await gitlab.traceText(of: job.id)
         let expected = SpamTestCommand.text(lines: 62000, width: 80, seed: seed)
         #expect(expected.utf8.count > 5_000_000)
-        let start = try #require(trace.range(of: "$ spam-test 62000 80 \(seed)\n"))
+        let start = try #require(trace.range(of: "$ spam-test 62000 80 \(seed)\u{1B}[0;m\n"))
         let body = trace[start.upperBound...]
         #expect(body.hasPrefix(expected), "job \(job.id) lost or doubled log bytes")
       }

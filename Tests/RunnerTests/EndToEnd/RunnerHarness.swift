@@ -26,7 +26,8 @@ struct ProduceTestCommand: Command {
 /// Writes a dependency file's content to the log: `cat-test PATH`.
 struct CatTestCommand: Command {
   static let metadata = CommandMetadata(
-    name: "cat-test", summary: "Print a dependency file.", examples: [CommandExample("cat-test a.txt", "Prints.")])
+    name: "cat-test", summary: "Print a dependency file.",
+    examples: [CommandExample("cat-test a.txt", "Prints.")])
   @Argument var path: String
 
   func run(in context: any JobContext) async throws {
@@ -38,7 +39,8 @@ struct CatTestCommand: Command {
 /// Writes `lines` lines of `width` bytes in writes of random sizes: `spam-test LINES WIDTH SEED`.
 struct SpamTestCommand: Command {
   static let metadata = CommandMetadata(
-    name: "spam-test", summary: "Write a lot of log.", examples: [CommandExample("spam-test 10 80 1", "Writes.")])
+    name: "spam-test", summary: "Write a lot of log.",
+    examples: [CommandExample("spam-test 10 80 1", "Writes.")])
   @Argument var lines: Int
   @Argument var width: Int
   @Argument var seed: UInt64

@@ -100,7 +100,9 @@ extension FakeGitLab {
     case "running":
       job.keepAlives += 1
       jobs[id] = job
-      return .text(200, "200")
+      // GitLab's `PUT /jobs/:id` always tells the runner the job's status (how a runner whose
+      // log is quiet learns of a graceful cancel).
+      return .text(200, "200", headers: [("Job-Status", job.status.rawValue)])
     case "success", "failed":
       return finalUpdate(id, job: job, state: state!, object: object, what)
     default:
@@ -160,7 +162,11 @@ extension FakeGitLab {
         if !incomplete { job.acceptRoundsUsed += 1 }
         jobs[id] = job
         return .text(
-          202, "202", headers: [("X-GitLab-Trace-Update-Interval", String(configuration.finalUpdateBackoff))])
+          202, "202",
+          headers: [
+            ("X-GitLab-Trace-Update-Interval", String(configuration.finalUpdateBackoff)),
+            ("Job-Status", job.status.rawValue),
+          ])
       }
       checkTrace(job.trace, checksum: checksum!, bytesize: bytesize, what)
     }
@@ -174,7 +180,7 @@ extension FakeGitLab {
     job.finishedByRunner = true
     jobs[id] = job
     queueVersion += 1
-    return .text(200, "200")
+    return .text(200, "200", headers: [("Job-Status", job.status.rawValue)])
   }
 
   private func checkTrace(_ trace: Data, checksum: String, bytesize: Int?, _ what: String) {
