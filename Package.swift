@@ -17,8 +17,14 @@ let package = Package(
     .package(url: "https://github.com/apple/swift-argument-parser", from: "1.8.2"),
     // The runner's own log: levels and metadata (job ids) passed down as a Logger.
     .package(url: "https://github.com/apple/swift-log", from: "1.16.2"),
-    // In-process HTTP servers for the tests (the strict fake GitLab, misbehaving servers).
+    // Small HTTP servers: the runner's /metrics and /health endpoints, and in the tests the
+    // strict fake GitLab and misbehaving servers.
     .package(url: "https://github.com/swhitty/FlyingFox", from: "0.27.1"),
+    // The runner is a Service: signals, graceful shutdown and the metrics server in one group.
+    .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
+    // Counters, gauges and timers named like the official runner's, exported by Prometheus.
+    .package(url: "https://github.com/apple/swift-metrics", from: "2.13.0"),
+    .package(url: "https://github.com/swift-server/swift-prometheus", from: "2.4.1"),
     // Artifact zips: read a dependency's archive entry by entry and write the upload archive
     // streamed from disk, without holding whole files in memory; the fake GitLab serves and
     // checks zips with it too.
@@ -71,6 +77,11 @@ let package = Package(
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+        .product(name: "FlyingFox", package: "FlyingFox"),
+        .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        .product(name: "UnixSignals", package: "swift-service-lifecycle"),
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
       ],
       swiftSettings: strict
     ),

@@ -29,6 +29,7 @@ struct JobPoller: Sendable {
   /// 403s in a row before the runner gives up: the token is wrong or the runner was removed.
   var tokenRejectionsBeforeStop = 3
   let logger: Logger
+  var health = RunnerHealth()
 
   /// Runs until `stop` says so and the running jobs have ended, or GitLab keeps refusing the
   /// runner token (then throws).
@@ -59,26 +60,34 @@ struct JobPoller: Sendable {
         }
         switch reply {
         case .success((.job(let job), let newLastUpdate)):
+          health.jobRequest(succeeded: true)
           lastUpdate = newLastUpdate
           (rejections, failures) = (0, 0)
           let control = JobControl()
-          jobsState.withLock { $0.controls[job.id] = control }
+          let count = jobsState.withLock { state in
+            state.controls[job.id] = control
+            return state.controls.count
+          }
+          client.metrics.jobsRunning(count)
           if stop.abortJobs.value != nil { control.cancel(.runnerShutdown) }
           jobs.addTask {
             await runner.run(job, control: control)
             slots.release()
-            let nowIdle = jobsState.withLock { state in
+            let (nowIdle, count) = jobsState.withLock { state in
               state.controls.removeValue(forKey: job.id)
-              return state.loopEnded && state.controls.isEmpty
+              return (state.loopEnded && state.controls.isEmpty, state.controls.count)
             }
+            client.metrics.jobsRunning(count)
             if nowIdle { idle.set(()) }
           }
         case .success((.noJob, let newLastUpdate)):
+          health.jobRequest(succeeded: true)
           lastUpdate = newLastUpdate
           (rejections, failures) = (0, 0)
           slots.release()
           await pause(checkInterval, orStop: stop)
         case .failure(let error):
+          health.jobRequest(succeeded: false)
           slots.release()
           if case .runnerTokenRejected = error {
             rejections += 1

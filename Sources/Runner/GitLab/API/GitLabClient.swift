@@ -10,6 +10,7 @@ struct GitLabClient: Sendable {
   let runnerToken: String
   /// Masks tokens in bodies quoted in errors.
   let scrub: @Sendable (String) -> String
+  var metrics = RunnerMetrics()
 
   /// Long polling holds a job request open up to about 50 s.
   static let jobRequestTimeout: Duration = .seconds(90)
@@ -137,9 +138,15 @@ struct GitLabClient: Sendable {
     let request = HTTPRequest(
       method: .get, url: endpoint("jobs/\(jobID)/artifacts"), headers: ["JOB-TOKEN": token],
       timeout: nil, idleTimeout: .seconds(120))
+    let clock = ContinuousClock()
+    let start = clock.now
     do {
-      return try await http.download(request, to: file)
+      let result = try await http.download(request, to: file)
+      metrics.gitLabRequest(
+        endpoint: "jobs/:id/artifacts", status: String(result.head.status), duration: clock.now - start)
+      return result
     } catch let error as HTTPClientError {
+      metrics.gitLabRequest(endpoint: "jobs/:id/artifacts", status: "error", duration: clock.now - start)
       throw .transport(endpoint: "jobs/\(jobID)/artifacts", error)
     } catch {
       throw .cancelled(endpoint: "jobs/\(jobID)/artifacts")
@@ -195,13 +202,24 @@ struct GitLabClient: Sendable {
     if headers["Accept"] == nil { headers["Accept"] = "application/json" }
     let request = HTTPRequest(
       method: method, url: url ?? endpoint(path), headers: headers, body: body, timeout: timeout)
+    let clock = ContinuousClock()
+    let start = clock.now
+    let label = Self.metricsLabel(path)
     do {
-      return try await http.data(for: request)
+      let response = try await http.data(for: request)
+      metrics.gitLabRequest(endpoint: label, status: String(response.status), duration: clock.now - start)
+      return response
     } catch let error as HTTPClientError {
+      metrics.gitLabRequest(endpoint: label, status: "error", duration: clock.now - start)
       throw .transport(endpoint: path, error)
     } catch {
       throw .cancelled(endpoint: path)
     }
+  }
+
+  /// `jobs/123/trace` → `jobs/:id/trace`, so that metrics have one series per endpoint.
+  static func metricsLabel(_ path: String) -> String {
+    path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.joined(separator: "/")
   }
 
   private func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {

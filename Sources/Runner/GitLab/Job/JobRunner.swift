@@ -60,6 +60,7 @@ struct JobRunner: Sendable {
     try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
 
     logger.info("job started", metadata: ["job.name": "\(job.jobInfo.name)"])
+    let started = ContinuousClock.now
     let outcome: JobOutcome = await withTaskGroup(of: Void.self) { group in
       group.addTask { await uploader.run() }
       group.addTask { await reporter.keepAlive() }
@@ -83,6 +84,7 @@ struct JobRunner: Sendable {
       return outcome
     }
 
+    client.metrics.jobFinished(outcome, duration: ContinuousClock.now - started)
     let (checksum, size) = trace.finish()
     let result = await reporter.reportFinal(outcome, checksum: checksum, size: size) {
       trace.resendFromStart()

@@ -51,7 +51,9 @@ struct TraceUploader: Sendable {
         switch reply.status {
         case 202:
           failures = 0
-          trace.gitLabHolds(reply.remoteLength ?? chunk.offset + Int64(chunk.bytes.count))
+          let held = reply.remoteLength ?? chunk.offset + Int64(chunk.bytes.count)
+          client.metrics.logBytesForwarded(Int(max(0, held - chunk.offset)))
+          trace.gitLabHolds(held)
           if let updateInterval = reply.updateInterval, updateInterval > .zero { interval = updateInterval }
           JobStatusSignal.apply(reply.jobStatus, to: control)
         case 416 where reply.remoteLength.map { $0 <= trace.length } == true:
@@ -64,12 +66,14 @@ struct TraceUploader: Sendable {
           return
         default:
           failures += 1
+          client.metrics.retried(target: "gitlab", endpoint: "jobs/:id/trace")
           await sleep(backoff.delay(attempt: failures, retryAfter: reply.retryAfter))
         }
       } catch .cancelled {
         return
       } catch {
         failures += 1
+        client.metrics.retried(target: "gitlab", endpoint: "jobs/:id/trace")
         await sleep(backoff.delay(attempt: failures))
       }
     }
