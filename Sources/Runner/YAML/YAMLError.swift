@@ -46,7 +46,7 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
       return "YAML does not allow tabs for indentation: indent with spaces"
     }
     if context?.contains("quoted scalar") == true && problem.contains("end of stream") {
-      return "close the quote"
+      return "this quote is never closed"
     }
     if problem.contains("mapping values are not allowed") {
       return "quote a value that contains ': ', or align this key with its siblings"

@@ -159,12 +159,16 @@ private struct TreeBuilder {
       return YAMLError(
         file: file, mark: mark, reason: .encoding(problem), sourceLine: SourceText.line(mark.line, of: text))
     }
-    let mark = YAMLMark(parser.problem_mark)
     let context = parser.context.map { String(cString: $0) }
+    let contextMark = context == nil ? nil : YAMLMark(parser.context_mark)
+    // At the end of the stream the problem mark is past the last line; what needs fixing is where
+    // the unfinished construct (usually a quote) began.
+    let atEnd = problem.contains("end of stream")
+    let mark = atEnd ? contextMark ?? YAMLMark(parser.problem_mark) : YAMLMark(parser.problem_mark)
     return YAMLError(
       file: file, mark: mark,
       reason: .syntax(
-        problem: problem, context: context, contextMark: context == nil ? nil : YAMLMark(parser.context_mark)),
+        problem: problem, context: context, contextMark: contextMark),
       sourceLine: SourceText.line(mark.line, of: text))
   }
 }
