@@ -74,10 +74,11 @@ struct JobDefinitionCheck {
     }
     checkName(root)
     checkDeviceType(root)
-    checkTimeouts(root)
+    let jobTimeout = checkTimeouts(root)
     checkVisibility(root)
     checkPriority(root)
     checkActions(root)
+    checkActionTimeouts(root, job: jobTimeout)
   }
 
   // MARK: - Shared checks

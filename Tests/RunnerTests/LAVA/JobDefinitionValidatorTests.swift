@@ -86,6 +86,19 @@ import Testing
     #expect(twoUnits.first?.message.contains("found minutes, hours") == true)
   }
 
+  @Test func actionTimeoutsLongerThanTheJobTimeoutAreReported() {
+    let global = problems(replacing: [6: "    minutes: 30\n  action: {hours: 1}"])
+    #expect(global.map(\.mark) == [YAMLMark(line: 7, column: 11)])
+    #expect(
+      global.first?.message
+        == "timeout 'timeouts.action' (1 hour) is longer than the job timeout (30 minutes): "
+        + "shorten it or raise timeouts.job")
+    let local = problems(replacing: [9: "      to: tmpfs\n      timeout: {seconds: 1801}"])
+    #expect(local.map(\.mark) == [YAMLMark(line: 10, column: 16)])
+    #expect(local.first?.message.hasPrefix("timeout 'actions[1].deploy.timeout' (1801 seconds)") == true)
+    #expect(problems(replacing: [9: "      to: tmpfs\n      timeout: {minutes: 30}"]).isEmpty)
+  }
+
   @Test func anUnknownVisibilityIsReportedAtItsValue() {
     let found = problems(replacing: [3: "visibility: friends"])
     #expect(found.map(\.mark) == [YAMLMark(line: 3, column: 13)])
