@@ -22,7 +22,10 @@ struct JobDefinitionValidator: Sendable {
     }
     var check = JobDefinitionCheck(file: file, text: text, placeholders: placeholders)
     check.run(documents)
-    return check.diagnostics.sorted { $0.mark < $1.mark }
+    // Problems at the same place keep the order they were found in.
+    return check.diagnostics.enumerated()
+      .sorted { ($0.element.mark, $0.offset) < ($1.element.mark, $1.offset) }
+      .map(\.element)
   }
 }
 

@@ -12,7 +12,7 @@ struct SourceDiagnostic: Sendable, Hashable, CustomStringConvertible {
   func rendered(colours: Bool) -> String {
     let style = TerminalStyle(enabled: colours)
     var text = style.bold("\(file):\(mark.line):\(mark.column):") + " " + style.red(message)
-    if let sourceLine {
+    if let sourceLine, !sourceLine.isEmpty {
       text += "\n    " + sourceLine + "\n    " + caretPadding(sourceLine) + style.green("^")
     }
     return text

@@ -80,6 +80,27 @@ import Testing
     }
   }
 
+  @Test func aliasesThatExpandExponentiallyAreRefused() {
+    var text = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...9 {
+      let aliases = Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ")
+      text += "a\(level): &a\(level) [\(aliases)]\n"
+    }
+    #expect {
+      try YAMLParser.parse(text)
+    } throws: { error in
+      guard let error = error as? YAMLError, case .tooManyNodes = error.reason else { return false }
+      return error.mark.line <= 10
+    }
+    #expect(throws: Never.self) { try YAMLParser.parse("a: &a [1, 2]\nb: [*a, *a, *a]\n") }
+  }
+
+  @Test func aControlCharacterIsReportedWhereItIs() throws {
+    let error = try parseError("a: 1\nb: x\u{01}y\n")
+    #expect(error.mark == YAMLMark(line: 2, column: 5))
+    #expect(error.message.hasPrefix("control characters are not allowed"))
+  }
+
   @Test func everyDocumentIsReturnedAndAnEmptyTextHasNone() throws {
     #expect(try YAMLParser.parseDocuments("").isEmpty)
     let documents = try YAMLParser.parseDocuments("a: 1\n---\nb: 2\n")
