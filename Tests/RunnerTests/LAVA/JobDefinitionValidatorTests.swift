@@ -128,6 +128,12 @@ import Testing
     }
   }
 
+  @Test func aSecondDocumentIsReportedWhereItStarts() {
+    let found = problems(Self.valid + "\n---\njob_name: other\n")
+    #expect(found.map(\.mark) == [YAMLMark(line: 13, column: 1)])
+    #expect(found.first?.message.hasPrefix("a second YAML document starts here") == true)
+  }
+
   @Test func severalProblemsAreAllReportedInSourceOrder() {
     let found = problems("job_name: \"\"\nvisibility: 3\nactions: deploy\n")
     #expect(

@@ -46,6 +46,19 @@ import Testing
     #expect(throws: JobFileError.isDirectory(path: "/")) { try JobFileError.read("/") }
   }
 
+  @Test func helpListsWhatIsChecked() {
+    let help = ValidateCommand.helpMessage(columns: 200)
+    for topic in [
+      "job_name", "device_type", "timeouts", "visibility", "actions", "{{ job.DEVICE_TYPE }}", "Exit status",
+    ] {
+      #expect(help.contains(topic), "help should mention \(topic)")
+    }
+  }
+
+  @Test func atLeastOneFileIsRequired() {
+    #expect(throws: (any Error).self) { try ValidateCommand.parse([]) }
+  }
+
   @Test func theBuiltBinaryValidatesTheExamplesWithTheRightExitStatus() throws {
     let binary = try #require(Self.builtBinary(), "build lava-runner first (swift build)")
     let good = Examples.path("lava-job.yaml")
