@@ -116,7 +116,8 @@ struct JobDefinitionCheck {
     case .mapping(let pairs):
       var seen: [String: YAMLMark] = [:]
       for pair in pairs {
-        if let key = pair.key.scalar?.value {
+        // Merged keys are meant to be overridden; only keys written twice are mistakes.
+        if !pair.isMerged, let key = pair.key.scalar?.value {
           if let first = seen[key] {
             report(
               "duplicate key '\(key)' (first at line \(first.line)): YAML keeps only the last one; "

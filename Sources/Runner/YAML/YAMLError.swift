@@ -6,6 +6,8 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case undefinedAlias(String)
     /// A character YAML does not allow in a stream, such as a control character.
     case encoding(String)
+    /// A `<<` merge key whose value (described) is not a mapping or a list of mappings.
+    case invalidMerge(String)
     /// Aliases would expand the document past this many nodes.
     case tooManyNodes(Int)
     case parserUnavailable
@@ -33,6 +35,8 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case .encoding(let problem):
       return "\(problem): the file must be UTF-8 text; remove the character or write it as an escape "
         + "such as \\x01 in a double-quoted string"
+    case .invalidMerge(let found):
+      return "a '<<' merge key takes a mapping or a list of mappings (usually *an-alias), found \(found)"
     case .tooManyNodes(let limit):
       return "aliases here expand the document past \(limit) nodes; write it without nested aliases"
     case .parserUnavailable:

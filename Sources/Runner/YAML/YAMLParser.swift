@@ -105,7 +105,7 @@ private struct TreeBuilder {
       sizes.append(1)
       documentSize += 1
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-      guard let node = stackPop(), let size = sizes.popLast() else { return }
+      guard let node = try stackPop(), let size = sizes.popLast() else { return }
       node.anchor.map { anchors[$0] = node }
       // Its nodes are counted already; only its parent and its anchor learn its size now.
       documentSize -= size
@@ -139,14 +139,20 @@ private struct TreeBuilder {
     }
   }
 
-  private mutating func stackPop() -> YAMLNode? {
+  private mutating func stackPop() throws(YAMLError) -> YAMLNode? {
     guard let frame = stack.popLast() else { return nil }
     switch frame {
     case .sequence(var node, let items):
       node.content = .sequence(items)
       return node
     case .mapping(var node, let pairs, _):
-      node.content = .mapping(pairs)
+      do {
+        node.content = .mapping(try YAMLMerge.apply(pairs))
+      } catch {
+        throw YAMLError(
+          file: file, mark: error.node.mark, reason: .invalidMerge(error.node.kindDescription),
+          sourceLine: SourceText.line(error.node.mark.line, of: text))
+      }
       return node
     }
   }

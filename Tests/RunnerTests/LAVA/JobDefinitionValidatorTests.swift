@@ -170,6 +170,22 @@ import Testing
     #expect(found.last?.message.hasPrefix("unknown top-level key 'device-type'") == true)
   }
 
+  @Test func mergedDefaultsCountAsWrittenAndMayBeOverridden() {
+    let text = """
+      .defaults: &defaults
+        device_type: qemu
+        visibility: public
+      """
+    let found = problems(text + "\n" + Self.valid.replacing("device_type: qemu", with: "<<: *defaults"))
+    #expect(
+      found.map(\.message) == [
+        "unknown top-level key '.defaults': LAVA accepts "
+          + JobDefinitionValidator.topLevelKeys.sorted().joined(separator: ", ")
+      ])
+    let overriding = problems("base: &b {job_name: x}\n<<: *b\njob_name: y\n")
+    #expect(!overriding.contains { $0.message.hasPrefix("duplicate key") })
+  }
+
   @Test func aYAMLErrorIsReportedWithTheOriginalSourceLine() {
     let found = problems(replacing: [2: "device_type: \"{{ job.DEVICE_TYPE }}"])
     #expect(found.map(\.mark) == [YAMLMark(line: 2, column: 14)])

@@ -71,6 +71,32 @@ import Testing
     #expect(root["copy"]?.mark == YAMLMark(line: 2, column: 7))
   }
 
+  @Test func mergeKeysBringInPairsWithPyYAMLPrecedence() throws {
+    let text = """
+      one: &one {a: 1, b: 1}
+      two: &two {b: 2, c: 2}
+      both:
+        <<: [*one, *two]
+        c: 3
+      """
+    let both = try #require(try YAMLParser.parse(text)?["both"])
+    #expect(both["a"]?.int == 1)
+    #expect(both["b"]?.int == 1)
+    #expect(both["c"]?.int == 3)
+    #expect(both.pair(forKey: "<<") == nil)
+    #expect(both.pair(forKey: "a")?.isMerged == true)
+    #expect(both.pair(forKey: "a")?.key.mark == YAMLMark(line: 1, column: 12))
+  }
+
+  @Test func aMergeKeyOfAScalarIsReportedAtTheScalar() {
+    #expect {
+      try YAMLParser.parse("a:\n  <<: text\n")
+    } throws: { error in
+      guard let error = error as? YAMLError, case .invalidMerge = error.reason else { return false }
+      return error.mark == YAMLMark(line: 2, column: 7)
+    }
+  }
+
   @Test func anAliasWithoutAnchorIsReportedWhereItIsUsed() {
     #expect {
       try YAMLParser.parse("a: 1\nb: *missing\n", file: "job.yaml")
