@@ -2,7 +2,7 @@ import Testing
 
 @testable import Runner
 
-@Suite struct SourceDiagnosticTests {
+@Suite struct YAMLDiagnosticRenderingTests {
   @Test func theCaretSitsUnderTheColumnAndTabsKeepTheirWidth() {
     let diagnostic = SourceDiagnostic(
       file: "a.yaml", mark: YAMLMark(line: 2, column: 4), message: "bad", sourceLine: "\tab cd")
