@@ -1,7 +1,7 @@
 import ArgumentParser
-import Dispatch
 import Foundation
 import Logging
+import ServiceLifecycle
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original
 /// lava-gitlab-runner documents it.
@@ -36,7 +36,8 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw CLIError(error)
     }
-    let logger = RunnerLogging.logger(level: settings.logLevel, secrets: [settings.connection.token])
+    let logger = RunnerLogging.logger(
+      level: settings.logLevel, secrets: [settings.connection.token], format: settings.logFormat)
     let http: HTTPClient
     do {
       http = try HTTPClient(configuration: settings.httpConfiguration)
@@ -45,32 +46,52 @@ struct RunCommand: AsyncParsableCommand {
     }
     defer { http.shutdown() }
 
+    let metrics = RunnerMetrics()
+    let health = RunnerHealth()
     let masker = SecretMasker(secrets: [settings.connection.token])
-    let client = GitLabClient(
+    var client = GitLabClient(
       instance: settings.connection.url, http: http,
       identity: RunnerIdentity(name: settings.name, systemID: RunnerIdentity.systemID()),
       runnerToken: settings.connection.token, scrub: { masker.mask($0) })
-    let poller = JobPoller(
+    client.metrics = metrics
+    var jobSettings = JobRunner.Settings(workRoot: settings.workDirectory)
+    jobSettings.finalUpdatePatience = min(jobSettings.finalUpdatePatience, settings.shutdownTimeout)
+    var poller = JobPoller(
       client: client,
       runner: JobRunner(
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
-        settings: JobRunner.Settings(workRoot: settings.workDirectory), lava: LAVAConnections(),
-        logger: logger),
+        settings: jobSettings, lava: LAVAConnections(), logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
+    poller.health = health
 
     let stop = RunnerStop()
-    let signals = SignalHandlers(stop: stop, logger: logger)
-    defer { signals.cancel() }
+    var services: [ServiceGroupConfiguration.ServiceConfiguration] = [
+      .init(
+        service: JobLoopService(poller: poller, stop: stop),
+        successTerminationBehavior: .gracefullyShutdownGroup,
+        failureTerminationBehavior: .gracefullyShutdownGroup),
+      .init(service: SignalService(stop: stop, shutdownTimeout: settings.shutdownTimeout, logger: logger)),
+    ]
+    if let address = settings.listenAddress {
+      services.append(
+        .init(
+          service: StatusServer(address: address, metrics: metrics, health: health) { port in
+            logger.info("serving /metrics and /health", metadata: ["port": "\(port)"])
+          }))
+    }
     logger.info(
       "lava-runner started",
       metadata: [
         "gitlab": "\(settings.connection.url.absoluteString)", "concurrent": "\(settings.concurrent)",
         "system_id": "\(client.identity.systemID)",
       ])
+    var groupLogger = logger
+    groupLogger.logLevel = max(logger.logLevel, .warning)
+    let group = ServiceGroup(configuration: .init(services: services, logger: groupLogger))
     do {
-      try await poller.run(until: stop)
+      try await group.run()
     } catch {
-      logger.critical("stopping: \(masker.mask(error.description))")
+      logger.critical("stopping: \(masker.mask(String(describing: error)))")
       throw ExitCode(1)
     }
     logger.info("lava-runner stopped")
@@ -114,6 +135,24 @@ struct RunOptions: ParsableArguments {
       "The runner's own log level: trace, debug, info, notice, warning, error, critical (env: RUNNER_LOG_LEVEL; default info)."
   )
   var logLevel: String?
+
+  @Option(
+    help:
+      "The runner's own log format: text or json (env: RUNNER_LOG_FORMAT; default text on a terminal, json otherwise)."
+  )
+  var logFormat: String?
+
+  @Option(
+    help:
+      "Serve /metrics, /health/live and /health/ready here, e.g. :9252 (env: RUNNER_LISTEN_ADDRESS; default off)."
+  )
+  var listenAddress: String?
+
+  @Option(
+    help:
+      "Seconds a stop signal waits for the running jobs before exiting (env: RUNNER_SHUTDOWN_TIMEOUT; default 30)."
+  )
+  var shutdownTimeout: Double?
 }
 
 /// The validated settings of `run`: flags first, then the environment, then defaults.
@@ -125,6 +164,9 @@ struct RunSettings: Sendable {
   var workDirectory: URL
   var httpConfiguration: HTTPClientConfiguration
   var logLevel: Logger.Level
+  var logFormat: RunnerLogging.Format?
+  var listenAddress: ListenAddress?
+  var shutdownTimeout: Duration
 
   init(url: String?, token: String?, options: RunOptions, environment: [String: String]) throws(SettingsError)
   {
@@ -179,40 +221,20 @@ struct RunSettings: Sendable {
         "log-level", levelText, expected: "trace, debug, info, notice, warning, error or critical")
     }
     logLevel = level
-  }
-}
 
-/// SIGQUIT: stop taking jobs. SIGTERM, SIGINT: also end the running ones. A second signal
-/// exits at once.
-final class SignalHandlers {
-  private let sources: [any DispatchSourceSignal]
-
-  init(stop: RunnerStop, logger: Logger) {
-    let seen = Latch<Int32>()
-    var sources: [any DispatchSourceSignal] = []
-    for number in [SIGQUIT, SIGTERM, SIGINT] {
-      signal(number, SIG_IGN)
-      let source = DispatchSource.makeSignalSource(signal: number, queue: .global())
-      source.setEventHandler {
-        if !seen.set(number) {
-          logger.warning("second signal: exiting now")
-          exit(1)
-        }
-        if number == SIGQUIT {
-          logger.notice("SIGQUIT: taking no more jobs; waiting for the running ones to finish")
-          stop.graceful()
-        } else {
-          logger.notice("stop signal: taking no more jobs and ending the running ones")
-          stop.abort()
-        }
+    if let formatText = options.logFormat ?? env("RUNNER_LOG_FORMAT") {
+      guard let format = RunnerLogging.Format(rawValue: formatText.lowercased()) else {
+        throw .invalid("log-format", formatText, expected: "text or json")
       }
-      source.resume()
-      sources.append(source)
+      logFormat = format
     }
-    self.sources = sources
-  }
+    listenAddress = try (options.listenAddress ?? env("RUNNER_LISTEN_ADDRESS")).map(
+      ListenAddress.init(parsing:))
 
-  func cancel() {
-    for source in sources { source.cancel() }
+    let timeoutText = options.shutdownTimeout.map { "\($0)" } ?? env("RUNNER_SHUTDOWN_TIMEOUT") ?? "30"
+    guard let timeout = Double(timeoutText), timeout > 0, timeout <= 86400 else {
+      throw .invalid("shutdown-timeout", timeoutText, expected: "seconds from 1 to 86400")
+    }
+    shutdownTimeout = .milliseconds(Int64(timeout * 1000))
   }
 }

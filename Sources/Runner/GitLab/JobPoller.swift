@@ -44,8 +44,10 @@ struct JobPoller: Sendable {
       var rejections = 0
       var failures = 0
       while stop.stopTaking.value == nil {
-        guard await firstOf({ await slots.acquire() }, orStop: stop) == true else { break }
+        guard await firstOf({ await slots.acquire() }, or: stop.stopTaking) == true else { break }
         let since = lastUpdate
+        // A request in flight is only cut by an abort: GitLab may be assigning a job to it, and
+        // a reply dropped then would leave that job running in GitLab with no runner.
         let reply = await firstOf(
           { () async -> Result<(GitLabClient.JobRequestReply, lastUpdate: String?), GitLabError> in
             do throws(GitLabError) {
@@ -53,15 +55,17 @@ struct JobPoller: Sendable {
             } catch {
               return .failure(error)
             }
-          }, orStop: stop)
+          }, or: stop.abortJobs)
         guard let reply else {
           slots.release()
           break
         }
         switch reply {
-        case .success((.job(let job), let newLastUpdate)):
+        case .success((.job(let job), _)):
           health.jobRequest(succeeded: true)
-          lastUpdate = newLastUpdate
+          // The queue value that came with a job predates its assignment: more jobs may be
+          // waiting, so the next request asks without it instead of long-polling.
+          lastUpdate = nil
           (rejections, failures) = (0, 0)
           let control = JobControl()
           let count = jobsState.withLock { state in
@@ -127,7 +131,7 @@ struct JobPoller: Sendable {
   }
 
   private func pause(_ duration: Duration, orStop stop: RunnerStop) async {
-    _ = await firstOf({ try? await Task.sleep(for: duration) }, orStop: stop)
+    _ = await firstOf({ try? await Task.sleep(for: duration) }, or: stop.stopTaking)
   }
 }
 
@@ -143,17 +147,15 @@ private final class RunningJobs: Sendable {
   func withLock<T>(_ body: (inout State) -> T) -> T { state.withLock { body(&$0) } }
 }
 
-/// Runs `operation` unless the runner is told to stop first; nil when it was.
-private func firstOf<T: Sendable>(_ operation: @escaping @Sendable () async -> T, orStop stop: RunnerStop?)
+/// Runs `operation` unless `signal` is set first; nil when it was.
+private func firstOf<T: Sendable>(_ operation: @escaping @Sendable () async -> T, or signal: Latch<Void>)
   async -> T?
 {
   await withTaskGroup(of: T?.self) { group in
     group.addTask { await operation() }
-    if let stop {
-      group.addTask {
-        _ = await stop.stopTaking.wait()
-        return nil
-      }
+    group.addTask {
+      _ = await signal.wait()
+      return nil
     }
     let first = await group.next() ?? nil
     group.cancelAll()

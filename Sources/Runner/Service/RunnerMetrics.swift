@@ -19,7 +19,8 @@ final class RunnerMetrics: Sendable {
       30, 60, 300, 600, 1800, 3600, 7200, 14400,
     ].map { .seconds($0) }
     self.factory = factory
-    runningJobs = CoreMetrics.Gauge(label: "gitlab_runner_jobs", dimensions: [("state", "running")], factory: factory)
+    runningJobs = CoreMetrics.Gauge(
+      label: "gitlab_runner_jobs", dimensions: [("state", "running")], factory: factory)
     runningJobs.record(0)
   }
 
@@ -39,20 +40,27 @@ final class RunnerMetrics: Sendable {
       dimensions: [("state", outcome.state.rawValue), ("failure_reason", reason)], factory: factory
     ).increment()
     if outcome.state == .failed {
-      CoreMetrics.Counter(label: "gitlab_runner_failed_jobs_total", dimensions: [("failure_reason", reason)], factory: factory)
-        .increment()
+      CoreMetrics.Counter(
+        label: "gitlab_runner_failed_jobs_total", dimensions: [("failure_reason", reason)], factory: factory
+      )
+      .increment()
     }
-    CoreMetrics.Timer(label: "gitlab_runner_job_duration_seconds", factory: factory).recordNanoseconds(duration.nanoseconds)
+    CoreMetrics.Timer(label: "gitlab_runner_job_duration_seconds", factory: factory).recordNanoseconds(
+      duration.nanoseconds)
   }
 
   /// One reply (or failure, status "error") from GitLab's API.
   func gitLabRequest(endpoint: String, status: String, duration: Duration) {
     CoreMetrics.Counter(
-      label: "gitlab_runner_api_request_statuses_total", dimensions: [("endpoint", endpoint), ("status", status)],
+      label: "gitlab_runner_api_request_statuses_total",
+      dimensions: [("endpoint", endpoint), ("status", status)],
       factory: factory
     ).increment()
-    CoreMetrics.Timer(label: "gitlab_runner_api_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
-      .recordNanoseconds(duration.nanoseconds)
+    CoreMetrics.Timer(
+      label: "gitlab_runner_api_request_duration_seconds", dimensions: [("endpoint", endpoint)],
+      factory: factory
+    )
+    .recordNanoseconds(duration.nanoseconds)
   }
 
   /// One reply (or failure, status "error") from a LAVA server.
@@ -61,8 +69,11 @@ final class RunnerMetrics: Sendable {
       label: "lava_runner_lava_requests_total", dimensions: [("endpoint", endpoint), ("status", status)],
       factory: factory
     ).increment()
-    CoreMetrics.Timer(label: "lava_runner_lava_request_duration_seconds", dimensions: [("endpoint", endpoint)], factory: factory)
-      .recordNanoseconds(duration.nanoseconds)
+    CoreMetrics.Timer(
+      label: "lava_runner_lava_request_duration_seconds", dimensions: [("endpoint", endpoint)],
+      factory: factory
+    )
+    .recordNanoseconds(duration.nanoseconds)
   }
 
   /// A request tried again after a failure; `target` is `gitlab` or `lava`.

@@ -56,7 +56,8 @@ struct StatusServer: Service {
       return health.isReady
         ? FlyingFox.HTTPResponse(statusCode: .ok, body: Data("ready\n".utf8))
         : FlyingFox.HTTPResponse(
-          statusCode: .serviceUnavailable, body: Data("not ready: GitLab did not answer the last job request\n".utf8))
+          statusCode: .serviceUnavailable,
+          body: Data("not ready: GitLab did not answer the last job request\n".utf8))
     default:
       return FlyingFox.HTTPResponse(statusCode: .notFound)
     }
@@ -93,7 +94,9 @@ struct ListenAddress: Sendable, Equatable {
       host = .ip6(String(hostText.dropFirst().dropLast()))
     } else if hostText == "localhost" {
       host = .ip4("127.0.0.1")
-    } else if hostText.split(separator: ".").count == 4, hostText.split(separator: ".").allSatisfy({ UInt8($0) != nil }) {
+    } else if hostText.split(separator: ".").count == 4,
+      hostText.split(separator: ".").allSatisfy({ UInt8($0) != nil })
+    {
       host = .ip4(hostText)
     } else {
       throw invalid

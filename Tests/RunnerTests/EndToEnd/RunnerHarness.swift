@@ -72,6 +72,18 @@ struct SpamTestCommand: Command {
   }
 }
 
+/// Sleeps, then succeeds: `sleep-test MILLISECONDS`.
+struct SleepTestCommand: Command {
+  static let metadata = CommandMetadata(
+    name: "sleep-test", summary: "Sleep.", examples: [CommandExample("sleep-test 100", "Sleeps 0.1 s.")])
+  @Argument var milliseconds: Int
+
+  func run(in context: any JobContext) async throws {
+    try await Task.sleep(for: .milliseconds(milliseconds))
+    await context.log.line("slept")
+  }
+}
+
 struct SeededGenerator: RandomNumberGenerator {
   var state: UInt64
   init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
@@ -104,7 +116,7 @@ struct RunnerHarness {
     let registry = try CommandRegistry(
       builtInCommands + [
         EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, ProduceTestCommand.self,
-        CatTestCommand.self, SpamTestCommand.self,
+        CatTestCommand.self, SpamTestCommand.self, SleepTestCommand.self,
       ])
     var settings = JobRunner.Settings()
     settings.traceInterval = .milliseconds(200)
