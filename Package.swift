@@ -22,6 +22,9 @@ let package = Package(
     // Artifact zips: read a dependency's archive entry by entry and write the upload archive
     // streamed from disk, without holding whole files in memory.
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    // LAVA job definitions templated with the job's variables ({{ job.NAME }}), the syntax the
+    // original lava-gitlab-runner's handlebars templates used; rendered without HTML escaping.
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     // libcurl: every HTTP request the runner makes (GitLab, LAVA, artifact storage).
@@ -54,6 +57,7 @@ let package = Package(
       dependencies: [
         "Protocols",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Mustache", package: "swift-mustache"),
       ],
       swiftSettings: strict
     ),
