@@ -48,10 +48,11 @@ public struct SubmitCommand: Command {
     self.polling = polling
   }
 
-  public func run(in context: any JobContext) async throws {
+  public func run(in job: any JobContext) async throws {
     let settings = try LAVASettings(
-      variables: context.variables, defaultCancellation: .cancel, command: "submit", mask: context.mask)
-    let redact = Redactor(context: context, token: settings.token)
+      variables: job.variables, defaultCancellation: .cancel, command: "submit", mask: job.mask)
+    let redact = Redactor(context: job, token: settings.token)
+    let context = RedactedJobContext(base: job, redact: redact)
     let log = context.log
 
     let definition = try await context.log.section(

@@ -115,3 +115,32 @@ struct Redactor: Sendable {
     self(String(describing: error))
   }
 }
+
+/// The job log with every write redacted: LAVA logs and server messages can carry the LAVA
+/// token, which the runner's masking does not know about unless it is a masked variable.
+struct RedactingJobLog: JobLog {
+  let base: any JobLog
+  let redact: Redactor
+
+  func write(_ text: String) async {
+    await base.write(redact(text))
+  }
+}
+
+/// The job's context as LAVA commands use it: the same, but with a log that cannot leak the token.
+struct RedactedJobContext: JobContext {
+  let base: any JobContext
+  let redact: Redactor
+
+  var log: any JobLog { RedactingJobLog(base: base.log, redact: redact) }
+  var variables: JobVariables { base.variables }
+  var workingDirectory: URL { base.workingDirectory }
+  var lava: any LAVAConnector { base.lava }
+  var cancellation: JobCancellation? { get async { await base.cancellation } }
+
+  func dependencyFile(at path: String) async throws -> URL { try await base.dependencyFile(at: path) }
+  func offerArtifact(named name: String, file: URL) async throws {
+    try await base.offerArtifact(named: name, file: file)
+  }
+  func mask(_ text: String) -> String { redact(text) }
+}
