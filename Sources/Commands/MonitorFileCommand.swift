@@ -21,8 +21,8 @@ public struct MonitorFileCommand: Command {
       Variables:
         LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
         LAVA_TOKEN                 API token of a user who may see the jobs; keep it masked (required)
-        LAVA_CANCELLATION          ignore (default): leave the LAVA jobs running when the GitLab \
-      job is cancelled; cancel: cancel them
+        LAVA_CANCELLATION          ignore (default): leave the LAVA jobs running if the GitLab job
+                                   is cancelled; cancel: cancel them
         LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
     examples: [
@@ -66,7 +66,7 @@ public struct MonitorFileCommand: Command {
 
     let jobs: [Int64: LAVAJob]
     do {
-      jobs = try await log.section("lava_monitor", header: "Waiting for LAVA jobs from \(file)") {
+      jobs = try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
         for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
         return try await waitUntilFinished(ids, server: server, log: log, retrier: retrier)
       }
@@ -96,7 +96,7 @@ public struct MonitorFileCommand: Command {
       }
       return reports
     }
-    await log.section("lava_summary", header: "LAVA jobs") {
+    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
       await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
     }
     if let failure = LAVAVerdict.failure(

@@ -21,8 +21,8 @@ public struct SubmitCommand: Command {
       Variables:
         LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
         LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
-        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs when the GitLab job is \
-      cancelled; ignore: leave them running
+        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs if the GitLab job is
+                                   cancelled, times out or the runner stops; ignore: leave them running
         LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
     examples: [
@@ -93,7 +93,7 @@ public struct SubmitCommand: Command {
       }
       throw error
     }
-    await log.section("lava_summary", header: "LAVA jobs") {
+    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
       await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
     }
     if let failure = LAVAVerdict.failure(

@@ -204,3 +204,19 @@ func anIncompleteJobFailsWithTheReasonItsErrorTypeGives(errorType: String, reaso
   #expect(failure.failureReason == .runnerSystemFailure)
   #expect(failure.message.contains("1 of 2 LAVA jobs failed") && failure.message.contains("device lost"))
 }
+
+@Test func theDeviceIsReportedEvenWhileLinesKeepFlowing() async throws {
+  let fake = FakeLAVAServer(submitting: [15], pageSize: 1)
+  fake.script(
+    15,
+    .init(steps: [.init(.running, device: "board-7"), .init(.finished, .complete)], lines: targetLines(30)))
+  let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
+
+  #expect(await submit(context) == nil)
+
+  let lines = context.recordingLog.plainText.split(separator: "\n").map(String.init)
+  let running = try #require(lines.firstIndex(of: "LAVA job 15 is running on board-7"))
+  let last = try #require(lines.firstIndex(of: "01:38:32 tgt  line 30"))
+  #expect(running < last)
+  #expect(context.renderedLAVALines == (1...30).map { "01:38:32 tgt  line \($0)" })
+}

@@ -10,20 +10,33 @@ final class LAVALogFile: @unchecked Sendable {
   let url: URL
   private let mask: @Sendable (String) -> String
 
-  init(jobID: Int64, in directory: URL, redact: Redactor) throws {
-    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  init(jobID: Int64, in directory: URL, redact: Redactor) throws(CommandFailure) {
+    do {
+      try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    } catch {
+      throw CommandFailure(.runnerSystemFailure, "cannot create the job's folder \(directory.path): \(error)")
+    }
     url = directory.appendingPathComponent(LAVAArtifactNames.log(jobID))
     guard FileManager.default.createFile(atPath: url.path, contents: nil) else {
       throw CommandFailure(.runnerSystemFailure, "cannot create \(url.path) for the raw LAVA log")
     }
-    handle = try FileHandle(forWritingTo: url)
+    do {
+      handle = try FileHandle(forWritingTo: url)
+    } catch {
+      throw CommandFailure(.runnerSystemFailure, "cannot open \(url.path) for the raw LAVA log: \(error)")
+    }
     mask = { redact($0) }
   }
 
-  func append(_ lines: [LAVALogLine]) throws {
+  func append(_ lines: [LAVALogLine]) throws(CommandFailure) {
     guard !lines.isEmpty else { return }
     let text = lines.map { mask($0.raw) + "\n" }.joined()
-    try lock.withLock { try handle.write(contentsOf: Data(text.utf8)) }
+    do {
+      try lock.withLock { try handle.write(contentsOf: Data(text.utf8)) }
+    } catch {
+      throw CommandFailure(
+        .runnerSystemFailure, "cannot write the raw LAVA log to \(url.path) (disk full?): \(error)")
+    }
   }
 
   func close() {

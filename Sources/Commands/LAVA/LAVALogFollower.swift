@@ -21,12 +21,19 @@ struct LAVALogFollower: Sendable {
     var lineCount: Int
   }
 
+  /// While lines flow the log alone shows the job is alive; its state is still asked now and then
+  /// so that the device and a change such as Canceling show up.
+  static let linePollsPerStatePoll = 10
+  /// A batch this large suggests a log being caught up on (a page of it): ask again at once.
+  static let catchUpBatch = 500
+
   func follow() async throws -> Outcome {
     var consumed = 0
     var error = LAVAJobError()
     var lastJob: LAVAJob?
     var sawFinished = false
     var pause = polling.active
+    var linePollsSinceState = 0
     while true {
       try Task.checkCancellation()
       let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
@@ -39,28 +46,26 @@ struct LAVALogFollower: Sendable {
           await log.write(renderer.render(line))
         }
         consumed += lines.count
+        linePollsSinceState += 1
         pause = polling.active
-        try await Task.sleep(for: pause)
-        continue
-      }
-      if sawFinished, let lastJob {
+      } else if sawFinished, let lastJob {
+        // Finished, and a poll after that brought nothing: the log is complete.
         return Outcome(job: lastJob, error: error, lineCount: consumed)
       }
-      let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
-      if let change = LAVAStateChange.describe(job, after: lastJob) {
-        await log.line(renderer.prefix + change, color: .cyan)
-        pause = polling.active
-      } else {
-        pause = polling.quieter(than: pause)
+      if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
+        linePollsSinceState = 0
+        let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
+        let change = LAVAStateChange.describe(job, after: lastJob)
+        if let change { await log.line(renderer.prefix + change, color: .cyan) }
+        lastJob = job
+        if job.state == .finished {
+          sawFinished = true
+          // LAVA may have written the last lines between the two requests: ask at once.
+          if lines.isEmpty { continue }
+        }
+        if lines.isEmpty { pause = change == nil ? polling.quieter(than: pause) : polling.active }
       }
-      lastJob = job
-      // Finished: poll the log once more at once, since LAVA may have written the last lines
-      // between the two requests.
-      if job.state == .finished {
-        sawFinished = true
-        continue
-      }
-      try await Task.sleep(for: pause)
+      if lines.count < Self.catchUpBatch { try await Task.sleep(for: pause) }
     }
   }
 }
