@@ -56,7 +56,8 @@ public struct SubmitCommand: Command {
     let log = context.log
 
     let definition = try await context.log.section(
-      "lava_submit", header: "Submitting \(file) to \(settings.url.absoluteString)"
+      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+      header: "Submitting \(file) to \(settings.url.absoluteString)"
     ) {
       try await prepare(context: context, redact: redact)
     }
@@ -126,6 +127,8 @@ public struct SubmitCommand: Command {
           "submit: \(file) is not a valid LAVA job definition:\n"
             + problems.map { "  " + $0 }.joined(separator: "\n")))
     }
+    let lineCount = rendered.split(separator: "\n", omittingEmptySubsequences: false).count
+    await context.log.line("\(file): \(lineCount) lines, variables filled in, checked")
     return rendered
   }
 

@@ -37,6 +37,7 @@ func noLogTextArtifactOrMessageContainsTheTokenOrAMaskedValue(command: String) a
   }
 
   let message = try #require(failure).message
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
   let log = context.recordingLog.text
   #expect(log.contains("export TOKEN=[MASKED] SECRET=[MASKED]") || command != "submit")
   #expect(log.contains("502 for token [MASKED]"))

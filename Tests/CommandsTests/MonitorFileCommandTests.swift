@@ -97,6 +97,7 @@ private func job(
   let context = try lavaContext(fake, files: ["jobs.json": #"{"jobids": [131]}"#])
   #expect(await monitor(context) == nil)
   #expect(context.recordingLog.plainText.contains("attempt 2 of 4"))
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 }
 
 @Test func monitorFileNamesJobsLAVADoesNotKnow() async throws {

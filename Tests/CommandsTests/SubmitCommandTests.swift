@@ -30,6 +30,7 @@ private func finishedJob(
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   #expect(fake.definitions == ["job_name: smoke 777\nactions: []\n"])
   let text = context.recordingLog.plainText
@@ -41,7 +42,6 @@ private func finishedJob(
   #expect(try context.artifactText("41_log.yaml") == lines.map { $0.raw + "\n" }.joined())
   #expect(try context.artifactText("41_junit.xml")?.contains("0_smoke") == true)
   #expect(text.contains("section_start:") && text.contains("Submitting lava-job.yaml"))
-  #expect(fake.protocolMistakes.isEmpty)
 }
 
 @Test func aLogThatAppearsLateIsFollowedFromTheFirstLineAndNeverReReadFromZero() async throws {
@@ -58,6 +58,7 @@ private func finishedJob(
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   #expect(context.renderedLAVALines == (1...6).map { "01:38:32 tgt  line \($0)" })
   let starts = fake.requests.filter { $0.hasPrefix("log 7 from ") }.map { Int($0.dropFirst(11))! }
@@ -82,6 +83,7 @@ private func finishedJob(
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   #expect(
     context.renderedLAVALines
@@ -147,6 +149,7 @@ func anIncompleteJobFailsWithTheReasonItsErrorTypeGives(errorType: String, reaso
     fake, files: ["lava-job.yaml": definition],
     variables: [JobVariable(key: "LAVA_IGNORE_TEST_FAILURES", value: "true")])
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   let incomplete = FakeLAVAServer(submitting: [13])
   incomplete.script(13, finishedJob(lines: [lavaJobFail("Test", "boom")], health: .incomplete))
@@ -174,6 +177,7 @@ func anIncompleteJobFailsWithTheReasonItsErrorTypeGives(errorType: String, reaso
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   let rendered = context.renderedLAVALines
   #expect(
@@ -213,6 +217,7 @@ func anIncompleteJobFailsWithTheReasonItsErrorTypeGives(errorType: String, reaso
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   #expect(await submit(context) == nil)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 
   let lines = context.recordingLog.plainText.split(separator: "\n").map(String.init)
   let running = try #require(lines.firstIndex(of: "LAVA job 15 is running on board-7"))

@@ -6,7 +6,8 @@ import Protocols
 /// Each job follows a timeline of ``Step``s: every request for the job's state (``job(_:)`` or
 /// ``jobs(_:)``) moves it one step on, and the last step stays. A step reveals how many log
 /// lines exist, so the log grows as the job runs whatever the poll timing. Like the real client,
-/// it refuses requests from a cancelled task.
+/// it refuses requests from a cancelled task. It notes as a protocol mistake a log request that
+/// would skip lines or serve lines twice, and a request from a cancelled task.
 public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public struct Step: Sendable {
     public var state: LAVAJobState
@@ -71,6 +72,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var recorded: [String] = []
   private var submittedDefinitions: [String] = []
   private var canceledIDs: [Int64] = []
+  private var servedLines: [Int64: Int] = [:]
   /// Lines per ``logLines(of:from:)`` answer, as LAVA pages long logs.
   public let pageSize: Int
 
@@ -167,10 +169,18 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
       guard let job = scripted[id] else {
         throw FakeError(.scriptFailure, "404 Not Found: {\"detail\":\"Not found.\"} (job \(id))")
       }
-      if start < 0 { mistakes.append("log \(id) asked from \(start)") }
+      let served = servedLines[id, default: 0]
+      if start < served {
+        mistakes.append(
+          "log \(id) asked from line \(start) after lines up to \(served) were served: shown twice")
+      } else if start > served {
+        mistakes.append("log \(id) asked from line \(start) when only \(served) were served: lines skipped")
+      }
       let visible = min(currentStep(id)?.visibleLines ?? job.lines.count, job.lines.count)
-      guard start < visible else { return [] }
-      return Array(job.lines[start..<min(visible, start + pageSize)])
+      guard start < visible, start >= 0 else { return [] }
+      let page = Array(job.lines[start..<min(visible, start + pageSize)])
+      servedLines[id] = max(served, start + page.count)
+      return page
     }
   }
 
