@@ -93,3 +93,22 @@ func monitorFileLeavesLAVAJobsRunningByDefault(policy: String?) async throws {
   _ = await task.result
   #expect(context.recordingLog.plainText.contains("the GitLab job timed out; canceled LAVA job 37"))
 }
+
+@Test func aServerThatDoesNotAnswerTheCancelIsGivenUpOnAndTheJobsNamed() async throws {
+  let fake = FakeLAVAServer(submitting: [38])
+  fake.script(38, endlessJob())
+  fake.delayCancels(by: .seconds(600))
+  let polling = LAVAPolling(
+    active: fastPolling.active, quietMax: fastPolling.quietMax, retryDelay: fastPolling.retryDelay,
+    attempts: fastPolling.attempts, cleanupTimeout: .milliseconds(20))
+  let context = try lavaContext(fake, files: ["lava-job.yaml": "x: 1\n"])
+  try await cancelWhileRunning(context, fake: fake, after: "job 38") {
+    try await SubmitCommand(file: "lava-job.yaml", polling: polling).run(in: context)
+  }
+  let text = context.recordingLog.plainText
+  #expect(
+    text.contains(
+      "canceling the LAVA jobs took longer than 20 ms; check them: https://lava.example.com/scheduler/job/38")
+  )
+  #expect(fake.canceled.isEmpty)
+}

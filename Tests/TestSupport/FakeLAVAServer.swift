@@ -73,6 +73,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var submittedDefinitions: [String] = []
   private var canceledIDs: [Int64] = []
   private var servedLines: [Int64: Int] = [:]
+  private var cancelDelay: Duration?
   /// Lines per ``logLines(of:from:)`` answer, as LAVA pages long logs.
   public let pageSize: Int
 
@@ -87,6 +88,9 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public func script(_ id: Int64, _ job: ScriptedJob) {
     lock.withLock { scripted[id] = job }
   }
+
+  /// Cancel requests hang this long (a server that does not answer), unless their task is cancelled.
+  public func delayCancels(by delay: Duration) { lock.withLock { cancelDelay = delay } }
 
   public func failSubmission(_ error: FakeError) { lock.withLock { submitError = error } }
 
@@ -200,6 +204,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
 
   public func cancel(_ id: Int64) async throws {
     try enter("cancel \(id)")
+    if let delay = lock.withLock({ cancelDelay }) { try await Task.sleep(for: delay) }
     lock.withLock {
       canceledIDs.append(id)
       if var job = scripted[id] {
