@@ -50,6 +50,8 @@ enum LAVAVerdict {
       case let other?:
         text += " (error type \(other))"
       case nil:
+        // Without evidence against LAVA the job keeps the blame: a runner system failure would
+        // invite automatic retries of a definition that may simply be broken.
         text += " without an error type"
       }
       if let message = report.error.message ?? job.failureComment { text += ": \(message)" }
