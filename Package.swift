@@ -29,6 +29,9 @@ let package = Package(
     // streamed from disk, without holding whole files in memory; the fake GitLab serves and
     // checks zips with it too.
     .package(url: "https://github.com/weichsel/ZIPFoundation", from: "0.9.20"),
+    // LAVA job definitions templated with the job's variables ({{ job.NAME }}), the syntax the
+    // original lava-gitlab-runner's handlebars templates used; rendered without HTML escaping.
+    .package(url: "https://github.com/hummingbird-project/swift-mustache", from: "2.1.1"),
   ],
   targets: [
     // libcurl: every HTTP request the runner makes (GitLab, LAVA, artifact storage).
@@ -61,6 +64,7 @@ let package = Package(
       dependencies: [
         "Protocols",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        .product(name: "Mustache", package: "swift-mustache"),
       ],
       swiftSettings: strict
     ),

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Protocols
 
 /// `monitor-file FILE`: waits for LAVA jobs submitted elsewhere, listed in a JSON file found in
@@ -10,8 +11,19 @@ public struct MonitorFileCommand: Command {
     summary: "Wait for the LAVA jobs listed in a JSON file and report how they ended.",
     discussion: """
       FILE is looked up in the artifacts of the job's dependencies and holds \
-      {"jobids": [1, 2, 3]}. Each job's URL and state changes are written to the job log; \
-      the job fails unless every LAVA job completes without a failed test.
+      {"jobids": [1, 2, 3]} (positive, distinct integers). Each job's URL and state changes \
+      (queued, running on a device, finished with a health) are written to the job log, not \
+      the LAVA logs. When all have finished, each job's raw log is saved as <id>_log.yaml and \
+      its results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only \
+      if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
+      it as a runner system failure, failed tests as a script failure.
+
+      Variables:
+        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
+        LAVA_TOKEN                 API token of a user who may see the jobs; keep it masked (required)
+        LAVA_CANCELLATION          ignore (default): leave the LAVA jobs running if the GitLab job
+                                   is cancelled; cancel: cancel them
+        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
     examples: [
       CommandExample("monitor-file jobs.json", "Wait for the LAVA jobs listed in jobs.json."),
@@ -22,13 +34,147 @@ public struct MonitorFileCommand: Command {
   @Argument(help: "Path of the JSON file ({\"jobids\": [...]}) inside the dependencies' artifacts.")
   public var file: String
 
+  /// Poll intervals and retries; tests make them short.
+  public var polling = LAVAPolling.standard
+
+  enum CodingKeys: String, CodingKey {
+    case file
+  }
+
   public init() {}
 
-  public func run(in context: any JobContext) async throws {
-    throw CommandFailure(
-      .runnerSystemFailure,
-      "monitor-file: no job context is available: this build of lava-runner parses 'monitor-file \(file)' but "
-        + "cannot yet take GitLab jobs or talk to LAVA"
-    )
+  public init(file: String, polling: LAVAPolling = .standard) {
+    self.file = file
+    self.polling = polling
+  }
+
+  public func run(in job: any JobContext) async throws {
+    let settings = try LAVASettings(
+      variables: job.variables, defaultCancellation: .ignore, command: "monitor-file", mask: job.mask)
+    let redact = Redactor(context: job, token: settings.token)
+    let context = RedactedJobContext(base: job, redact: redact)
+    let log = context.log
+    let ids = try await readIDs(context: context, redact: redact)
+    let server: any LAVAServer
+    do {
+      server = try context.lava.server(url: settings.url, token: settings.token)
+    } catch {
+      throw CommandFailure(
+        SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(redact(error))")
+    }
+    let retrier = LAVARetrier(polling: polling, redact: redact, log: log)
+
+    let jobs: [Int64: LAVAJob]
+    do {
+      jobs = try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
+        for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
+        return try await waitUntilFinished(ids, server: server, log: log, retrier: retrier)
+      }
+    } catch {
+      if Task.isCancelled {
+        let cleanup = LAVACleanup(
+          server: server, policy: settings.cancellation, polling: polling, redact: redact, log: log)
+        await cleanup.run(ids: ids, cancellation: await context.cancellation)
+      }
+      throw error
+    }
+
+    let reports = try await log.section(
+      "lava_results", header: "Saving LAVA logs and results", collapsed: true
+    ) {
+      var reports: [LAVAJobReport] = []
+      for id in ids {
+        guard let job = jobs[id] else { continue }
+        let error = try await saveLog(
+          of: id, server: server, context: context, redact: redact, retrier: retrier)
+        await server.saveJUnit(of: id, context: context, redact: redact, retrier: retrier)
+        let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
+        reports.append(
+          LAVAJobReport(
+            job: job, url: server.webURL(of: id), error: error, failedTests: failed,
+            testCasesUnavailable: unavailable))
+      }
+      return reports
+    }
+    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
+      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
+    }
+    if let failure = LAVAVerdict.failure(
+      of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "monitor-file")
+    {
+      throw CommandFailure(failure.failureReason, redact(failure.message))
+    }
+  }
+
+  private func readIDs(context: any JobContext, redact: Redactor) async throws -> [Int64] {
+    let url: URL
+    do {
+      url = try await context.dependencyFile(at: file)
+    } catch {
+      throw CommandFailure(SubmitCommand.reason(of: error), "monitor-file: \(redact(error))")
+    }
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw CommandFailure(
+        .runnerSystemFailure, "monitor-file: cannot read \(file): \(error.localizedDescription)")
+    }
+    return try LAVAJobIDsFile.parse(data, name: file)
+  }
+
+  /// Polls every job in one request a round and reports each change, until all have finished.
+  private func waitUntilFinished(
+    _ ids: [Int64], server: any LAVAServer, log: any JobLog, retrier: LAVARetrier
+  ) async throws -> [Int64: LAVAJob] {
+    var last: [Int64: LAVAJob] = [:]
+    var pause = polling.active
+    while true {
+      try Task.checkCancellation()
+      let jobs = try await retrier.run("the state of the LAVA jobs") { try await server.jobs(ids) }
+      var current: [Int64: LAVAJob] = [:]
+      for job in jobs { current[job.id] = job }
+      let missing = ids.filter { current[$0] == nil }
+      guard missing.isEmpty else {
+        throw CommandFailure(
+          .scriptFailure,
+          "monitor-file: LAVA has no job " + missing.map(String.init).joined(separator: ", ")
+            + " visible to this token; check \(file) and LAVA_URL")
+      }
+      var changed = false
+      for id in ids {
+        if let job = current[id], let change = LAVAStateChange.describe(job, after: last[id]) {
+          await log.line(change, color: .cyan)
+          changed = true
+        }
+      }
+      last = current
+      if ids.allSatisfy({ current[$0]?.state == .finished }) { return current }
+      pause = changed ? polling.active : polling.quieter(than: pause)
+      try await Task.sleep(for: pause)
+    }
+  }
+
+  /// The whole raw log into `<id>_log.yaml`, page by page from line 0, and the job's error from
+  /// its results lines.
+  private func saveLog(
+    of id: Int64, server: any LAVAServer, context: any JobContext, redact: Redactor, retrier: LAVARetrier
+  ) async throws -> LAVAJobError {
+    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, redact: redact)
+    defer { file.close() }
+    var error = LAVAJobError()
+    var consumed = 0
+    while true {
+      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logLines(of: id, from: consumed)
+      }
+      if lines.isEmpty { break }
+      try file.append(lines)
+      for line in lines { error.note(line) }
+      consumed += lines.count
+    }
+    try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
+    await context.log.line("LAVA job \(id): \(consumed) log lines saved as \(LAVAArtifactNames.log(id))")
+    return error
   }
 }

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Protocols
 
 /// `submit FILE`: submits a LAVA job definition found in the dependencies' artifacts and
@@ -9,9 +10,20 @@ public struct SubmitCommand: Command {
     summary: "Submit a LAVA job definition and follow the LAVA job until it ends.",
     discussion: """
       FILE is looked up in the artifacts of the job's dependencies. Its text is templated \
-      with the job's CI/CD variables ({{ job.NAME }}), checked with libyaml and LAVA's \
-      structure rules, and submitted to the LAVA server named by LAVA_URL with LAVA_TOKEN. \
-      The LAVA log is streamed into the job log; the job fails when the LAVA job does.
+      with the job's CI/CD variables ({{ job.NAME }}, inserted verbatim; an unknown name is an \
+      error), checked with libyaml and LAVA's structure rules, and submitted. Every LAVA job's \
+      URL is printed and its log streamed into the job log (a multinode definition's jobs side \
+      by side, each line tagged with its job id). The raw log is saved as <id>_log.yaml and the \
+      results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only if \
+      every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
+      as a runner system failure, failed tests and bad definitions as a script failure.
+
+      Variables:
+        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
+        LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
+        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs if the GitLab job is
+                                   cancelled, times out or the runner stops; ignore: leave them running
+        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
     examples: [
       CommandExample("submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts."),
@@ -22,13 +34,143 @@ public struct SubmitCommand: Command {
   @Argument(help: "Path of the LAVA job definition inside the dependencies' artifacts.")
   public var file: String
 
+  /// Poll intervals and retries; tests make them short.
+  public var polling = LAVAPolling.standard
+
+  enum CodingKeys: String, CodingKey {
+    case file
+  }
+
   public init() {}
 
-  public func run(in context: any JobContext) async throws {
-    throw CommandFailure(
-      .runnerSystemFailure,
-      "submit: no job context is available: this build of lava-runner parses 'submit \(file)' but "
-        + "cannot yet take GitLab jobs or talk to LAVA"
-    )
+  public init(file: String, polling: LAVAPolling = .standard) {
+    self.file = file
+    self.polling = polling
+  }
+
+  public func run(in job: any JobContext) async throws {
+    let settings = try LAVASettings(
+      variables: job.variables, defaultCancellation: .cancel, command: "submit", mask: job.mask)
+    let redact = Redactor(context: job, token: settings.token)
+    let context = RedactedJobContext(base: job, redact: redact)
+    let log = context.log
+
+    let definition = try await context.log.section(
+      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+      header: "Submitting \(file) to \(settings.url.absoluteString)"
+    ) {
+      try await prepare(context: context, redact: redact)
+    }
+    let server: any LAVAServer
+    do {
+      server = try context.lava.server(url: settings.url, token: settings.token)
+    } catch {
+      throw CommandFailure(Self.reason(of: error), "submit: cannot use the LAVA server: \(redact(error))")
+    }
+    let ids: [Int64]
+    do {
+      ids = try await server.submit(definition: definition)
+    } catch {
+      if Task.isCancelled { throw error }
+      throw CommandFailure(
+        Self.reason(of: error), "submit: LAVA did not accept \(file): \(redact(error))")
+    }
+    guard !ids.isEmpty else {
+      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
+    }
+    for id in ids {
+      await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)")
+    }
+
+    let retrier = LAVARetrier(polling: polling, redact: redact, log: log)
+    let reports: [LAVAJobReport]
+    do {
+      reports = try await follow(ids, server: server, context: context, redact: redact, retrier: retrier)
+    } catch {
+      if Task.isCancelled {
+        let cleanup = LAVACleanup(
+          server: server, policy: settings.cancellation, polling: polling, redact: redact, log: log)
+        await cleanup.run(ids: ids, cancellation: await context.cancellation)
+      }
+      throw error
+    }
+    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
+      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
+    }
+    if let failure = LAVAVerdict.failure(
+      of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "submit")
+    {
+      throw CommandFailure(failure.failureReason, redact(failure.message))
+    }
+  }
+
+  /// The definition as it will be sent: read, templated, checked.
+  private func prepare(context: any JobContext, redact: Redactor) async throws -> String {
+    let url: URL
+    do {
+      url = try await context.dependencyFile(at: file)
+    } catch {
+      throw CommandFailure(Self.reason(of: error), "submit: \(redact(error))")
+    }
+    let data: Data
+    do {
+      data = try Data(contentsOf: url)
+    } catch {
+      throw CommandFailure(.runnerSystemFailure, "submit: cannot read \(file): \(error.localizedDescription)")
+    }
+    let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
+    let problems = context.lava.problems(inDefinition: rendered, name: file)
+    guard problems.isEmpty else {
+      throw CommandFailure(
+        .scriptFailure,
+        redact(
+          "submit: \(file) is not a valid LAVA job definition:\n"
+            + problems.map { "  " + $0 }.joined(separator: "\n")))
+    }
+    let lineCount = rendered.split(separator: "\n", omittingEmptySubsequences: false).count
+    await context.log.line("\(file): \(lineCount) lines, variables filled in, checked")
+    return rendered
+  }
+
+  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
+  private func follow(
+    _ ids: [Int64], server: any LAVAServer, context: any JobContext, redact: Redactor, retrier: LAVARetrier
+  ) async throws -> [LAVAJobReport] {
+    let header =
+      ids.count == 1
+      ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
+    let outcomes = try await context.log.section("lava_log_\(ids[0])", header: header) {
+      try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
+        for id in ids {
+          let file = try LAVALogFile(jobID: id, in: context.workingDirectory, redact: redact)
+          try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
+          let follower = LAVALogFollower(
+            server: server, id: id, renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] "),
+            file: file, log: context.log, polling: polling, retrier: retrier)
+          group.addTask {
+            defer { file.close() }
+            return (id, try await follower.follow())
+          }
+        }
+        var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
+        for try await (id, outcome) in group { outcomes[id] = outcome }
+        return outcomes
+      }
+    }
+    var reports: [LAVAJobReport] = []
+    for id in ids {
+      guard let outcome = outcomes[id] else { continue }
+      await server.saveJUnit(of: id, context: context, redact: redact, retrier: retrier)
+      let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
+      reports.append(
+        LAVAJobReport(
+          job: outcome.job, url: server.webURL(of: id), error: outcome.error, failedTests: failed,
+          testCasesUnavailable: unavailable))
+    }
+    return reports
+  }
+
+  static func reason(of error: any Error) -> FailureReason {
+    (error as? any JobFailure)?.failureReason ?? .runnerSystemFailure
   }
 }

@@ -45,10 +45,11 @@ import Testing
   }
 
   @Test(arguments: ["submit lava-job.yaml", "monitor-file jobs.json", "monitor-files jobs.json"])
-  func lavaCommandsSayPlainlyThatNoJobContextIsAvailableYet(line: String) async throws {
+  func lavaCommandsRunThroughTheInterpreterAndNameMissingSettings(line: String) async throws {
     let error = try await #require(throws: CommandFailure.self) {
       try await interpreter.run(line, in: RecordingJobContext())
     }
-    #expect(error.message.contains("no job context is available"))
+    #expect(error.failureReason == .scriptFailure)
+    #expect(error.message.contains("LAVA_URL is not set") && error.message.contains("LAVA_TOKEN is not set"))
   }
 }

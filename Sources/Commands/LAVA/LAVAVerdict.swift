@@ -1,0 +1,130 @@
+import Foundation
+import Protocols
+
+/// Everything known about one LAVA job once it has finished.
+struct LAVAJobReport: Sendable {
+  var job: LAVAJob
+  var url: URL
+  /// From the `lava` suite's `job` result line, when the log had one.
+  var error: LAVAJobError
+  /// Test cases whose result is `fail`.
+  var failedTests: [LAVATestCase]
+  /// Nil when the job's test cases could not be fetched (it then cannot pass on tests).
+  var testCasesUnavailable: String?
+
+  var id: Int64 { job.id }
+}
+
+/// The one pass rule of `submit` and `monitor-file`: the GitLab job succeeds only if every LAVA job
+/// finished Complete without a failed test (without looking at tests when they are ignored).
+enum LAVAVerdict {
+  static let shownFailedTests = 10
+
+  /// Nil when the job passes; else the failure of one job with its reason.
+  static func failure(of report: LAVAJobReport, ignoreTestFailures: Bool) -> CommandFailure? {
+    let job = report.job
+    let name = "LAVA job \(job.id)" + (job.device.map { " on \($0)" } ?? "")
+    var lines: [String] = []
+    var reason = FailureReason.scriptFailure
+    switch job.health {
+    case .complete:
+      if ignoreTestFailures { return nil }
+      if let problem = report.testCasesUnavailable {
+        reason = .runnerSystemFailure
+        lines.append("\(name) completed, but its test results could not be read: \(problem)")
+      } else if report.failedTests.isEmpty {
+        return nil
+      } else {
+        lines.append("\(name) completed with \(count(report.failedTests.count, "failed test")):")
+      }
+    case .incomplete:
+      var text = "\(name) ended Incomplete"
+      switch report.error.type {
+      case let infrastructure? where ["Infrastructure", "Bug", "Configuration"].contains(infrastructure):
+        reason = .runnerSystemFailure
+        text += " because of a LAVA \(infrastructure) error (not the tests' fault; retrying may help)"
+      case "Job"?:
+        text += " because of its job definition (error type Job)"
+      case "Test"?:
+        text += " because of its tests (error type Test)"
+      case let other?:
+        text += " (error type \(other))"
+      case nil:
+        // Without evidence against LAVA the job keeps the blame: a runner system failure would
+        // invite automatic retries of a definition that may simply be broken.
+        text += " without an error type"
+      }
+      if let message = report.error.message ?? job.failureComment { text += ": \(message)" }
+      lines.append(text)
+      if !report.failedTests.isEmpty && !ignoreTestFailures {
+        lines.append("  \(count(report.failedTests.count, "failed test")):")
+      }
+    case .canceled:
+      lines.append("\(name) was canceled in LAVA" + (report.error.message.map { ": \($0)" } ?? ""))
+    case .unknown:
+      reason = .runnerSystemFailure
+      lines.append("\(name) ended in state \(job.state.rawValue) without a health")
+    }
+    if !ignoreTestFailures {
+      for test in report.failedTests.prefix(shownFailedTests) {
+        lines.append("    ✘ \(test.suite)/\(test.name): \(test.result)")
+      }
+      if report.failedTests.count > shownFailedTests {
+        lines.append("    and \(report.failedTests.count - shownFailedTests) more")
+      }
+    }
+    lines.append("  \(report.url.absoluteString)")
+    return CommandFailure(reason, lines.joined(separator: "\n"))
+  }
+
+  /// Nil when every job passes. When some jobs fail because of their content and others because
+  /// of LAVA, the content wins: retrying the GitLab job would not make those pass.
+  static func failure(of reports: [LAVAJobReport], ignoreTestFailures: Bool, command: String)
+    -> CommandFailure?
+  {
+    let failures = reports.compactMap { failure(of: $0, ignoreTestFailures: ignoreTestFailures) }
+    guard !failures.isEmpty else { return nil }
+    let reason: FailureReason =
+      failures.contains { $0.failureReason == .scriptFailure } ? .scriptFailure : .runnerSystemFailure
+    let heading =
+      reports.count == 1
+      ? "\(command): the LAVA job failed:"
+      : "\(command): \(failures.count) of \(reports.count) LAVA jobs failed:"
+    return CommandFailure(reason, ([heading] + failures.map(\.message)).joined(separator: "\n"))
+  }
+
+  /// One row per LAVA job: id, device, health, failed tests, URL.
+  static func summaryTable(_ reports: [LAVAJobReport], ignoreTestFailures: Bool) -> String {
+    let header = ["LAVA job", "device", "health", "failed tests", "URL"]
+    let rows =
+      [header]
+      + reports.map { report in
+        [
+          String(report.id), report.job.device ?? "-", report.job.health.rawValue,
+          report.testCasesUnavailable != nil
+            ? "?" : String(report.failedTests.count) + (ignoreTestFailures ? " (ignored)" : ""),
+          report.url.absoluteString,
+        ]
+      }
+    let widths = header.indices.map { column in rows.map { $0[column].count }.max() ?? 0 }
+    return rows.map { row in
+      row.enumerated().map { column, cell in
+        column == row.count - 1 ? cell : cell.padding(toLength: widths[column], withPad: " ", startingAt: 0)
+      }.joined(separator: "  ")
+    }.joined(separator: "\n")
+  }
+
+  static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+}
+
+extension LAVAServer {
+  /// The failed test cases of a finished job, or why they could not be read.
+  func failedTests(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
+    do {
+      let cases = try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }
+      return (cases.filter { $0.result == "fail" }, nil)
+    } catch {
+      return ([], retrier.redact(error))
+    }
+  }
+}

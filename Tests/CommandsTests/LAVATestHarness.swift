@@ -1,0 +1,87 @@
+import Foundation
+import Protocols
+import TestSupport
+
+@testable import Commands
+
+/// Fast polling for tests: the commands' logic is the same, only the pauses shrink.
+let fastPolling = LAVAPolling(
+  active: .milliseconds(1), quietMax: .milliseconds(4), retryDelay: .milliseconds(1), attempts: 4,
+  cleanupTimeout: .seconds(5))
+
+let lavaToken = "tok-0123456789abcdef"
+let maskedSecret = "s3cr3t-value-xyz"
+
+/// A job context wired to a fake LAVA server, with a LAVA token that is deliberately *not* a
+/// masked variable (the commands must keep it out of the log themselves) and one masked secret.
+func lavaContext(
+  _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
+  omit: Set<String> = [], problems: @escaping @Sendable (String) -> [String] = { _ in [] }
+) throws -> RecordingJobContext {
+  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
+  try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+  var dependencies: [String: URL] = [:]
+  for (name, text) in files {
+    let url = directory.appendingPathComponent("dep-" + name.replacingOccurrences(of: "/", with: "_"))
+    try Data(text.utf8).write(to: url)
+    dependencies[name] = url
+  }
+  let base = [
+    JobVariable(key: "LAVA_URL", value: "https://lava.example.com/"),
+    JobVariable(key: "LAVA_TOKEN", value: lavaToken),
+    JobVariable(key: "SECRET", value: maskedSecret, masked: true),
+    JobVariable(key: "CI_JOB_ID", value: "777", isPublic: true),
+  ].filter { !omit.contains($0.key) }
+  return RecordingJobContext(
+    variables: base + extra, dependencyFiles: dependencies,
+    workingDirectory: directory.appendingPathComponent("work"),
+    lava: FakeLAVAConnector(fake, token: lavaToken, definitionProblems: problems))
+}
+
+/// Runs a command and returns the failure it ended with, if any.
+func outcome(of run: () async throws -> Void) async -> CommandFailure? {
+  do {
+    try await run()
+    return nil
+  } catch let failure as CommandFailure {
+    return failure
+  } catch {
+    return CommandFailure(.unknownFailure, "unexpected error type: \(error)")
+  }
+}
+
+extension RecordingJobContext {
+  func artifactText(_ name: String) throws -> String? {
+    guard let url = offeredArtifacts[name] else { return nil }
+    return try String(contentsOf: url, encoding: .utf8)
+  }
+
+  /// The rendered LAVA log lines of the job log (those with a level tag), without colours.
+  var renderedLAVALines: [String] {
+    recordingLog.plainText.split(separator: "\n").map(String.init).filter {
+      $0.range(
+        of: #"^(\[\d+\] )?(\d\d:\d\d:\d\d|        ) (info|dbg |tgt |in  |res |warn|err |raw )"#,
+        options: .regularExpression)
+        != nil
+    }
+  }
+}
+
+/// `count` log lines `target` with text `line N`.
+func targetLines(_ count: Int, from first: Int = 1) -> [LAVALogLine] {
+  (first..<(first + count)).map { .lava("target", "line \($0)") }
+}
+
+let lavaJobPass: LAVALogLine = .result(["definition": "lava", "case": "job", "result": "pass"])
+
+func lavaJobFail(_ type: String, _ message: String) -> LAVALogLine {
+  .result(["definition": "lava", "case": "job", "result": "fail", "error_type": type, "error_msg": message])
+}
+
+/// Waits (bounded) until `condition` holds, for tests that must act while a command runs.
+func eventually(_ condition: () -> Bool) async throws {
+  for _ in 0..<5000 {
+    if condition() { return }
+    try await Task.sleep(for: .milliseconds(2))
+  }
+}

@@ -1,0 +1,275 @@
+import Foundation
+import Protocols
+
+/// A scripted LAVA server in memory, strict about how it is used.
+///
+/// Each job follows a timeline of ``Step``s: every request for the job's state (``job(_:)`` or
+/// ``jobs(_:)``) moves it one step on, and the last step stays. A step reveals how many log
+/// lines exist, so the log grows as the job runs whatever the poll timing. Like the real client,
+/// it refuses requests from a cancelled task. It notes as a protocol mistake a log request that
+/// would skip lines or serve lines twice, and a request from a cancelled task.
+public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
+  public struct Step: Sendable {
+    public var state: LAVAJobState
+    public var health: LAVAJobHealth
+    public var device: String?
+    /// Log lines that exist at this step (nil: all of them).
+    public var visibleLines: Int?
+
+    public init(
+      _ state: LAVAJobState, _ health: LAVAJobHealth = .unknown, device: String? = nil,
+      visibleLines: Int? = nil
+    ) {
+      self.state = state
+      self.health = health
+      self.device = device
+      self.visibleLines = visibleLines
+    }
+  }
+
+  public struct ScriptedJob: Sendable {
+    public var steps: [Step]
+    public var lines: [LAVALogLine]
+    public var testCases: [LAVATestCase]
+    public var junit: String
+    public var failureComment: String?
+
+    public init(
+      steps: [Step], lines: [LAVALogLine] = [], testCases: [LAVATestCase] = [],
+      junit: String = "<testsuites/>\n", failureComment: String? = nil
+    ) {
+      self.steps = steps
+      self.lines = lines
+      self.testCases = testCases
+      self.junit = junit
+      self.failureComment = failureComment
+    }
+  }
+
+  /// An error as the real client raises them: a failure reason and a message.
+  public struct FakeError: JobFailure, Equatable {
+    public var failureReason: FailureReason
+    public var description: String
+    public init(_ reason: FailureReason, _ description: String) {
+      self.failureReason = reason
+      self.description = description
+    }
+  }
+
+  public struct ProtocolMistake: Error, CustomStringConvertible {
+    public var description: String
+  }
+
+  public let url: URL
+  private let lock = NSLock()
+  private var scripted: [Int64: ScriptedJob] = [:]
+  private var position: [Int64: Int] = [:]
+  private var idsToSubmit: [Int64]
+  private var submitError: FakeError?
+  private var logFailures: [Int64: [Int: [FakeError]]] = [:]
+  private var stateFailures: [FakeError] = []
+  private var mistakes: [String] = []
+  private var recorded: [String] = []
+  private var submittedDefinitions: [String] = []
+  private var canceledIDs: [Int64] = []
+  private var servedLines: [Int64: Int] = [:]
+  private var cancelDelay: Duration?
+  /// Lines per ``logLines(of:from:)`` answer, as LAVA pages long logs.
+  public let pageSize: Int
+
+  public init(
+    url: URL = URL(string: "https://lava.example.com/")!, submitting ids: [Int64] = [], pageSize: Int = 3
+  ) {
+    self.url = url
+    self.idsToSubmit = ids
+    self.pageSize = pageSize
+  }
+
+  public func script(_ id: Int64, _ job: ScriptedJob) {
+    lock.withLock { scripted[id] = job }
+  }
+
+  /// Cancel requests hang this long (a server that does not answer), unless their task is cancelled.
+  public func delayCancels(by delay: Duration) { lock.withLock { cancelDelay = delay } }
+
+  public func failSubmission(_ error: FakeError) { lock.withLock { submitError = error } }
+
+  /// The next `errors.count` requests for the log of `id` from line `start` throw these.
+  public func failLog(of id: Int64, from start: Int, with errors: [FakeError]) {
+    lock.withLock { logFailures[id, default: [:]][start, default: []].append(contentsOf: errors) }
+  }
+
+  /// The next state requests (``job(_:)``/``jobs(_:)``) throw these, one each.
+  public func failStates(with errors: [FakeError]) {
+    lock.withLock { stateFailures.append(contentsOf: errors) }
+  }
+
+  public var requests: [String] { lock.withLock { recorded } }
+  public var definitions: [String] { lock.withLock { submittedDefinitions } }
+  public var canceled: [Int64] { lock.withLock { canceledIDs } }
+  /// Ways the command misused the server; a test expects none.
+  public var protocolMistakes: [String] { lock.withLock { mistakes } }
+
+  private func enter(_ request: String) throws {
+    if Task.isCancelled {
+      lock.withLock { mistakes.append("\(request) sent from a cancelled task") }
+      throw CancellationError()
+    }
+    lock.withLock { recorded.append(request) }
+  }
+
+  public func submit(definition: String) async throws -> [Int64] {
+    try enter("submit")
+    return try lock.withLock {
+      if let submitError { throw submitError }
+      submittedDefinitions.append(definition)
+      return idsToSubmit
+    }
+  }
+
+  public func job(_ id: Int64) async throws -> LAVAJob {
+    try enter("job \(id)")
+    return try lock.withLock { try advance(id) }
+  }
+
+  public func jobs(_ ids: [Int64]) async throws -> [LAVAJob] {
+    try enter("jobs \(ids.map(String.init).joined(separator: ","))")
+    return try lock.withLock {
+      if !stateFailures.isEmpty { throw stateFailures.removeFirst() }
+      return ids.compactMap { scripted[$0] == nil ? nil : try? advance($0) }
+    }
+  }
+
+  /// Called with the lock held.
+  private func advance(_ id: Int64) throws -> LAVAJob {
+    if !stateFailures.isEmpty { throw stateFailures.removeFirst() }
+    guard let job = scripted[id], !job.steps.isEmpty else {
+      throw FakeError(.scriptFailure, "404 Not Found: {\"detail\":\"Not found.\"} (job \(id))")
+    }
+    let index = min(position[id] ?? 0, job.steps.count - 1)
+    position[id] = index + 1
+    return lavaJob(id, job.steps[index])
+  }
+
+  private func lavaJob(_ id: Int64, _ step: Step) -> LAVAJob {
+    LAVAJob(
+      id: id, state: step.state, health: step.health, description: "job \(id)", deviceType: "qemu",
+      device: step.device, failureComment: scripted[id]?.failureComment)
+  }
+
+  private func currentStep(_ id: Int64) -> Step? {
+    guard let job = scripted[id], !job.steps.isEmpty else { return nil }
+    return job.steps[min(max((position[id] ?? 0) - 1, 0), job.steps.count - 1)]
+  }
+
+  public func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+    try enter("log \(id) from \(start)")
+    return try lock.withLock {
+      if var queued = logFailures[id]?[start], !queued.isEmpty {
+        let error = queued.removeFirst()
+        logFailures[id]?[start] = queued
+        throw error
+      }
+      guard let job = scripted[id] else {
+        throw FakeError(.scriptFailure, "404 Not Found: {\"detail\":\"Not found.\"} (job \(id))")
+      }
+      let served = servedLines[id, default: 0]
+      if start < served {
+        mistakes.append(
+          "log \(id) asked from line \(start) after lines up to \(served) were served: shown twice")
+      } else if start > served {
+        mistakes.append("log \(id) asked from line \(start) when only \(served) were served: lines skipped")
+      }
+      let visible = min(currentStep(id)?.visibleLines ?? job.lines.count, job.lines.count)
+      guard start < visible, start >= 0 else { return [] }
+      let page = Array(job.lines[start..<min(visible, start + pageSize)])
+      servedLines[id] = max(served, start + page.count)
+      return page
+    }
+  }
+
+  public func downloadJUnit(of id: Int64, to file: URL) async throws {
+    try enter("junit \(id)")
+    let text = try lock.withLock {
+      guard let job = scripted[id] else { throw FakeError(.scriptFailure, "404 Not Found (junit \(id))") }
+      return job.junit
+    }
+    try Data(text.utf8).write(to: file)
+  }
+
+  public func testCases(of id: Int64) async throws -> [LAVATestCase] {
+    try enter("tests \(id)")
+    return lock.withLock { scripted[id]?.testCases ?? [] }
+  }
+
+  public func cancel(_ id: Int64) async throws {
+    try enter("cancel \(id)")
+    if let delay = lock.withLock({ cancelDelay }) { try await Task.sleep(for: delay) }
+    lock.withLock {
+      canceledIDs.append(id)
+      if var job = scripted[id] {
+        job.steps = [Step(.finished, .canceled, device: currentStep(id)?.device)]
+        position[id] = 0
+        scripted[id] = job
+      }
+    }
+  }
+}
+
+/// Hands out one fake server, for the token it expects; another token gets LAVA's 403.
+public struct FakeLAVAConnector: LAVAConnector {
+  public let fake: FakeLAVAServer
+  public let token: String
+  public let definitionProblems: @Sendable (String) -> [String]
+
+  public init(
+    _ fake: FakeLAVAServer, token: String,
+    definitionProblems: @escaping @Sendable (String) -> [String] = { _ in [] }
+  ) {
+    self.fake = fake
+    self.token = token
+    self.definitionProblems = definitionProblems
+  }
+
+  public func server(url: URL, token: String) throws -> any LAVAServer {
+    token == self.token ? fake : ForbiddenLAVAServer(url: url)
+  }
+
+  public func problems(inDefinition text: String, name: String) -> [String] { definitionProblems(text) }
+}
+
+/// What a LAVA server answers to a wrong token: 403 to everything.
+public struct ForbiddenLAVAServer: LAVAServer {
+  public let url: URL
+  var error: FakeLAVAServer.FakeError {
+    FakeLAVAServer.FakeError(
+      .scriptFailure, "403 Forbidden from \(url.absoluteString): {\"detail\":\"Invalid token.\"}")
+  }
+  public func submit(definition: String) async throws -> [Int64] { throw error }
+  public func job(_ id: Int64) async throws -> LAVAJob { throw error }
+  public func jobs(_ ids: [Int64]) async throws -> [LAVAJob] { throw error }
+  public func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] { throw error }
+  public func downloadJUnit(of id: Int64, to file: URL) async throws { throw error }
+  public func testCases(of id: Int64) async throws -> [LAVATestCase] { throw error }
+  public func cancel(_ id: Int64) async throws { throw error }
+}
+
+extension LAVALogLine {
+  /// A line as LAVA serves it, with its parsed entry.
+  public static func lava(_ level: String, _ message: String, at time: String = "01:38:32") -> LAVALogLine {
+    let escaped = message.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(
+      of: "\"", with: "\\\"")
+    return LAVALogLine(
+      raw: "- {\"dt\": \"2026-11-29T\(time).619219\", \"lvl\": \"\(level)\", \"msg\": \"\(escaped)\"}",
+      entry: LAVALogEntry(timestamp: "2026-11-29T\(time).619219", level: level, message: .text(message)))
+  }
+
+  /// A `results` line.
+  public static func result(_ fields: [String: String], at time: String = "01:38:45") -> LAVALogLine {
+    let body = fields.sorted { $0.key < $1.key }.map { "\"\($0.key)\": \"\($0.value)\"" }.joined(
+      separator: ", ")
+    return LAVALogLine(
+      raw: "- {\"dt\": \"2026-11-29T\(time).1\", \"lvl\": \"results\", \"msg\": {\(body)}}",
+      entry: LAVALogEntry(timestamp: "2026-11-29T\(time).1", level: "results", message: .result(fields)))
+  }
+}
