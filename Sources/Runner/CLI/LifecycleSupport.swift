@@ -105,7 +105,7 @@ struct LifecycleSession {
   let http: HTTPClient
 
   init(
-    url: URL, token: String, secrets: [String], tls: GitLabTLSOptions, environment: [String: String]
+    url: URL, token: String, tls: GitLabTLSOptions, environment: [String: String]
   ) throws(CLIError) {
     let configuration: HTTPClientConfiguration
     do {
@@ -118,7 +118,7 @@ struct LifecycleSession {
     } catch {
       throw CLIError("cannot start the HTTP client: \(error)")
     }
-    let masker = SecretMasker(secrets: secrets + [token])
+    let masker = SecretMasker(secrets: [token])
     client = GitLabClient(
       instance: url, http: http,
       identity: RunnerIdentity(name: ProcessInfo.processInfo.hostName, systemID: RunnerIdentity.systemID()),

@@ -60,7 +60,7 @@ struct RegisterCommand: AsyncParsableCommand {
           + "in GitLab has these settings on its page in GitLab (Settings > CI/CD > Runners), not here.")
     }
     let session = try LifecycleSession(
-      url: settings.url, token: token, secrets: [], tls: tls, environment: environment)
+      url: settings.url, token: token, tls: tls, environment: environment)
     defer { session.shutdown() }
     let verified: VerifiedRunner
     do {
@@ -86,7 +86,7 @@ struct RegisterCommand: AsyncParsableCommand {
         + "GitLab 17.0; prefer creating the runner in GitLab and using its glrt- token (see `lava-runner "
         + "register --help`).")
     let session = try LifecycleSession(
-      url: settings.url, token: registrationToken, secrets: [], tls: tls, environment: environment)
+      url: settings.url, token: registrationToken, tls: tls, environment: environment)
     defer { session.shutdown() }
     let runner: RegisteredRunner
     do {

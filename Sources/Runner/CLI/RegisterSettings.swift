@@ -95,9 +95,9 @@ struct RegisterSettings: Sendable {
     }
     guard !registration.tags.isEmpty || registration.runUntagged else {
       throw .invalid(
-        "tag-list", "",
+        "tag-list", "(none)",
         expected:
-          "tags (e.g. --tag-list lava) or --run-untagged: without either GitLab gives the runner no job")
+          "tags (e.g. --tag-list lava) or --run-untagged: without either, GitLab gives the runner no job")
     }
     mode = .register(registrationToken: token, registration)
     ignoredServerSettings = []

@@ -40,7 +40,7 @@ struct UnregisterCommand: AsyncParsableCommand {
       throw CLIError(error)
     }
     let session = try LifecycleSession(
-      url: connection.url, token: connection.token, secrets: [], tls: tls, environment: environment)
+      url: connection.url, token: connection.token, tls: tls, environment: environment)
     defer { session.shutdown() }
     let client = session.client
     do {

@@ -32,13 +32,13 @@ struct VerifyCommand: AsyncParsableCommand {
       throw CLIError(error)
     }
     let session = try LifecycleSession(
-      url: connection.url, token: connection.token, secrets: [], tls: tls, environment: environment)
+      url: connection.url, token: connection.token, tls: tls, environment: environment)
     defer { session.shutdown() }
     let verified: VerifiedRunner
     do {
       verified = try await retryingTransient(
         onRetry: { error, delay in
-          LifecycleExit.printError("warning: \(error); trying again in \(delay.roundedSeconds) s")
+          LifecycleExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
         },
         { () async throws(RunnerLifecycleError) in try await session.client.verifyRunner() })
     } catch {
