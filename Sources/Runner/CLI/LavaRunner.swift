@@ -6,7 +6,10 @@ struct LavaRunner: AsyncParsableCommand {
     commandName: "lava-runner",
     abstract: "A GitLab CI runner that runs LAVA jobs.",
     version: RunnerVersion.current,
-    subcommands: [RunCommand.self, CommandsCommand.self, ValidateCommand.self],
+    subcommands: [
+      RunCommand.self, CommandsCommand.self, ValidateCommand.self, RegisterCommand.self, VerifyCommand.self,
+      UnregisterCommand.self,
+    ],
     defaultSubcommand: RunCommand.self
   )
 }

@@ -2,24 +2,6 @@ import FlyingFox
 import Foundation
 
 extension FakeGitLab {
-  /// `POST runners`: registration with a registration token (deprecated since GitLab 15.6).
-  func registerRunner(_ body: Data) -> HTTPResponse {
-    let object: [String: Any]
-    switch jsonObject(body, "POST /runners") {
-    case .success(let value): object = value
-    case .failure(let box): return box.response
-    }
-    guard let token = object["token"] as? String else {
-      violation("POST /runners: `token` (the registration token) is missing")
-      return .apiError(400, "400 Bad request - token is missing")
-    }
-    guard registrationTokens.contains(token) else { return .apiError(403, "403 Forbidden") }
-    let runnerToken = Self.randomToken(length: 20)
-    addRunnerToken(runnerToken)
-    let runner = runners[runnerToken]!
-    return .json(201, ["id": runner.id, "token": runnerToken, "token_expires_at": NSNull()])
-  }
-
   /// `POST runners/verify`: 200 for a valid token, 403 otherwise.
   func verifyRunner(_ body: Data) -> HTTPResponse {
     let object: [String: Any]
@@ -31,9 +13,15 @@ extension FakeGitLab {
       violation("POST /runners/verify: `token` is missing")
       return .apiError(400, "400 Bad request - token is missing")
     }
-    if let systemID = object["system_id"] { checkSystemID(systemID, "POST /runners/verify") }
-    guard runners[token] != nil else { return .apiError(403, "403 Forbidden") }
-    return .text(200, "200")
+    let systemID = object["system_id"].flatMap { checkSystemID($0, "POST /runners/verify") }
+    guard var runner = runners[token] else { return .apiError(403, "403 Forbidden") }
+    // GitLab 16+ creates the runner manager of this host (system_id) on verify and answers
+    // with the runner's registration details (`Entities::Ci::RunnerRegistrationDetails`).
+    if let systemID {
+      runner.systemIDs.insert(systemID)
+      runners[token] = runner
+    }
+    return .json(200, ["id": runner.id, "token": token, "token_expires_at": NSNull()])
   }
 
   /// `DELETE runners`: removes the runner; its token is dead from now on.

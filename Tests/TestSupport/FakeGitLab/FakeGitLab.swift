@@ -88,6 +88,8 @@ public actor FakeGitLab {
     public let token: String
     public var systemIDs: Set<String> = []
     public var paused = false
+    /// What `POST runners` asked for; nil for runners added with `addRunnerToken` (created in the UI).
+    public var registration: RunnerRegistrationRecord?
   }
 
   let configuration: Configuration
@@ -99,6 +101,8 @@ public actor FakeGitLab {
 
   var runners: [String: Runner] = [:]
   var registrationTokens: Set<String> = []
+  /// GitLab 17.0+ disables registration tokens unless an administrator allows them: `POST runners` answers 410.
+  var registrationTokensAllowed = true
   var removedRunnerTokens: Set<String> = []
   var nextRunnerID: Int64 = 1
   /// Per runner token: the `info.features` of its last `jobs/request`.
@@ -189,6 +193,9 @@ public actor FakeGitLab {
   }
 
   public func addRegistrationToken(_ token: String) { registrationTokens.insert(token) }
+
+  /// As when an administrator turns off "Allow runner registration token" (the default since GitLab 17.0).
+  public func setRegistrationTokensAllowed(_ allowed: Bool) { registrationTokensAllowed = allowed }
 
   /// As when an admin deletes the runner in GitLab's UI: its token answers 403 from now on.
   public func removeRunner(token: String) {

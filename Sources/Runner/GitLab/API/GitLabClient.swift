@@ -176,9 +176,9 @@ struct GitLabClient: Sendable {
       headers: ["JOB-TOKEN": jobToken], timeout: nil)
   }
 
-  // MARK: plumbing
+  // MARK: plumbing (internal: GitLabClient+Runners.swift uses it too)
 
-  private func send(
+  func send(
     _ path: String, url: URL? = nil, method: HTTPMethod, json: [String: Any], headers: HTTPHeaders,
     timeout: Duration = callTimeout
   ) async throws(GitLabError) -> HTTPResponse {
@@ -194,7 +194,7 @@ struct GitLabClient: Sendable {
       path, url: url, method: method, body: .data(data), headers: headers, timeout: timeout)
   }
 
-  private func send(
+  func send(
     _ path: String, url: URL? = nil, method: HTTPMethod, body: HTTPRequestBody, headers: HTTPHeaders,
     timeout: Duration? = callTimeout
   ) async throws(GitLabError) -> HTTPResponse {
@@ -222,7 +222,7 @@ struct GitLabClient: Sendable {
     path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.joined(separator: "/")
   }
 
-  private func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {
+  func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {
     let text = String(decoding: response.body.prefix(512), as: UTF8.self)
     return .unexpectedStatus(endpoint: path, status: response.status, body: scrub(text))
   }
