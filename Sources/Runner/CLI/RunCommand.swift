@@ -54,7 +54,7 @@ struct RunCommand: AsyncParsableCommand {
       client: client,
       runner: JobRunner(
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
-        settings: JobRunner.Settings(workRoot: settings.workDirectory), lava: LAVAConnections(),
+        settings: JobRunner.Settings(workRoot: settings.workDirectory), lava: LAVAConnections(http: http),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
 
