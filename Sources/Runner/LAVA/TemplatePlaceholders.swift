@@ -1,0 +1,67 @@
+/// `{{ … }}` placeholders (GitLab CI variables filled in just before submission) hidden from the
+/// YAML parser: each becomes a plain scalar of the same length, so every line and column stays true.
+struct TemplatePlaceholders: Sendable {
+  struct Span: Sendable, Hashable {
+    var line: Int
+    var column: Int
+    var length: Int
+  }
+
+  let maskedText: String
+  let spans: [Span]
+
+  init(_ text: String) {
+    var masked = ""
+    masked.reserveCapacity(text.utf8.count)
+    var spans: [Span] = []
+    var line = 1
+    var column = 1
+    var rest = Substring(text)
+    while let open = rest.firstRange(of: "{{") {
+      let before = rest[..<open.lowerBound]
+      masked += before
+      for character in before {
+        if character == "\n" || character == "\r\n" {
+          line += 1
+          column = 1
+        } else {
+          column += 1
+        }
+      }
+      let afterOpen = rest[open.upperBound...]
+      let lineEnd = afterOpen.firstIndex { $0 == "\n" || $0 == "\r\n" } ?? afterOpen.endIndex
+      guard let close = afterOpen[..<lineEnd].firstRange(of: "}}") else {
+        // An unclosed `{{` is left for the parser to judge.
+        masked += "{{"
+        column += 2
+        rest = afterOpen
+        continue
+      }
+      let length = rest.distance(from: open.lowerBound, to: close.upperBound)
+      masked += Self.filler(length: length)
+      spans.append(Span(line: line, column: column, length: length))
+      column += length
+      rest = rest[close.upperBound...]
+    }
+    masked += rest
+    self.maskedText = masked
+    self.spans = spans
+  }
+
+  var isEmpty: Bool { spans.isEmpty }
+
+  /// Whether `node` is a scalar made of one placeholder and nothing else, such as
+  /// `minutes: {{ job.TIMEOUT }}` or `device_type: "{{ job.DEVICE_TYPE }}"`.
+  func isPlaceholder(_ node: YAMLNode) -> Bool {
+    guard let scalar = node.scalar, !spans.isEmpty else { return false }
+    let column = node.mark.column + (scalar.style.isQuoted ? 1 : 0)
+    return spans.contains {
+      $0.line == node.mark.line && $0.column == column && $0.length == scalar.value.count
+    }
+  }
+
+  /// Letters only, so the filler is a plain string scalar wherever the placeholder stood.
+  private static func filler(length: Int) -> String {
+    String(repeating: "x", count: length)
+  }
+}

@@ -1,0 +1,53 @@
+/// A problem at a place in a text file, shown the way compilers show them:
+/// `file:line:column: message`, the source line, and a caret under the column.
+struct SourceDiagnostic: Sendable, Hashable, CustomStringConvertible {
+  var file: String
+  var mark: YAMLMark
+  var message: String
+  /// The offending line as written in the file (without its line break), when known.
+  var sourceLine: String?
+
+  var description: String { rendered(colours: false) }
+
+  func rendered(colours: Bool) -> String {
+    let style = TerminalStyle(enabled: colours)
+    var text = style.bold("\(file):\(mark.line):\(mark.column):") + " " + style.red(message)
+    if let sourceLine {
+      text += "\n    " + sourceLine + "\n    " + caretPadding(sourceLine) + style.green("^")
+    }
+    return text
+  }
+
+  /// Tabs stay tabs so the caret lines up whatever the terminal's tab width.
+  private func caretPadding(_ line: String) -> String {
+    String(line.prefix(max(0, mark.column - 1)).map { $0 == "\t" ? "\t" : " " })
+  }
+}
+
+/// ANSI styling that turns itself off when the output is not a terminal.
+struct TerminalStyle: Sendable {
+  var enabled: Bool
+
+  func bold(_ text: String) -> String { wrap(text, "1") }
+  func red(_ text: String) -> String { wrap(text, "31") }
+  func green(_ text: String) -> String { wrap(text, "32") }
+
+  private func wrap(_ text: String, _ code: String) -> String {
+    enabled ? "\u{1B}[\(code)m\(text)\u{1B}[0m" : text
+  }
+}
+
+enum SourceText {
+  /// Line `number` (1-based) of `text`, without its line break; nil past the end.
+  static func line(_ number: Int, of text: String) -> String? {
+    guard number >= 1 else { return nil }
+    var current = 1
+    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
+      if current == number {
+        return String(line.last == "\r" ? line.dropLast() : line)
+      }
+      current += 1
+    }
+    return nil
+  }
+}
