@@ -46,7 +46,9 @@ final class LAVAConnections: LAVAConnector {
     }
   }
 
-  func problems(inDefinition text: String, name: String) -> [String] { [] }
+  func problems(inDefinition text: String, name: String) -> [String] {
+    JobDefinitionValidator().validate(text, file: name).map(\.description)
+  }
 
   /// LAVA_URL as the clients use it: http or https, a host, no query or fragment, and a path
   /// ending in `/` (LAVA may live under a prefix, e.g. `https://host/lava/`). Userinfo is

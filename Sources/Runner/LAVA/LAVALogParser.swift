@@ -39,7 +39,7 @@ enum LAVALogParser {
   }
 
   static func entry(ofYAMLLine text: String) -> LAVALogEntry? {
-    guard let value = LAVALogYAML.value(ofSequenceItem: text) else { return nil }
+    guard let value = LAVALogValue.yamlSequenceItem(text) else { return nil }
     return entry(of: value)
   }
 

@@ -32,11 +32,47 @@ import Testing
     #expect(error?.failureReason == .scriptFailure)
   }
 
-  @Test func webURLOfAJobIsTheSchedulerPage() throws {
+  static func offlineConnections() throws -> LAVAConnections {
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
-    let connections = LAVAConnections(http: try HTTPClient(configuration: configuration))
+    return LAVAConnections(http: try HTTPClient(configuration: configuration))
+  }
+
+  @Test func webURLOfAJobIsTheSchedulerPage() throws {
+    let connections = try Self.offlineConnections()
     let server = try connections.server(url: URL(string: "https://lava.example.com/lava")!, token: "t")
     #expect(server.webURL(of: 12).absoluteString == "https://lava.example.com/lava/scheduler/job/12")
+  }
+}
+
+@Suite struct LAVAConnectionsDefinitionTests {
+  static let valid = """
+    job_name: smoke
+    device_type: qemu
+    visibility: public
+    timeouts:
+      job:
+        minutes: 10
+    actions:
+      - boot:
+          method: qemu
+          timeout:
+            minutes: 2
+
+    """
+
+  @Test func validDefinitionHasNoProblems() throws {
+    #expect(
+      try LAVAConnectionsTests.offlineConnections().problems(inDefinition: Self.valid, name: "job.yaml") == []
+    )
+  }
+
+  @Test func problemsNameTheFileAndLine() throws {
+    let broken = Self.valid.replacingOccurrences(of: "device_type: qemu\n", with: "")
+      .replacingOccurrences(of: "visibility: public", with: "visibility: [public")
+    let problems = try LAVAConnectionsTests.offlineConnections().problems(
+      inDefinition: broken, name: "job.yaml")
+    #expect(!problems.isEmpty)
+    #expect(problems.allSatisfy { $0.hasPrefix("job.yaml:") })
   }
 }
