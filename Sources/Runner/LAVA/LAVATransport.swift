@@ -81,8 +81,6 @@ struct LAVATransport: Sendable {
     var body = HTTPRequestBody.none
     if let json {
       headers["Content-Type"] = "application/json"
-      // FlyingFox and some proxies never answer `Expect: 100-continue`; libcurl would wait 1 s.
-      headers["Expect"] = ""
       body = .data(json)
     }
     let request = HTTPRequest(

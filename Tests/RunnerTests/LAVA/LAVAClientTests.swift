@@ -156,6 +156,27 @@ import Testing
     }
   }
 
+  @Test func nextPageLinksGoToTheConfiguredServerOnly() async throws {
+    try await Self.withClient { lava, client in
+      await lava.setPageSize(2)
+      await lava.setNextLinkOrigin("http://lava.internal:8000")
+      var ids: [Int64] = []
+      for _ in 0..<5 { ids.append(await lava.addJob(FakeLAVAJob())) }
+      let jobs = try await client.jobs(ids)
+      #expect(jobs.map(\.id) == ids)
+      #expect(await lava.requests(to: .jobList).count == 3)
+    }
+  }
+
+  @Test func jobInAStateLAVANeverSendsIsAMalformedReply() async throws {
+    try await Self.withClient { lava, client in
+      let id = await lava.addJob(FakeLAVAJob(state: "Exploded"))
+      let error = await #expect(throws: LAVAClientError.self) { try await client.job(id) }
+      #expect(error?.failureReason == .runnerSystemFailure)
+      #expect(error?.description.contains("Exploded") == true)
+    }
+  }
+
   @Test func logsBeforeTheFirstLineAreEmptyNotAnError() async throws {
     try await Self.withClient { lava, client in
       let id = await lava.addJob(FakeLAVAJob())

@@ -142,7 +142,8 @@ extension FakeLAVA {
     let page = Array(selected.dropFirst(offset).prefix(limit))
     var next: Any = NSNull()
     if offset + limit < selected.count {
-      var components = URLComponents(string: "http://127.0.0.1:\(port)\(request.target.path())")!
+      var components = URLComponents(
+        string: "\(nextLinkOrigin ?? "http://127.0.0.1:\(port)")\(request.target.path())")!
       components.queryItems =
         request.query.filter { $0.name != "offset" && $0.name != "limit" }
         .map { URLQueryItem(name: $0.name, value: $0.value) }
@@ -174,7 +175,7 @@ extension FakeLAVA {
     let slice = Array(items.dropFirst((page - 1) * pageSize).prefix(pageSize))
     let next: Any =
       page * pageSize < items.count
-      ? "http://127.0.0.1:\(port)\(request.target.path())?page=\(page + 1)" : NSNull()
+      ? "\(nextLinkOrigin ?? "http://127.0.0.1:\(port)")\(request.target.path())?page=\(page + 1)" : NSNull()
     return Self.json(200, ["count": items.count, "next": next, "previous": NSNull(), "results": slice])
   }
 

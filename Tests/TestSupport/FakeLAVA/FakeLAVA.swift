@@ -89,6 +89,9 @@ public actor FakeLAVA {
   public var responseDelay: Duration = .zero
   /// Items per page of `jobs/` (LAVA: 50), `suites/` and `tests/`.
   public var pageSize = 50
+  /// The scheme, host and port of `next` links, as a LAVA behind a misconfigured proxy builds
+  /// them (e.g. `http://lava.internal:8000`); nil for the fake's own.
+  public var nextLinkOrigin: String?
 
   public internal(set) var jobs: [Int64: FakeLAVAJob] = [:]
   public internal(set) var submittedDefinitions: [String] = []
@@ -150,6 +153,7 @@ public actor FakeLAVA {
 
   public func setResponseDelay(_ delay: Duration) { responseDelay = delay }
   public func setPageSize(_ size: Int) { pageSize = max(1, size) }
+  public func setNextLinkOrigin(_ origin: String?) { nextLinkOrigin = origin }
 
   @discardableResult
   public func addJob(_ job: FakeLAVAJob) -> Int64 {
