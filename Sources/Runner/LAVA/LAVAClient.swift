@@ -73,16 +73,24 @@ final class LAVAClient: LAVAServer {
     return job
   }
 
+  /// The jobs LAVA knows among `ids`, in id order; unknown ids are left out.
   func jobs(_ ids: [Int64]) async throws -> [LAVAJob] {
-    guard !ids.isEmpty else { return [] }
-    // Built from integers only: LAVA answers some malformed filters with a 500 page.
-    let filter = Set(ids).sorted().map(String.init).joined(separator: ",")
-    let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
-    let replies = try await pages(LAVAReplies.Job.self, from: first)
-    let jobs = try replies.map { reply throws(LAVAClientError) in try reply.job(endpoint: "jobs/") }
+    var jobs: [LAVAJob] = []
+    let sorted = Set(ids).sorted()
+    // Batches keep the URL short; the filter is built from integers only, as LAVA answers some
+    // malformed filters with a 500 page.
+    for start in stride(from: 0, to: sorted.count, by: Self.jobsPerRequest) {
+      let filter = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)].map(String.init)
+        .joined(separator: ",")
+      let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
+      let replies = try await pages(LAVAReplies.Job.self, from: first)
+      jobs += try replies.map { reply throws(LAVAClientError) in try reply.job(endpoint: "jobs/") }
+    }
     seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
-    return jobs
+    return jobs.sorted { $0.id < $1.id }
   }
+
+  static let jobsPerRequest = 200
 
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     precondition(start >= 0, "log lines are counted from 0")

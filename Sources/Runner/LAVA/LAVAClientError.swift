@@ -56,6 +56,7 @@ enum LAVAClientError: JobFailure, Sendable, Equatable {
     case .unexpectedStatus(let endpoint, let status, let body):
       "LAVA \(endpoint) answered \(status), which lava-runner does not expect"
         + (body.isEmpty ? "" : ": \(body)")
+        + (status == 404 || status == 405 ? ". Check that LAVA_URL is the LAVA server's address." : "")
     case .malformedReply(let endpoint, let detail):
       "LAVA \(endpoint) sent a reply lava-runner cannot read: \(detail)"
     case .fileAccess(let path, let detail):
