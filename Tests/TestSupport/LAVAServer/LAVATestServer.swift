@@ -5,7 +5,7 @@ import Foundation
 ///
 /// ```sh
 /// scripts/lava-test-server start
-/// eval "$(scripts/lava-test-server env)"
+/// set -a; eval "$(scripts/lava-test-server env)"; set +a   # the lines are not exported
 /// LAVA_TEST_SERVER_REQUIRED=1 swift test --filter LAVA
 /// ```
 ///
@@ -56,8 +56,8 @@ public struct LAVATestServer: Sendable {
     PlayedWorker(url: url, name: playedWorkerName, token: playedWorkerToken, version: version)
   }
 
-  /// A definition LAVA accepts for the played device type; nothing in it is ever executed
-  /// since the played worker only reports what the test tells it to.
+  /// A definition LAVA accepts for the played device type (like Tests/Fixtures/lava/played.yaml);
+  /// nothing in it is ever executed since the played worker only reports what the test says.
   public func playedJobDefinition(name: String) -> String {
     """
     job_name: \(name)
@@ -98,7 +98,7 @@ public enum LAVATestServerError: Error, CustomStringConvertible {
     case .missing(let names):
       "\(LAVATestServer.requiredVariable) is set but the LAVA test server is not described: "
         + "\(names.joined(separator: ", ")) missing. Start it with `scripts/lava-test-server start` "
-        + "and export its variables with `eval \"$(scripts/lava-test-server env)\"`."
+        + "and export its variables with `set -a; eval \"$(scripts/lava-test-server env)\"; set +a`."
     }
   }
 }

@@ -133,7 +133,8 @@ public actor PlayedWorker {
   }
 
   /// Ends every job LAVA has given this worker (left over by an earlier, interrupted test run)
-  /// so that its device is free: jobs to start or running fail, jobs to cancel are canceled.
+  /// so that its devices are free: jobs to start or running fail, jobs to cancel are canceled.
+  /// Only for a server no other test is using at the same time: it ends their jobs too.
   public func drain() async throws {
     let assignments = try await ping()
     for job in assignments.start {
