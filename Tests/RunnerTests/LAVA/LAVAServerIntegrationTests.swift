@@ -169,4 +169,41 @@ struct LAVAServerIntegrationTests {
       try await client.cancel(id)
     }
   }
+
+  /// A real qemu job (Tests/Fixtures/lava/qemu-pass.yaml) on the server's own worker: the log
+  /// as followed while it grows is the log as read at the end, and every real line parses.
+  @Test func realJobLogIsFollowedWithoutLossAndEveryLineParses() async throws {
+    let environment = ProcessInfo.processInfo.environment
+    let fixtures = try #require(
+      environment["LAVA_TEST_FIXTURES"].flatMap { $0.isEmpty ? nil : $0 },
+      "LAVA_TEST_FIXTURES (from scripts/lava-test-server env) is missing")
+    let template = URL(fileURLWithPath: #filePath).deletingLastPathComponent()
+      .appendingPathComponent("../../Fixtures/lava/qemu-pass.yaml").standardizedFileURL
+    let definition = try String(contentsOf: template, encoding: .utf8)
+      .replacingOccurrences(of: "{{ job.LAVA_TEST_FIXTURES }}", with: fixtures)
+    let client = try client()
+    let id = try #require(try await client.submit(definition: definition).first)
+
+    var followed: [LAVALogLine] = []
+    var job = try await client.job(id)
+    for _ in 0..<480 where job.state != .finished {
+      try await Task.sleep(for: .milliseconds(250))
+      followed += try await client.logLines(of: id, from: followed.count)
+      job = try await client.job(id)
+    }
+    followed += try await client.logLines(of: id, from: followed.count)
+    #expect(job.state == .finished && job.health == .complete, "job \(id) ended \(job.state)/\(job.health)")
+
+    let whole = try await client.logLines(of: id, from: 0)
+    #expect(!whole.isEmpty)
+    #expect(followed.map(\.raw) == whole.map(\.raw))
+    #expect(whole.filter { $0.entry == nil }.map(\.raw) == [])
+    let results = whole.compactMap { line -> [String: String]? in
+      if case .result(let fields)? = line.entry?.message { return fields }
+      return nil
+    }
+    #expect(results.contains { $0["case"] == "always-true" && $0["result"] == "pass" })
+    let cases = try await client.testCases(of: id)
+    #expect(cases.contains { $0.name == "always-true" && $0.result == "pass" })
+  }
 }
