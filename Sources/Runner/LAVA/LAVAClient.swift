@@ -92,11 +92,29 @@ final class LAVAClient: LAVAServer {
 
   static let jobsPerRequest = 200
 
+  /// Every line from `start` that LAVA has now, asked for `policy.logLinesPerRequest` at a
+  /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
+  /// requests, after which the caller goes on from its new count as it does while following.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     precondition(start >= 0, "log lines are counted from 0")
+    let step = transport.policy.logLinesPerRequest
+    var lines: [LAVALogLine] = []
+    for _ in 0..<transport.policy.logRequestsPerCall {
+      let chunk = try await logChunk(of: id, from: start + lines.count, count: step)
+      lines += chunk
+      // A short chunk is the end of what LAVA has (or ends in a line still being written).
+      if chunk.count < step { break }
+    }
+    return lines
+  }
+
+  private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> [LAVALogLine] {
     let target = transport.endpoint(
-      "jobs/\(id)/logs", query: [URLQueryItem(name: "start", value: "\(start)")])
-    let response = try await transport.send(.get, target)
+      "jobs/\(id)/logs",
+      query: [
+        URLQueryItem(name: "start", value: "\(start)"), URLQueryItem(name: "end", value: "\(start + count)"),
+      ])
+    let response = try await transport.send(.get, target, maxBodySize: 64 << 20)
     switch response.status {
     case 200:
       return LAVALogParser.lines(in: response.body)

@@ -9,6 +9,9 @@ struct LAVARetryPolicy: Sendable {
   /// The limit for one ordinary call; downloads have only an idle limit.
   var callTimeout: Duration = .seconds(60)
   var downloadIdleTimeout: Duration = .seconds(120)
+  /// Log lines asked for per request (LAVA's `end=`), and requests per `logLines` call.
+  var logLinesPerRequest = 5_000
+  var logRequestsPerCall = 20
 
   init() {}
 
@@ -75,7 +78,8 @@ struct LAVATransport: Sendable {
   /// The whole reply of `method url`, retried as `replay` allows. Any status is returned once
   /// retries are over or not allowed; transport failures throw.
   func send(
-    _ method: HTTPMethod, _ url: URL, json: Data? = nil, replay: Replay = .idempotent
+    _ method: HTTPMethod, _ url: URL, json: Data? = nil, replay: Replay = .idempotent,
+    maxBodySize: Int = 16 << 20
   ) async throws -> HTTPResponse {
     var headers: HTTPHeaders = ["Authorization": "Token \(token)", "Accept": "application/json"]
     var body = HTTPRequestBody.none
@@ -85,7 +89,9 @@ struct LAVATransport: Sendable {
     }
     let request = HTTPRequest(
       method: method, url: url, headers: headers, body: body, timeout: policy.callTimeout)
-    let outcome = try await attempt(request, replay: replay) { try await .response(http.data(for: $0)) }
+    let outcome = try await attempt(request, replay: replay) {
+      try await .response(http.data(for: $0, maxBodySize: maxBodySize))
+    }
     guard case .response(let response) = outcome else { preconditionFailure("data(for:) gives a response") }
     return response
   }

@@ -213,6 +213,30 @@ import Testing
     }
   }
 
+  @Test func longLogIsReadInBoundedRequestsWithoutLossOrRepeat() async throws {
+    try await FakeLAVA.withRunning(token: Self.token) { lava in
+      var configuration = HTTPClientConfiguration()
+      configuration.proxy = .direct
+      var policy = LAVARetryPolicy(maxAttempts: 3, backoff: .immediate)
+      policy.logLinesPerRequest = 4
+      policy.logRequestsPerCall = 3
+      let client = try LAVAConnections(http: HTTPClient(configuration: configuration), policy: policy)
+        .client(url: await lava.url, token: Self.token)
+      let id = await lava.addJob(FakeLAVAJob(state: "Running"))
+      let expected = (0..<13).map(Self.logLine)
+      await lava.appendLog(id, expected)
+      let first = try await client.logLines(of: id, from: 0)
+      #expect(first.count == 12)
+      #expect(
+        await lava.requests(to: .logs).map(\.query) == ["start=0&end=4", "start=4&end=8", "start=8&end=12"])
+      let rest = try await client.logLines(of: id, from: first.count)
+      let none = try await client.logLines(of: id, from: first.count + rest.count)
+      #expect((first + rest).map(\.raw) == expected)
+      #expect(none.isEmpty)
+      #expect(await lava.violations == [])
+    }
+  }
+
   @Test func testCasesCarryTheirSuiteNamesAcrossPages() async throws {
     try await Self.withClient { lava, client in
       await lava.setPageSize(2)

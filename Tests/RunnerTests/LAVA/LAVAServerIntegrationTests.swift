@@ -198,6 +198,13 @@ struct LAVAServerIntegrationTests {
     #expect(!whole.isEmpty)
     #expect(followed.map(\.raw) == whole.map(\.raw))
     #expect(whole.filter { $0.entry == nil }.map(\.raw) == [])
+    // LAVA's `end` is exclusive: small requests put together give the same log.
+    var policy = LAVARetryPolicy()
+    policy.logLinesPerRequest = 7
+    policy.logRequestsPerCall = 10_000
+    let chunked = try LAVAConnections(http: HTTPClient(configuration: configuration), policy: policy)
+      .client(url: server.url, token: server.token)
+    #expect(try await chunked.logLines(of: id, from: 0).map(\.raw) == whole.map(\.raw))
     let results = whole.compactMap { line -> [String: String]? in
       if case .result(let fields)? = line.entry?.message { return fields }
       return nil

@@ -74,7 +74,10 @@ extension FakeLAVA {
         return Self.json(404, ["detail": "Not found."])
       }
       guard start < job.log.count else { return Self.json(404, ["detail": "Not found."]) }
-      let text = job.log[start...].map { $0 + "\n" }.joined()
+      // LAVA: `end` is exclusive; past the end, or absent, means to the end.
+      let end = min(Int(query["end"] ?? "") ?? job.log.count, job.log.count)
+      guard end > start else { return Self.json(404, ["detail": "Not found."]) }
+      let text = job.log[start..<end].map { $0 + "\n" }.joined()
       return HTTPResponse(
         statusCode: HTTPStatusCode(200, phrase: "OK"), headers: [.contentType: "application/yaml"],
         body: Data(text.utf8))
