@@ -22,7 +22,10 @@ struct JobDefinitionValidator: Sendable {
     }
     var check = JobDefinitionCheck(file: file, text: text, placeholders: placeholders)
     check.run(documents)
-    return check.diagnostics.sorted { $0.mark < $1.mark }
+    // Problems at the same place keep the order they were found in.
+    return check.diagnostics.enumerated()
+      .sorted { ($0.element.mark, $0.offset) < ($1.element.mark, $1.offset) }
+      .map(\.element)
   }
 }
 
@@ -74,10 +77,11 @@ struct JobDefinitionCheck {
     }
     checkName(root)
     checkDeviceType(root)
-    checkTimeouts(root)
+    let jobTimeout = checkTimeouts(root)
     checkVisibility(root)
     checkPriority(root)
     checkActions(root)
+    checkActionTimeouts(root, job: jobTimeout)
   }
 
   // MARK: - Shared checks
@@ -112,7 +116,8 @@ struct JobDefinitionCheck {
     case .mapping(let pairs):
       var seen: [String: YAMLMark] = [:]
       for pair in pairs {
-        if let key = pair.key.scalar?.value {
+        // Merged keys are meant to be overridden; only keys written twice are mistakes.
+        if !pair.isMerged, let key = pair.key.scalar?.value {
           if let first = seen[key] {
             report(
               "duplicate key '\(key)' (first at line \(first.line)): YAML keeps only the last one; "

@@ -21,7 +21,7 @@ struct TemplatePlaceholders: Sendable {
       let before = rest[..<open.lowerBound]
       masked += before
       for character in before {
-        if character == "\n" || character == "\r\n" {
+        if character.isNewline {
           line += 1
           column = 1
         } else {
@@ -29,7 +29,7 @@ struct TemplatePlaceholders: Sendable {
         }
       }
       let afterOpen = rest[open.upperBound...]
-      let lineEnd = afterOpen.firstIndex { $0 == "\n" || $0 == "\r\n" } ?? afterOpen.endIndex
+      let lineEnd = afterOpen.firstIndex(where: \.isNewline) ?? afterOpen.endIndex
       guard let close = afterOpen[..<lineEnd].firstRange(of: "}}") else {
         // An unclosed `{{` is left for the parser to judge.
         masked += "{{"

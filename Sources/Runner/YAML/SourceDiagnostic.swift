@@ -12,7 +12,7 @@ struct SourceDiagnostic: Sendable, Hashable, CustomStringConvertible {
   func rendered(colours: Bool) -> String {
     let style = TerminalStyle(enabled: colours)
     var text = style.bold("\(file):\(mark.line):\(mark.column):") + " " + style.red(message)
-    if let sourceLine {
+    if let sourceLine, !sourceLine.isEmpty {
       text += "\n    " + sourceLine + "\n    " + caretPadding(sourceLine) + style.green("^")
     }
     return text
@@ -42,10 +42,9 @@ enum SourceText {
   static func line(_ number: Int, of text: String) -> String? {
     guard number >= 1 else { return nil }
     var current = 1
-    for line in text.split(separator: "\n", omittingEmptySubsequences: false) {
-      if current == number {
-        return String(line.last == "\r" ? line.dropLast() : line)
-      }
+    // The same line breaks as libyaml counts: \n, \r, \r\n, NEL, LS and PS.
+    for line in text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline) {
+      if current == number { return String(line) }
       current += 1
     }
     return nil

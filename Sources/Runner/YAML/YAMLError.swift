@@ -4,8 +4,12 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     /// libyaml's own words: the problem, and the construct it was reading and where that started.
     case syntax(problem: String, context: String?, contextMark: YAMLMark?)
     case undefinedAlias(String)
-    /// The bytes are not valid UTF-8 or UTF-16.
+    /// A character YAML does not allow in a stream, such as a control character.
     case encoding(String)
+    /// A `<<` merge key whose value (described) is not a mapping or a list of mappings.
+    case invalidMerge(String)
+    /// Aliases would expand the document past this many nodes.
+    case tooManyNodes(Int)
     case parserUnavailable
   }
 
@@ -29,7 +33,12 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case .undefinedAlias(let name):
       return "alias *\(name) refers to no anchor &\(name) defined before it; define the anchor first"
     case .encoding(let problem):
-      return "\(problem); save the file as UTF-8"
+      return "\(problem): the file must be UTF-8 text; remove the character or write it as an escape "
+        + "such as \\x01 in a double-quoted string"
+    case .invalidMerge(let found):
+      return "a '<<' merge key takes a mapping or a list of mappings (usually *an-alias), found \(found)"
+    case .tooManyNodes(let limit):
+      return "aliases here expand the document past \(limit) nodes; write it without nested aliases"
     case .parserUnavailable:
       return "libyaml could not create a parser (out of memory?)"
     }
@@ -46,7 +55,7 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
       return "YAML does not allow tabs for indentation: indent with spaces"
     }
     if context?.contains("quoted scalar") == true && problem.contains("end of stream") {
-      return "close the quote"
+      return "this quote is never closed"
     }
     if problem.contains("mapping values are not allowed") {
       return "quote a value that contains ': ', or align this key with its siblings"

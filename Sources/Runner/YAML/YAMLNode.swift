@@ -29,6 +29,8 @@ struct YAMLScalar: Sendable, Hashable {
 struct YAMLPair: Sendable, Hashable {
   var key: YAMLNode
   var value: YAMLNode
+  /// Brought in by a `<<` merge key rather than written in this mapping.
+  var isMerged = false
 }
 
 /// One node of a parsed YAML document, with the position it starts at. Aliases are already

@@ -40,6 +40,12 @@ private struct TreeBuilder {
   private(set) var documents: [YAMLNode] = []
   private var stack: [Frame] = []
   private var anchors: [String: YAMLNode] = [:]
+  /// Expanded node counts, so that aliases of aliases (a "billion laughs" text) are refused
+  /// before every walk over the tree becomes exponential.
+  private var sizes: [Int] = []
+  private var anchorSizes: [String: Int] = [:]
+  private var documentSize = 0
+  static let maximumNodes = 1_000_000
 
   init(text: String, file: String) {
     self.text = text
@@ -76,24 +82,34 @@ private struct TreeBuilder {
     switch event.type {
     case YAML_DOCUMENT_START_EVENT:
       anchors.removeAll(keepingCapacity: true)
+      anchorSizes.removeAll(keepingCapacity: true)
+      documentSize = 0
     case YAML_SCALAR_EVENT:
       let data = event.data.scalar
       let value = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
       let node = YAMLNode(
         .scalar(YAMLScalar(value: value, style: YAMLScalarStyle(data.style))),
         mark: mark, tag: string(data.tag), anchor: string(data.anchor))
+      try count(1, anchor: node.anchor, at: mark)
       attach(node)
     case YAML_SEQUENCE_START_EVENT:
       let data = event.data.sequence_start
       let node = YAMLNode(.sequence([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor))
       stack.append(.sequence(node, []))
+      sizes.append(1)
+      documentSize += 1
     case YAML_MAPPING_START_EVENT:
       let data = event.data.mapping_start
       let node = YAMLNode(.mapping([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor))
       stack.append(.mapping(node, [], pendingKey: nil))
+      sizes.append(1)
+      documentSize += 1
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-      guard let node = stackPop() else { return }
+      guard let node = try stackPop(), let size = sizes.popLast() else { return }
       node.anchor.map { anchors[$0] = node }
+      // Its nodes are counted already; only its parent and its anchor learn its size now.
+      documentSize -= size
+      try count(size, anchor: node.anchor, at: mark)
       attachCompleted(node)
     case YAML_ALIAS_EVENT:
       let name = string(event.data.alias.anchor) ?? ""
@@ -102,6 +118,7 @@ private struct TreeBuilder {
           file: file, mark: mark, reason: .undefinedAlias(name),
           sourceLine: SourceText.line(mark.line, of: text))
       }
+      try count(anchorSizes[name] ?? 1, anchor: nil, at: mark)
       // The copy keeps the anchored content but reports the alias's own position.
       target.mark = mark
       target.anchor = nil
@@ -111,14 +128,31 @@ private struct TreeBuilder {
     }
   }
 
-  private mutating func stackPop() -> YAMLNode? {
+  private mutating func count(_ size: Int, anchor: String?, at mark: YAMLMark) throws(YAMLError) {
+    documentSize += size
+    if !sizes.isEmpty { sizes[sizes.count - 1] += size }
+    if let anchor { anchorSizes[anchor] = size }
+    guard documentSize <= Self.maximumNodes else {
+      throw YAMLError(
+        file: file, mark: mark, reason: .tooManyNodes(Self.maximumNodes),
+        sourceLine: SourceText.line(mark.line, of: text))
+    }
+  }
+
+  private mutating func stackPop() throws(YAMLError) -> YAMLNode? {
     guard let frame = stack.popLast() else { return nil }
     switch frame {
     case .sequence(var node, let items):
       node.content = .sequence(items)
       return node
     case .mapping(var node, let pairs, _):
-      node.content = .mapping(pairs)
+      do {
+        node.content = .mapping(try YAMLMerge.apply(pairs))
+      } catch {
+        throw YAMLError(
+          file: file, mark: error.node.mark, reason: .invalidMerge(error.node.kindDescription),
+          sourceLine: SourceText.line(error.node.mark.line, of: text))
+      }
       return node
     }
   }
@@ -154,17 +188,21 @@ private struct TreeBuilder {
   private func error(of parser: yaml_parser_t) -> YAMLError {
     let problem = parser.problem.map { String(cString: $0) } ?? "invalid YAML"
     if parser.error == YAML_READER_ERROR {
-      // Reader errors carry a byte offset, not a mark; the parser's own mark is where it stopped.
-      let mark = YAMLMark(parser.mark)
+      // Reader errors carry a byte offset, not a mark: the reader decodes ahead of the scanner.
+      let mark = YAMLMark(byteOffset: parser.problem_offset, in: text)
       return YAMLError(
         file: file, mark: mark, reason: .encoding(problem), sourceLine: SourceText.line(mark.line, of: text))
     }
-    let mark = YAMLMark(parser.problem_mark)
     let context = parser.context.map { String(cString: $0) }
+    let contextMark = context == nil ? nil : YAMLMark(parser.context_mark)
+    // At the end of the stream the problem mark is past the last line; what needs fixing is where
+    // the unfinished construct (usually a quote) began.
+    let atEnd = problem.contains("end of stream")
+    let mark = atEnd ? contextMark ?? YAMLMark(parser.problem_mark) : YAMLMark(parser.problem_mark)
     return YAMLError(
       file: file, mark: mark,
       reason: .syntax(
-        problem: problem, context: context, contextMark: context == nil ? nil : YAMLMark(parser.context_mark)),
+        problem: problem, context: context, contextMark: contextMark),
       sourceLine: SourceText.line(mark.line, of: text))
   }
 }
@@ -173,6 +211,26 @@ extension YAMLMark {
   /// libyaml counts lines and columns from 0.
   fileprivate init(_ mark: yaml_mark_t) {
     self.init(line: Int(mark.line) + 1, column: Int(mark.column) + 1)
+  }
+}
+
+extension YAMLMark {
+  /// The line and column (in Unicode scalars, as libyaml counts) of a UTF-8 byte offset.
+  fileprivate init(byteOffset: Int, in text: String) {
+    var line = 1
+    var column = 1
+    var offset = 0
+    for scalar in text.unicodeScalars {
+      if offset >= byteOffset { break }
+      offset += UTF8.width(scalar)
+      if scalar == "\n" {
+        line += 1
+        column = 1
+      } else {
+        column += 1
+      }
+    }
+    self.init(line: line, column: column)
   }
 }
 
