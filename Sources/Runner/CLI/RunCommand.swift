@@ -60,7 +60,9 @@ struct RunCommand: AsyncParsableCommand {
       client: client,
       runner: JobRunner(
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
-        settings: jobSettings, lava: LAVAConnections(), logger: logger),
+        settings: jobSettings,
+        lava: LAVAConnections(http: http, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
+        logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health
 
@@ -143,6 +145,11 @@ struct RunOptions: ParsableArguments {
   var logFormat: String?
 
   @Option(
+    help: "Requests in flight at once to one LAVA server, for all jobs (env: RUNNER_LAVA_MAX_CONCURRENT_REQUESTS; default 4)."
+  )
+  var lavaMaxConcurrentRequests: Int?
+
+  @Option(
     help:
       "Serve /metrics, /health/live and /health/ready here, e.g. :9252 (env: RUNNER_LISTEN_ADDRESS; default off)."
   )
@@ -167,6 +174,7 @@ struct RunSettings: Sendable {
   var logFormat: RunnerLogging.Format?
   var listenAddress: ListenAddress?
   var shutdownTimeout: Duration
+  var lavaMaxConcurrentRequests: Int
 
   init(url: String?, token: String?, options: RunOptions, environment: [String: String]) throws(SettingsError)
   {
@@ -236,5 +244,12 @@ struct RunSettings: Sendable {
       throw .invalid("shutdown-timeout", timeoutText, expected: "seconds from 1 to 86400")
     }
     shutdownTimeout = .milliseconds(Int64(timeout * 1000))
+
+    let capText =
+      options.lavaMaxConcurrentRequests.map(String.init) ?? env("RUNNER_LAVA_MAX_CONCURRENT_REQUESTS") ?? "4"
+    guard let cap = Int(capText), (1...256).contains(cap) else {
+      throw .invalid("lava-max-concurrent-requests", capText, expected: "a whole number from 1 to 256")
+    }
+    lavaMaxConcurrentRequests = cap
   }
 }

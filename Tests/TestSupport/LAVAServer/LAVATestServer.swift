@@ -1,0 +1,104 @@
+import Foundation
+
+/// The real LAVA server that integration tests use, as `scripts/lava-test-server env` describes
+/// it in the environment:
+///
+/// ```sh
+/// scripts/lava-test-server start
+/// set -a; eval "$(scripts/lava-test-server env)"; set +a   # the lines are not exported
+/// LAVA_TEST_SERVER_REQUIRED=1 swift test --filter LAVA
+/// ```
+///
+/// Tests that need it are enabled when the variables are there or `LAVA_TEST_SERVER_REQUIRED`
+/// is set; with the variable set and the server's variables missing they fail, saying which
+/// are missing, rather than pass without having run.
+public struct LAVATestServer: Sendable {
+  public static let requiredVariable = "LAVA_TEST_SERVER_REQUIRED"
+  static let variables = [
+    "LAVA_URL", "LAVA_TOKEN", "LAVA_TEST_PLAYED_WORKER", "LAVA_TEST_PLAYED_WORKER_TOKEN",
+    "LAVA_TEST_PLAYED_DEVICE_TYPE",
+  ]
+
+  public var url: URL
+  public var token: String
+  public var playedWorkerName: String
+  public var playedWorkerToken: String
+  public var playedDeviceType: String
+  /// `LAVA_TEST_SERVER_VERSION`, default 2023.01: what the played worker reports.
+  public var version: String
+
+  /// Whether tests that need the server should run (and, if it is missing, fail).
+  public static var isConfigured: Bool {
+    let environment = ProcessInfo.processInfo.environment
+    return isRequired(environment) || variables.allSatisfy { !(environment[$0] ?? "").isEmpty }
+  }
+
+  static func isRequired(_ environment: [String: String]) -> Bool {
+    let value = environment[requiredVariable] ?? ""
+    return !value.isEmpty && value != "0"
+  }
+
+  public static func fromEnvironment(
+    _ environment: [String: String] = ProcessInfo.processInfo.environment
+  ) throws -> LAVATestServer {
+    let missing = variables.filter { (environment[$0] ?? "").isEmpty }
+    guard missing.isEmpty, let url = URL(string: environment["LAVA_URL"]!) else {
+      throw LAVATestServerError.missing(missing.isEmpty ? ["LAVA_URL (not a URL)"] : missing)
+    }
+    return LAVATestServer(
+      url: url, token: environment["LAVA_TOKEN"]!, playedWorkerName: environment["LAVA_TEST_PLAYED_WORKER"]!,
+      playedWorkerToken: environment["LAVA_TEST_PLAYED_WORKER_TOKEN"]!,
+      playedDeviceType: environment["LAVA_TEST_PLAYED_DEVICE_TYPE"]!,
+      version: environment["LAVA_TEST_SERVER_VERSION"].flatMap { $0.isEmpty ? nil : $0 } ?? "2023.01")
+  }
+
+  public func playedWorker() -> PlayedWorker {
+    PlayedWorker(url: url, name: playedWorkerName, token: playedWorkerToken, version: version)
+  }
+
+  /// A definition LAVA accepts for the played device type (like Tests/Fixtures/lava/played.yaml);
+  /// nothing in it is ever executed since the played worker only reports what the test says.
+  public func playedJobDefinition(name: String) -> String {
+    """
+    job_name: \(name)
+    device_type: \(playedDeviceType)
+    visibility: public
+    priority: medium
+    timeouts:
+      job:
+        minutes: 10
+      action:
+        minutes: 5
+    actions:
+    - deploy:
+        to: tmpfs
+        timeout:
+          minutes: 2
+        images:
+          kernel:
+            image_arg: -kernel {kernel}
+            url: file:///nonexistent/vmlinuz
+    - boot:
+        method: qemu
+        media: tmpfs
+        timeout:
+          minutes: 2
+        prompts:
+        - '/ #'
+
+    """
+  }
+}
+
+public enum LAVATestServerError: Error, CustomStringConvertible {
+  case missing([String])
+
+  public var description: String {
+    switch self {
+    case .missing(let names):
+      "\(LAVATestServer.requiredVariable) is set but the LAVA test server is not described: "
+        + "\(names.joined(separator: ", ")) missing. Start it with `scripts/lava-test-server start` "
+        + "and export its variables with `set -a; eval \"$(scripts/lava-test-server env)\"; set +a`."
+    }
+  }
+}
