@@ -2,7 +2,8 @@ import Foundation
 import Testing
 
 /// `scripts/check-packaging` run as the test suite runs it: hadolint on the Dockerfile, the
-/// binary's shared libraries against the runtime stage, yamllint and value paths on the chart.
+/// binary's shared libraries against the runtime stage, helm lint, yamllint and value paths on
+/// the chart.
 /// The first run installs the linters from PyPI into .build/tools/venv and builds a
 /// static-stdlib lava-runner into .build/packaging-debug: minutes, not seconds.
 @Suite(.serialized) struct PackagingCheckTests {
@@ -36,8 +37,9 @@ import Testing
     #expect(result.output.contains("libcurl.so.4"), "the library check listed no libcurl:\n\(result.output)")
   }
 
-  /// A copy of the Dockerfile without libyaml, a template with a misspelt value and the test
-  /// build of lava-runner (Swift runtime linked dynamically): each one must fail the check.
+  /// A copy of the Dockerfile without libyaml, a template with a misspelt value and a list
+  /// indented wrongly in a branch that only optional values render, and the test build of
+  /// lava-runner (Swift runtime linked dynamically): each one must fail the check.
   @Test func theCheckFailsOnAMissingPackageAMisspeltValueAndADynamicSwiftRuntime() throws {
     let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("packaging-\(UUID())")
     defer { try? FileManager.default.removeItem(at: scratch) }
@@ -54,8 +56,11 @@ import Testing
     try FileManager.default.copyItem(at: Self.root.appendingPathComponent("chart"), to: chart)
     let deployment = chart.appendingPathComponent("templates/deployment.yaml")
     let template = try String(contentsOf: deployment, encoding: .utf8)
+    let extraVolumes = "with .Values.extraVolumes }}\n        {{- toYaml . | nindent 8 }}"
     #expect(template.contains(".Values.runner.logLevel"))
+    #expect(template.contains(extraVolumes), "the extraVolumes block changed: update this test")
     try template.replacingOccurrences(of: ".Values.runner.logLevel", with: ".Values.runner.logLevle")
+      .replacingOccurrences(of: extraVolumes, with: extraVolumes.replacingOccurrences(of: "8", with: "6"))
       .write(to: deployment, atomically: true, encoding: .utf8)
 
     let result = try Self.check(environment: [
@@ -67,5 +72,7 @@ import Testing
     #expect(result.output.contains("libswiftCore.so"), "\(result.output)")
     #expect(result.output.contains("name libyaml-0-2 in the runtime apt-get install"), "\(result.output)")
     #expect(result.output.contains(".Values.runner.logLevle"), "\(result.output)")
+    #expect(result.output.contains("everything: ERROR in templates/deployment.yaml"), "\(result.output)")
+    #expect(!result.output.contains("minimal: ERROR"), "\(result.output)")
   }
 }
