@@ -55,9 +55,9 @@ USER 10001:10001
 
 # SIGQUIT, not the default SIGTERM: lava-runner takes SIGQUIT as "take no more jobs, let the
 # running ones finish", while SIGTERM ends the running LAVA jobs at once (runner_interrupted).
-# `docker stop` and Kubernetes (containerd and CRI-O send the image's STOP SIGNAL) thus drain
+# `docker stop` and Kubernetes (containerd and CRI-O send the image's STOPSIGNAL) thus drain
 # the runner; the grace period (`docker stop -t`, the pod's terminationGracePeriodSeconds)
-# bounds the wait before SIGKILL. The official GitLab runner image does the same.
+# bounds the wait before SIGKILL. A second signal still stops it at once.
 STOPSIGNAL SIGQUIT
 
 # GITLAB_URL and GITLAB_TOKEN come from the environment, as with the original image.
