@@ -145,7 +145,8 @@ struct RunOptions: ParsableArguments {
   var logFormat: String?
 
   @Option(
-    help: "Requests in flight at once to one LAVA server, for all jobs (env: RUNNER_LAVA_MAX_CONCURRENT_REQUESTS; default 4)."
+    help:
+      "Requests in flight at once to one LAVA server, for all jobs (env: RUNNER_LAVA_MAX_CONCURRENT_REQUESTS; default 4)."
   )
   var lavaMaxConcurrentRequests: Int?
 

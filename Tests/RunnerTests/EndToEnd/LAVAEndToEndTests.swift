@@ -30,14 +30,18 @@ struct LAVAEndToEndTests {
       .variable(.init("LAVA_URL", server.url.absoluteString))
       .variable(.init("LAVA_TOKEN", server.token, masked: true))
       .variable(.init("LAVA_TEST_FIXTURES", fixtures))
-      .dependency(.init(id: 77, name: "prepare", archive: .files(["lava-job.yaml": try Self.fixture(fixture)])))
+      .dependency(
+        .init(id: 77, name: "prepare", archive: .files(["lava-job.yaml": try Self.fixture(fixture)]))
+      )
       .artifact(.init(paths: ["*_log.yaml"], when: "always"))
       .artifact(.junit(paths: ["*_junit.xml"]))
   }
 
   /// Runs the binary against a fresh fake GitLab while `body` runs.
   func withRunner(_ body: @Sendable (FakeGitLab) async throws -> Void) async throws {
-    try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500), traceUpdateInterval: 1)) {
+    try await FakeGitLab.withRunning(
+      configuration: .init(longPollTimeout: .milliseconds(500), traceUpdateInterval: 1)
+    ) {
       gitlab in
       await gitlab.addRunnerToken(Self.runnerToken)
       let (process, output) = try BuiltRunner.start(
