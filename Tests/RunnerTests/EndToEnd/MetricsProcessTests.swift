@@ -1,0 +1,70 @@
+import Foundation
+import TestSupport
+import Testing
+
+@Suite(.serialized) struct MetricsProcessTests {
+  /// Fetches `path` from the runner's status server with curl (plain HTTP on loopback).
+  func fetch(_ port: UInt16, _ path: String) throws -> (status: Int, body: String) {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/usr/bin/curl")
+    process.arguments = ["-s", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"]
+    let pipe = Pipe()
+    process.standardOutput = pipe
+    try process.run()
+    let output = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+    process.waitUntilExit()
+    let status = Int(output.split(separator: "\n").last ?? "") ?? 0
+    return (status, String(output.dropLast(String(status).count + 1)))
+  }
+
+  func statusPort(in log: URL) throws -> UInt16? {
+    let text = try String(contentsOf: log, encoding: .utf8)
+    guard let range = text.range(of: #""port":"(\d+)""#, options: .regularExpression) else { return nil }
+    return UInt16(text[range].filter(\.isNumber))
+  }
+
+  @Test func metricsMoveForAJobAndReadinessFollowsGitLab() async throws {
+    let gitlab = FakeGitLab(configuration: .init(longPollTimeout: .milliseconds(300)))
+    try await gitlab.start()
+    let token = "glrt-metrics-test-token-0123456"
+    await gitlab.addRunnerToken(token)
+    let (process, output) = try BuiltRunner.start(
+      ["run", "--check-interval", "0.2", "--listen-address", "127.0.0.1:0", "--log-format", "json"],
+      environment: ["GITLAB_URL": await gitlab.url.absoluteString, "GITLAB_TOKEN": token])
+    defer {
+      if process.isRunning { process.terminate() }
+      process.waitUntilExit()
+    }
+    try await waitUntil { (try? statusPort(in: output)) != nil }
+    let port = try #require(try statusPort(in: output), "the runner did not log its status port")
+
+    try await waitUntil { (try? fetch(port, "/health/ready").status) == 200 }
+    #expect(try fetch(port, "/health/live").status == 200)
+
+    let job = await gitlab.enqueue(FakeJob(script: ["sumbit x.yaml"]))
+    _ = try await gitlab.result(of: job.id, timeout: .seconds(30))
+    try await waitUntil {
+      (try? fetch(port, "/metrics").body.contains(
+        #"gitlab_runner_failed_jobs_total{failure_reason="script_failure"} 1"#))
+        == true
+    }
+    let metrics = try fetch(port, "/metrics")
+    #expect(metrics.status == 200)
+    #expect(
+      metrics.body.contains(
+        #"lava_runner_jobs_finished_total{state="failed",failure_reason="script_failure"} 1"#))
+    #expect(
+      metrics.body.contains(
+        #"gitlab_runner_api_request_statuses_total{endpoint="jobs/request",status="201"} 1"#))
+    #expect(metrics.body.contains("gitlab_runner_job_duration_seconds_count 1"))
+    #expect(metrics.body.contains("lava_runner_log_bytes_forwarded_total"))
+    try await waitUntil {
+      (try? fetch(port, "/metrics").body.contains(#"gitlab_runner_jobs{state="running"} 0.0"#)) == true
+    }
+
+    await gitlab.stop()
+    try await waitUntil(timeout: .seconds(30)) { (try? fetch(port, "/health/ready").status) == 503 }
+    #expect(try fetch(port, "/health/live").status == 200)
+    #expect(try fetch(port, "/metrics").body.contains(#"endpoint="jobs/request",status="error""#))
+  }
+}
