@@ -13,7 +13,7 @@ struct ExecCommand: AsyncParsableCommand {
       Runs COMMAND (a script command such as submit or monitor-file, see 'lava-runner \
       commands') with the job log on standard output, e.g.
 
-        LAVA_URL=https://lava.example.com/ LAVA_TOKEN=... lava-runner exec submit job.yaml
+        LAVA_URL=URL LAVA_TOKEN=TOKEN lava-runner exec submit job.yaml
 
       Variables: the environment is the job's CI/CD variables (LAVA_URL, LAVA_TOKEN, \
       LAVA_CANCELLATION, and the NAME of every {{ job.NAME }} placeholder), plus each --var. \
@@ -33,13 +33,16 @@ struct ExecCommand: AsyncParsableCommand {
       """
   )
 
-  @Option(help: "Folder for the artifacts the command offers.")
+  @Option(help: ArgumentHelp("Folder for the artifacts the command offers.", valueName: "dir"))
   var artifactsDir = "lava-artifacts"
 
-  @Option(name: .customLong("var"), help: "An extra job variable, KEY=VALUE; wins over the environment.")
+  @Option(
+    name: .customLong("var"),
+    help: ArgumentHelp("An extra job variable; wins over the environment.", valueName: "key=value"))
   var variables: [String] = []
 
-  @Option(name: .customLong("mask"), help: "Treat the variable KEY as masked.")
+  @Option(
+    name: .customLong("mask"), help: ArgumentHelp("Treat the variable KEY as masked.", valueName: "key"))
   var maskedKeys: [String] = []
 
   @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
@@ -47,10 +50,19 @@ struct ExecCommand: AsyncParsableCommand {
 
   @Argument(
     parsing: .captureForPassthrough,
-    help: "The script command and its arguments, e.g. submit job.yaml.")
+    help: ArgumentHelp("The script command and its arguments, e.g. submit job.yaml.", valueName: "command"))
   var words: [String] = []
 
   func run() async throws {
+    // Passthrough capture takes exec's own --help, and any misspelt option, as command words.
+    if let first = words.first, first.hasPrefix("-") {
+      if first == "--help" || first == "-h" {
+        print(LavaRunner.helpMessage(for: Self.self))
+        return
+      }
+      Self.printError("unknown option '\(first)' for exec; see 'lava-runner exec --help'")
+      throw ExitCode(2)
+    }
     let variables: JobVariables
     do {
       variables = try Self.jobVariables(

@@ -1,6 +1,9 @@
 import Foundation
+import Protocols
 import TestSupport
 import Testing
+
+@testable import Runner
 
 /// `lava-runner exec` as a user runs it: the built binary in a working directory of its own.
 struct ExecRun {
@@ -110,6 +113,19 @@ struct ExecProcessTests {
     #expect(run.stdout.contains("LAVA_CANCELLATION"), "\(run.stdout)")
   }
 
+  @Test func execsOwnHelpNamesTheMaskingRule() async throws {
+    let run = try await ExecRun.run(["--help"], in: try ExecRun.temporaryDirectory(), environment: [:])
+    #expect(run.status == 0)
+    #expect(run.stdout.contains("TOKEN, PASSWORD or SECRET"), "\(run.stdout)")
+  }
+
+  @Test func aMisspeltExecOptionExitsTwo() async throws {
+    let run = try await ExecRun.run(
+      ["--artifact-dir", "x", "submit", "a.yaml"], in: try ExecRun.temporaryDirectory(), environment: [:])
+    #expect(run.status == 2)
+    #expect(run.stderr.contains("unknown option '--artifact-dir' for exec"), "\(run.stderr)")
+  }
+
   @Test func execsOwnOptionsComeBeforeTheCommand() async throws {
     let directory = try ExecRun.temporaryDirectory()
     let run = try await ExecRun.run(
@@ -179,5 +195,44 @@ struct ExecLAVATests {
     let names = try FileManager.default.contentsOfDirectory(
       atPath: directory.appendingPathComponent("out").path)
     #expect(names.contains { $0.hasSuffix("_log.yaml") }, "\(names)")
+  }
+
+  @Test func ctrlCCancelsTheLAVAJobAndExits130() async throws {
+    let directory = try directory(with: "qemu-long.yaml")
+    var lavaID: Int64?
+    let run = try await ExecRun.run(["submit", "qemu-long.yaml"], in: directory, environment: environment) {
+      process, output in
+      let clock = ContinuousClock()
+      let deadline = clock.now + .seconds(120)
+      while lavaID == nil, process.isRunning, clock.now < deadline {
+        // Once the job runs, so that LAVA has something to cancel.
+        if output().contains("is running on"),
+          let range = output().range(of: #"/scheduler/job/(\d+)"#, options: .regularExpression)
+        {
+          lavaID = Int64(output()[range].split(separator: "/").last!)
+        }
+        try await Task.sleep(for: .milliseconds(200))
+      }
+      process.interrupt()
+    }
+    let id = try #require(lavaID, "exec never printed the LAVA job's URL: \(run.stdout.suffix(2000))")
+    #expect(run.status == 130, "\(run.stdout.suffix(2000))\n\(run.stderr)")
+    #expect(run.stdout.hasSuffix("ERROR: Job failed (script_failure): interrupted (Ctrl-C)\n"))
+    #expect(run.stdout.contains("canceled LAVA job \(id)"), "\(run.stdout.suffix(2000))")
+    let http = try HTTPClient()
+    defer { http.shutdown() }
+    let client = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+    let clock = ContinuousClock()
+    let deadline = clock.now + .seconds(60)
+    var health = LAVAJobHealth.unknown
+    while clock.now < deadline {
+      let detail = try await client.job(id)
+      if detail.state == .finished {
+        health = detail.health
+        break
+      }
+      try await Task.sleep(for: .milliseconds(500))
+    }
+    #expect(health == .canceled)
   }
 }
