@@ -1,0 +1,276 @@
+import ArgumentParser
+import Foundation
+import Protocols
+import UnixSignals
+
+/// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,
+/// for people writing LAVA definitions.
+struct ExecCommand: AsyncParsableCommand {
+  static let configuration = CommandConfiguration(
+    commandName: "exec",
+    abstract: "Run one script command locally, without GitLab, as a job would run it.",
+    discussion: """
+      Runs COMMAND (a script command such as submit or monitor-file, see 'lava-runner \
+      commands') with the job log on standard output, e.g.
+
+        LAVA_URL=URL LAVA_TOKEN=TOKEN lava-runner exec submit job.yaml
+
+      Variables: the environment is the job's CI/CD variables (LAVA_URL, LAVA_TOKEN, \
+      LAVA_CANCELLATION, and the NAME of every {{ job.NAME }} placeholder), plus each --var. \
+      Masked, so that the log never shows their values: LAVA_TOKEN, every variable whose name \
+      contains TOKEN, PASSWORD or SECRET (any case), and every KEY given with --mask.
+
+      Files the command would take from the job's dependencies are read relative to the \
+      current directory (absolute paths and '..' are refused). Artifacts the command offers \
+      (e.g. <id>_log.yaml, <id>_junit.xml) are copied to --artifacts-dir and listed at the end.
+
+      Ctrl-C cancels the command as cancelling the GitLab job would (submit cancels its LAVA \
+      jobs unless LAVA_CANCELLATION=ignore); a second Ctrl-C exits at once.
+
+      Exit status: 0 when the GitLab job would succeed; otherwise the failure's exit code (1 \
+      unless the command says otherwise) after a last line 'ERROR: Job failed (REASON): \
+      MESSAGE'; 130 after Ctrl-C; 2 for a bad command line (unknown command, bad arguments).
+      """
+  )
+
+  @Option(help: ArgumentHelp("Folder for the artifacts the command offers.", valueName: "dir"))
+  var artifactsDir = "lava-artifacts"
+
+  @Option(
+    name: .customLong("var"),
+    help: ArgumentHelp("An extra job variable; wins over the environment.", valueName: "key=value"))
+  var variables: [String] = []
+
+  @Option(
+    name: .customLong("mask"), help: ArgumentHelp("Treat the variable KEY as masked.", valueName: "key"))
+  var maskedKeys: [String] = []
+
+  @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
+  var noColor = false
+
+  @Argument(
+    parsing: .captureForPassthrough,
+    help: ArgumentHelp("The script command and its arguments, e.g. submit job.yaml.", valueName: "command"))
+  var words: [String] = []
+
+  func run() async throws {
+    // Passthrough capture takes exec's own --help, and any misspelt option, as command words.
+    if let first = words.first, first.hasPrefix("-") {
+      if first == "--help" || first == "-h" {
+        print(LavaRunner.helpMessage(for: Self.self))
+        return
+      }
+      Self.printError("unknown option '\(first)' for exec; see 'lava-runner exec --help'")
+      throw ExitCode(2)
+    }
+    let variables: JobVariables
+    do {
+      variables = try Self.jobVariables(
+        environment: ProcessInfo.processInfo.environment, extra: self.variables, masked: maskedKeys)
+    } catch {
+      Self.printError(error.description)
+      throw ExitCode(2)
+    }
+    let command: any Command
+    do {
+      command = try CommandRegistry.builtIn().parse(words)
+    } catch .helpRequested(_, let help) {
+      print(help)
+      return
+    } catch .emptyLine {
+      Self.printError("give the script command to run, e.g. 'lava-runner exec submit job.yaml'")
+      throw ExitCode(2)
+    } catch {
+      Self.printError(error.description)
+      throw ExitCode(2)
+    }
+
+    let colours =
+      !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
+    let log = TerminalLog.standardOutput(secrets: variables.secretValues, colours: colours)
+    let status = await Self.execute(
+      command, line: Self.scriptLine(words), variables: variables, log: log,
+      artifactsDirectory: URL(fileURLWithPath: artifactsDir))
+    log.finish()
+    if status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
+  }
+
+  /// Runs `command` with a local context, cancelled by SIGINT; returns the exit status.
+  static func execute(
+    _ command: any Command, line: String, variables: JobVariables, log: TerminalLog, artifactsDirectory: URL
+  ) async -> Int {
+    let http: HTTPClient
+    do {
+      http = try HTTPClient(configuration: httpConfiguration(ProcessInfo.processInfo.environment))
+    } catch {
+      await log.error("Job failed (runner_system_failure): cannot start the HTTP client: \(error)")
+      return 1
+    }
+    defer { http.shutdown() }
+    let jobFolder = FileManager.default.temporaryDirectory.appendingPathComponent(
+      "lava-runner-exec-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: jobFolder) }
+    do {
+      try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
+    } catch {
+      await log.error("Job failed (runner_system_failure): cannot create \(jobFolder.path): \(error)")
+      return 1
+    }
+    let control = JobControl()
+    let context = LocalJobContext(
+      log: log, variables: variables,
+      sourceDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
+      workingDirectory: jobFolder, lava: LAVAConnections(http: http), control: control)
+
+    let result = await run(command, line: line, context: context, control: control)
+    return await finish(result, context: context, artifactsDirectory: artifactsDirectory)
+  }
+
+  enum ExecResult: Sendable {
+    case succeeded
+    case failed(any Error)
+    case interrupted
+  }
+
+  /// The command in a task that the job's control cancels, after SIGINT has told the control
+  /// why; the command is waited for so that it can cancel its LAVA jobs. A second SIGINT exits
+  /// at once.
+  static func run(_ command: any Command, line: String, context: LocalJobContext, control: JobControl) async
+    -> ExecResult
+  {
+    let signals = await UnixSignalsSequence(trapping: .sigint)
+    return await withTaskGroup(of: ExecResult?.self) { group in
+      group.addTask {
+        for await _ in signals {
+          if control.cancel(.canceledImmediately) {
+            await context.log.warning("Interrupted: cancelling, as if the GitLab job were cancelled")
+          } else {
+            FileHandle.standardError.write(Data("lava-runner: second interrupt: exiting now\n".utf8))
+            Foundation.exit(130)
+          }
+        }
+        return nil
+      }
+      group.addTask {
+        await runUntilCancelled(command, line: line, context: context, control: control)
+      }
+      var result: ExecResult?
+      for await next in group where next != nil && result == nil {
+        result = next
+        group.cancelAll()
+      }
+      return result ?? .interrupted
+    }
+  }
+
+  private static func runUntilCancelled(
+    _ command: any Command, line: String, context: LocalJobContext, control: JobControl
+  ) async -> ExecResult {
+    await withTaskGroup(of: ExecResult?.self) { group in
+      group.addTask {
+        await context.log.line("$ " + line, color: .green)
+        do {
+          try await command.run(in: context)
+          return control.cancellation == nil ? .succeeded : .interrupted
+        } catch {
+          return control.cancellation == nil ? .failed(error) : .interrupted
+        }
+      }
+      group.addTask {
+        await control.waitForCancellation().map { _ in .interrupted }
+      }
+      var result: ExecResult?
+      for await next in group where next != nil {
+        if result == nil { result = next }
+        group.cancelAll()
+      }
+      return result ?? .interrupted
+    }
+  }
+
+  /// Copies the artifacts, prints the verdict; returns the exit status.
+  static func finish(_ result: ExecResult, context: LocalJobContext, artifactsDirectory: URL) async -> Int {
+    let log = context.log
+    var result = result
+    do {
+      let copied = try context.copyArtifacts(to: artifactsDirectory)
+      if !copied.isEmpty {
+        await log.line("Artifacts in \(artifactsDirectory.path):", color: .cyan)
+        for name in copied { await log.line("  " + name) }
+      }
+    } catch {
+      if case .succeeded = result { result = .failed(error) } else { await log.warning(error.description) }
+    }
+    switch result {
+    case .succeeded:
+      await log.line("Job succeeded", color: .green)
+      return 0
+    case .failed(let error):
+      let failure = error as? any JobFailure
+      let reason = failure?.failureReason ?? .unknownFailure
+      await log.error("Job failed (\(reason.rawValue)): \(context.mask(String(describing: error)))")
+      return failure?.exitCode ?? 1
+    case .interrupted:
+      await log.error("Job failed (\(FailureReason.scriptFailure.rawValue)): interrupted (Ctrl-C)")
+      return 130
+    }
+  }
+
+  /// The environment plus `extra` (KEY=VALUE), masked by name or by `masked`.
+  static func jobVariables(environment: [String: String], extra: [String], masked: [String])
+    throws(ExecUsageError)
+    -> JobVariables
+  {
+    var values = environment
+    for item in extra {
+      guard let equals = item.firstIndex(of: "="), equals != item.startIndex else {
+        throw .badVariable(item)
+      }
+      values[String(item[..<equals])] = String(item[item.index(after: equals)...])
+    }
+    let maskedKeys = Set(masked)
+    return JobVariables(
+      values.keys.sorted().map { key in
+        JobVariable(key: key, value: values[key]!, masked: maskedKeys.contains(key) || isSecretName(key))
+      })
+  }
+
+  /// Names that always hold secrets.
+  static func isSecretName(_ key: String) -> Bool {
+    let upper = key.uppercased()
+    return upper == "LAVA_TOKEN" || ["TOKEN", "PASSWORD", "SECRET"].contains { upper.contains($0) }
+  }
+
+  /// The line echoed in the log, quoted so that it could be pasted into a job script.
+  static func scriptLine(_ words: [String]) -> String {
+    words.map { word in
+      let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
+      return plain ? word : "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
+    }.joined(separator: " ")
+  }
+
+  static func httpConfiguration(_ environment: [String: String]) -> HTTPClientConfiguration {
+    var http = HTTPClientConfiguration()
+    if let ca = environment["RUNNER_TLS_CA_FILE"] ?? environment["SSL_CERT_FILE"], !ca.isEmpty {
+      http.tls.caBundle = URL(fileURLWithPath: ca)
+    }
+    return http
+  }
+
+  private static func printError(_ message: String) {
+    FileHandle.standardError.write(Data("lava-runner exec: \(message)\n".utf8))
+  }
+}
+
+/// A bad option of `exec` itself.
+enum ExecUsageError: Error, Equatable, CustomStringConvertible {
+  case badVariable(String)
+
+  var description: String {
+    switch self {
+    case .badVariable(let item):
+      // Only the key: the value may be a secret.
+      "--var '\(item.prefix { $0 != "=" })...' is not KEY=VALUE; write it as --var NAME=value"
+    }
+  }
+}
