@@ -181,6 +181,21 @@ import Testing
     }
   }
 
+  @Test func anUploadRefusedAsTooLargeIsReportedWithoutChangingTheResult() async throws {
+    let configuration = FakeGitLab.Configuration(
+      longPollTimeout: .milliseconds(300), traceUpdateInterval: 1, maxArtifactBytes: 64)
+    try await withRunner(configuration: configuration) { gitlab in
+      let big = String(repeating: "x", count: 4096)
+      let job = await gitlab.enqueue(
+        FakeJob(script: ["produce-test 1_log.yaml \(big)"]).artifact(.init(paths: ["*_log.yaml"])))
+      let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
+      #expect(result.status == .success)
+      #expect(await gitlab.traceText(of: job.id).contains("GitLab refused artifacts as too large (413)"))
+      #expect(await gitlab.uploads(of: job.id).isEmpty)
+      #expect(await gitlab.violations == [])
+    }
+  }
+
   @Test func everyTraceArrivesByteIdenticalWhenATenthOfGitLabsRepliesFail() async throws {
     let configuration = FakeGitLab.Configuration(
       longPollTimeout: .milliseconds(300), traceUpdateInterval: 1,
