@@ -1,9 +1,9 @@
 import ArgumentParser
 import Foundation
 
-/// TLS options of the lifecycle commands; the same flags and variables as `run`.
+/// TLS options of `run` and the lifecycle commands, each with its environment variable.
 struct GitLabTLSOptions: ParsableArguments {
-  @Option(help: "PEM file of CAs to trust for GitLab (env: RUNNER_TLS_CA_FILE, then SSL_CERT_FILE).")
+  @Option(help: "PEM file of CAs to trust for GitLab and LAVA (env: RUNNER_TLS_CA_FILE, then SSL_CERT_FILE).")
   var tlsCaFile: String?
 
   @Option(help: "PEM client certificate for TLS client authentication (env: RUNNER_TLS_CERT_FILE).")

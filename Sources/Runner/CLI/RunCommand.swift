@@ -116,21 +116,7 @@ struct RunOptions: ParsableArguments {
       "Folder for the jobs' temporary files (env: RUNNER_WORK_DIR; default the system's temporary folder).")
   var workDir: String?
 
-  @Option(help: "PEM file of CAs to trust for GitLab and LAVA (env: RUNNER_TLS_CA_FILE, then SSL_CERT_FILE).")
-  var tlsCaFile: String?
-
-  @Option(help: "PEM client certificate for TLS client authentication (env: RUNNER_TLS_CERT_FILE).")
-  var tlsCertFile: String?
-
-  @Option(help: "PEM private key of the client certificate (env: RUNNER_TLS_KEY_FILE).")
-  var tlsKeyFile: String?
-
-  @Flag(
-    help: """
-      Do not verify TLS certificates: anyone in between can read every token. Only for test \
-      setups (env: RUNNER_TLS_INSECURE_SKIP_VERIFY=true).
-      """)
-  var tlsInsecureSkipVerify = false
+  @OptionGroup var tls: GitLabTLSOptions
 
   @Option(
     help:
@@ -205,24 +191,7 @@ struct RunSettings: Sendable {
     }
     workDirectory = URL(fileURLWithPath: work, isDirectory: true)
 
-    var http = HTTPClientConfiguration()
-    http.proxy = .environment(environment)
-    if let ca = options.tlsCaFile ?? env("RUNNER_TLS_CA_FILE") ?? env("SSL_CERT_FILE") {
-      guard FileManager.default.isReadableFile(atPath: ca) else {
-        throw .invalid("tls-ca-file", ca, expected: "a readable PEM file")
-      }
-      http.tls.caBundle = URL(fileURLWithPath: ca)
-    }
-    if let cert = options.tlsCertFile ?? env("RUNNER_TLS_CERT_FILE") {
-      guard let key = options.tlsKeyFile ?? env("RUNNER_TLS_KEY_FILE") else {
-        throw .invalid("tls-key-file", "", expected: "the key of the client certificate \(cert)")
-      }
-      http.tls.clientCertificate = URL(fileURLWithPath: cert)
-      http.tls.clientKey = URL(fileURLWithPath: key)
-    }
-    http.tls.insecureSkipVerify =
-      options.tlsInsecureSkipVerify || env("RUNNER_TLS_INSECURE_SKIP_VERIFY")?.lowercased() == "true"
-    httpConfiguration = http
+    httpConfiguration = try options.tls.httpConfiguration(environment: environment)
 
     let levelText = options.logLevel ?? env("RUNNER_LOG_LEVEL") ?? "info"
     guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
