@@ -8,7 +8,7 @@ struct LavaRunner: AsyncParsableCommand {
     version: RunnerVersion.current,
     subcommands: [
       RunCommand.self, CommandsCommand.self, ValidateCommand.self, RegisterCommand.self, VerifyCommand.self,
-      UnregisterCommand.self, ExecCommand.self,
+      UnregisterCommand.self, ExecCommand.self, BenchmarkCommand.self,
     ],
     defaultSubcommand: RunCommand.self
   )
