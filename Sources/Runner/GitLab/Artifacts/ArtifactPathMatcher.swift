@@ -26,7 +26,7 @@ struct ArtifactPathMatcher: Sendable {
 
   /// Whether the file or directory at `relativePath` belongs in the artifact.
   func matches(_ relativePath: String) -> Bool {
-    guard let path = Self.clean(relativePath), !path.isEmpty else { return false }
+    guard let path = ArchivePath.normalize(relativePath), !path.isEmpty else { return false }
     if exclude.contains(where: { $0.matches(path) }) { return false }
     var ancestorOrSelf = Substring(path)
     while true {
@@ -45,7 +45,7 @@ struct ArtifactPathMatcher: Sendable {
     -> GlobPattern
   {
     guard !pattern.hasPrefix("/") else { throw .absolute(pattern: pattern, role: role) }
-    guard let cleaned = clean(pattern) else {
+    guard let cleaned = ArchivePath.normalize(pattern) else {
       throw .outsideJobDirectory(pattern: pattern, role: role)
     }
     do {
@@ -54,22 +54,6 @@ struct ArtifactPathMatcher: Sendable {
     } catch {
       throw .invalid(pattern: pattern, role: role, reason: error)
     }
-  }
-
-  /// Lexically cleans a relative path: nil when `..` climbs above the start.
-  static func clean(_ path: String) -> String? {
-    var components: [Substring] = []
-    for component in path.split(separator: "/", omittingEmptySubsequences: true) {
-      switch component {
-      case ".":
-        continue
-      case "..":
-        guard components.popLast() != nil else { return nil }
-      default:
-        components.append(component)
-      }
-    }
-    return components.joined(separator: "/")
   }
 }
 
