@@ -125,5 +125,21 @@ struct LifecycleSession {
       runnerToken: token, scrub: { masker.mask($0) })
   }
 
+  /// Validates `url` and `token` (from the arguments or GITLAB_URL/GITLAB_TOKEN) and opens a
+  /// session for them: what `verify` and `unregister` both start with.
+  static func open(
+    url: String?, token: String?, tls: GitLabTLSOptions, environment: [String: String]
+  ) throws(CLIError) -> (GitLabConnectionSettings, LifecycleSession) {
+    let connection: GitLabConnectionSettings
+    do {
+      connection = try GitLabConnectionSettings(url: url, token: token, environment: environment)
+    } catch {
+      throw CLIError(error)
+    }
+    let session = try LifecycleSession(
+      url: connection.url, token: connection.token, tls: tls, environment: environment)
+    return (connection, session)
+  }
+
   func shutdown() { http.shutdown() }
 }

@@ -24,15 +24,8 @@ struct VerifyCommand: AsyncParsableCommand {
   @OptionGroup var tls: GitLabTLSOptions
 
   func run() async throws {
-    let environment = ProcessInfo.processInfo.environment
-    let connection: GitLabConnectionSettings
-    do {
-      connection = try GitLabConnectionSettings(url: url, token: token, environment: environment)
-    } catch {
-      throw CLIError(error)
-    }
-    let session = try LifecycleSession(
-      url: connection.url, token: connection.token, tls: tls, environment: environment)
+    let (connection, session) = try LifecycleSession.open(
+      url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
     defer { session.shutdown() }
     let verified: VerifiedRunner
     do {

@@ -46,7 +46,7 @@ struct SpamTestCommand: Command {
   @Argument var seed: UInt64
 
   static func text(lines: Int, width: Int, seed: UInt64) -> String {
-    var generator = SeededGenerator(seed: seed)
+    var generator = SplitMix64(seed: seed)
     let alphabet = Array("abcdefghijklmnopqrstuvwxyz0123456789 ".utf8)
     let block = (0..<(width + 4096)).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
     var bytes: [UInt8] = []
@@ -62,7 +62,7 @@ struct SpamTestCommand: Command {
 
   func run(in context: any JobContext) async throws {
     let text = Array(Self.text(lines: lines, width: width, seed: seed).utf8)
-    var generator = SeededGenerator(seed: seed ^ 0x9E37)
+    var generator = SplitMix64(seed: seed ^ 0x9E37)
     var offset = 0
     while offset < text.count {
       let size = min(text.count - offset, 1 + Int(generator.next() % 70_000))
@@ -81,18 +81,6 @@ struct SleepTestCommand: Command {
   func run(in context: any JobContext) async throws {
     try await Task.sleep(for: .milliseconds(milliseconds))
     await context.log.line("slept")
-  }
-}
-
-struct SeededGenerator: RandomNumberGenerator {
-  var state: UInt64
-  init(seed: UInt64) { state = seed &+ 0x9E37_79B9_7F4A_7C15 }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
   }
 }
 

@@ -76,19 +76,6 @@ struct FaultInjector {
   }
 }
 
-/// SplitMix64: tiny, seedable and good enough to pick faults reproducibly.
-struct SplitMix64: RandomNumberGenerator {
-  private var state: UInt64
-  init(seed: UInt64) { state = seed }
-  mutating func next() -> UInt64 {
-    state &+= 0x9E37_79B9_7F4A_7C15
-    var z = state
-    z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-    z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-    return z ^ (z >> 31)
-  }
-}
-
 /// FlyingFox writes a response head only after a WebSocket handler made its frames; a handler that
 /// throws there makes the server close the socket with nothing written: a dropped connection.
 struct DropConnection: WSHandler {
