@@ -1,5 +1,7 @@
 import Foundation
+import LAVA
 import Protocols
+import RunnerCore
 
 /// The benchmarks behind `lava-runner benchmark`: each case is timed `repetitions` times in this
 /// process against a baseline timed in the same run, and its output is checked once so a fast

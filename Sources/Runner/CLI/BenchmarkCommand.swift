@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunnerCore
 
 /// `lava-runner benchmark`: speed figures of the job log path, measured in-process on the real
 /// code, each against a baseline timed in the same run. Hidden from `--help`: it is for

@@ -1,5 +1,7 @@
 import ArgumentParser
+import JobEngine
 import Protocols
+import RunnerCore
 
 /// `lava-runner commands`: what script lines this runner understands, from the commands' own
 /// metadata.

@@ -1,6 +1,10 @@
 import ArgumentParser
 import Foundation
+import HTTP
+import JobEngine
+import LAVA
 import Protocols
+import RunnerCore
 import UnixSignals
 
 /// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 
 /// The GitLab instance and runner token a runner works with, validated.
 struct GitLabConnectionSettings: Sendable, Equatable {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunnerCore
 
 @main
 struct LavaRunner: AsyncParsableCommand {
@@ -12,12 +13,6 @@ struct LavaRunner: AsyncParsableCommand {
     ],
     defaultSubcommand: RunCommand.self
   )
-}
-
-enum RunnerVersion {
-  static let current = "0.1.0"
-  /// The source revision sent to GitLab in the runner info; release packaging may set it.
-  static let revision = "unknown"
 }
 
 /// A user-facing error of a CLI subcommand: printed as `Error: <message>`, exit status 1,

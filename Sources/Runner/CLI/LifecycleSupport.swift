@@ -1,5 +1,8 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import HTTP
+import RunnerCore
 
 /// TLS options of `run` and the lifecycle commands, each with its environment variable.
 struct GitLabTLSOptions: ParsableArguments {

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import RunnerCore
 
 /// `lava-runner register URL --registration-token T | --token glrt-…`: the legacy registration,
 /// or a check of a runner created in GitLab.

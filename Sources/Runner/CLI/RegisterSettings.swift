@@ -1,4 +1,6 @@
 import Foundation
+import GitLabAPI
+import RunnerCore
 
 /// The validated settings of `register`: flags first, then the environment, then defaults.
 struct RegisterSettings: Sendable {

@@ -1,6 +1,11 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import HTTP
+import JobEngine
+import LAVA
 import Logging
+import RunnerCore
 import ServiceLifecycle
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original

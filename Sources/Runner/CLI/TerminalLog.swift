@@ -1,5 +1,6 @@
 import Foundation
 import Protocols
+import RunnerCore
 import Synchronization
 
 /// The job log of `lava-runner exec`, written to a terminal or a file instead of GitLab: masked

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import RunnerCore
 
 /// `lava-runner unregister [URL] [TOKEN]`, as the official runner's `unregister` does: for a
 /// runner created in GitLab (`glrt-`) only this host is removed; a legacy runner is deleted.

@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import LAVA
+import RunnerCore
 
 struct ValidateCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(

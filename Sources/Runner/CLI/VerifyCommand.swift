@@ -1,5 +1,7 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import RunnerCore
 
 /// `lava-runner verify [URL] [TOKEN]`: asks GitLab whether it accepts the runner token.
 struct VerifyCommand: AsyncParsableCommand {

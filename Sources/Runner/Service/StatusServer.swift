@@ -1,6 +1,8 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import HTTP
+import RunnerCore
 import ServiceLifecycle
 
 /// `/metrics` (Prometheus text), `/health/live` and `/health/ready` on the listen address.

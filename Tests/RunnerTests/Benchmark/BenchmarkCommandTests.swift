@@ -1,6 +1,12 @@
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The hidden `benchmark` command must keep working and keep checking what it measures; its
 /// figures are not asserted (speed belongs to Benchmarks/, not to unit tests).

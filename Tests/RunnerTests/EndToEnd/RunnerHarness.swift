@@ -6,7 +6,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Writes a file and offers it as an artifact: `produce-test NAME CONTENT`.
 struct ProduceTestCommand: Command {

@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Signals sent to the `lava-runner` binary while it follows LAVA jobs that the test plays on
 /// the real LAVA server, with the fake GitLab as the coordinator.

@@ -5,7 +5,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Waits until cancelled, then records that it saw the cancellation (as `submit` will, to
 /// cancel its LAVA jobs).

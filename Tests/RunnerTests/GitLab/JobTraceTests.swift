@@ -1,7 +1,13 @@
 import Foundation
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct JobTraceTests {
   func makeTrace(secrets: [String] = [], backlogLimit: Int64 = 16 << 20) throws -> JobTrace {

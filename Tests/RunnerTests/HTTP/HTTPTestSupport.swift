@@ -1,7 +1,13 @@
 import Foundation
 import TestSupport
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// A client for one test, shut down when `body` ends however it ends.
 @discardableResult

@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The LAVA client against a real LAVA server (`scripts/lava-test-server`), with the test
 /// playing the worker so that states and log lines are exact. Enabled when the server's

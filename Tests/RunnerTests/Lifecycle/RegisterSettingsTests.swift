@@ -1,7 +1,13 @@
 import Foundation
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// How `register` reads its flags and environment, before any request.
 @Suite struct RegisterSettingsTests {

@@ -4,7 +4,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// A command that exists only in tests: proves that registering a type is all it takes.
 struct EchoTestCommand: Command {
