@@ -28,7 +28,8 @@ import Testing
   /// `<!-- target-graph -->` markers, N the layer (0 at the bottom).
   static func documentedGraph(_ text: String) throws -> Graph {
     let parts = text.components(separatedBy: "<!-- target-graph -->")
-    try #require(parts.count == 3, "ARCHITECTURE.md needs its graph between two <!-- target-graph --> markers")
+    try #require(
+      parts.count == 3, "ARCHITECTURE.md needs its graph between two <!-- target-graph --> markers")
     var graph = Graph()
     for line in parts[1].split(separator: "\n") {
       let trimmed = line.trimmingCharacters(in: .whitespaces)
