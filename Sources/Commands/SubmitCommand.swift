@@ -119,7 +119,7 @@ public struct SubmitCommand: Command {
       throw CommandFailure(.runnerSystemFailure, "submit: cannot read \(file): \(error.localizedDescription)")
     }
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
-    let problems = context.lava.problems(inDefinition: rendered, name: file)
+    let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
