@@ -8,7 +8,7 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case encoding(String)
     /// A `<<` merge key whose value (described) is not a mapping or a list of mappings.
     case invalidMerge(String)
-    /// The document has more than this many nodes, aliases counted as copies.
+    /// The text has more than this many nodes, aliases counted as copies.
     case tooManyNodes(Int)
     /// Lists and mappings nested deeper than this many levels; the alias whose copy would, if any.
     case tooDeep(Int, alias: String?)
@@ -42,7 +42,7 @@ struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case .invalidMerge(let found):
       return "a '<<' merge key takes a mapping or a list of mappings (usually *an-alias), found \(found)"
     case .tooManyNodes(let limit):
-      return "the document has more than \(limit) values, lists and mappings here (each alias counted as a "
+      return "the text has more than \(limit) values, lists and mappings by here (each alias counted as a "
         + "copy of what it refers to); LAVA job definitions are far smaller: remove repeated or nested aliases "
         + "or split the file"
     case .tooDeep(let limit, nil):

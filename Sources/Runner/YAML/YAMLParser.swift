@@ -6,7 +6,8 @@ import CYAML
 struct YAMLLimits: Sendable, Hashable {
   /// Bytes of UTF-8 text. LAVA job definitions are a few KiB.
   var maximumBytes = 16 * 1024 * 1024
-  /// Nodes (scalars, lists, mappings) of one document, each alias counted as the copy it stands for.
+  /// Nodes (scalars, lists, mappings) of all the documents of a text, each alias counted as the
+  /// copy it stands for.
   var maximumNodes = 1_000_000
   /// Lists and mappings nested in one another, aliases counted at their full depth. LAVA job
   /// definitions nest a handful of levels; code that walks a tree may recurse once per level.
@@ -80,9 +81,10 @@ private struct TreeBuilder {
   private(set) var documents: [YAMLNode] = []
   private var stack: [Frame] = []
   private var anchors: [String: Anchored] = [:]
-  /// Nodes of the current document with aliases expanded, so that aliases of aliases (a
-  /// "billion laughs" text) are refused before any walk over the tree becomes exponential.
-  private var documentSize = 0
+  /// Nodes read so far with aliases expanded, so that aliases of aliases (a "billion laughs"
+  /// text) are refused before any walk over the tree becomes exponential, and a stream of
+  /// millions of tiny documents is refused too.
+  private var nodeCount = 0
 
   init(text: String, file: String, limits: YAMLLimits) {
     self.text = text
@@ -125,7 +127,6 @@ private struct TreeBuilder {
     switch event.type {
     case YAML_DOCUMENT_START_EVENT:
       anchors.removeAll(keepingCapacity: true)
-      documentSize = 0
     case YAML_SCALAR_EVENT:
       let data = event.data.scalar
       let value = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
@@ -181,8 +182,8 @@ private struct TreeBuilder {
   }
 
   private mutating func count(_ size: Int, at mark: YAMLMark) throws(YAMLError) {
-    documentSize += size
-    guard documentSize <= limits.maximumNodes else {
+    nodeCount += size
+    guard nodeCount <= limits.maximumNodes else {
       throw YAMLError(
         file: file, mark: mark, reason: .tooManyNodes(limits.maximumNodes),
         sourceLine: SourceText.line(mark.line, of: text))

@@ -94,7 +94,7 @@ import Testing
     let cases: [(name: String, text: String, expected: String)] = [
       ("sexagesimal.yaml", "priority: 153722867280912931:0\n", ":1:11: 'priority' must be high, medium, low"),
       ("deep.yaml", deep, ":1:257: lists and mappings are nested more than 256 levels deep"),
-      ("laughs.yaml", laughs, "values, lists and mappings here (each alias counted"),
+      ("laughs.yaml", laughs, "values, lists and mappings by here (each alias counted"),
       ("days.yaml", "timeouts: {job: {days: 9223372036854775807}}\n", "longer than LAVA can hold"),
       ("osc.yaml", "job_name: x\u{1B}]0;pwned\u{07}\n", "job_name: x\\x1B]0;pwned\\x07"),
     ]

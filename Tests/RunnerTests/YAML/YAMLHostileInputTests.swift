@@ -113,6 +113,15 @@ import Testing
     #expect(error?.mark == YAMLMark(line: 2, column: 17))
   }
 
+  @Test func theNodeLimitCountsEveryDocumentOfTheText() throws {
+    var limits = YAMLLimits()
+    limits.maximumNodes = 100
+    let documents = Array(repeating: "--- x", count: 101).joined(separator: "\n")
+    let error = #expect(throws: YAMLError.self) { try YAMLParser.parseDocuments(documents, limits: limits) }
+    #expect(error?.reason == .tooManyNodes(100))
+    #expect(error?.mark.line == 101)
+  }
+
   @Test func textsLargerThanTheLimitAreRefusedBeforeParsing() throws {
     let limit = YAMLLimits.standard.maximumBytes
     #expect(limit == 16 * 1024 * 1024)
