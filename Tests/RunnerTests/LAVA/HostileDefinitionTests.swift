@@ -116,6 +116,22 @@ import Testing
           + "job.yaml: invalid (120 problems)"))
   }
 
+  @Test func unclosedPlaceholdersDoNotHideTheOnesThatFollow() {
+    let placeholders = TemplatePlaceholders("a: {{ {{ {{ x\nb: [{{ y }}, {{z}}]\n")
+    #expect(
+      placeholders.spans == [
+        TemplatePlaceholders.Span(line: 2, column: 5, length: 7),
+        TemplatePlaceholders.Span(line: 2, column: 14, length: 5),
+      ])
+    #expect(placeholders.maskedText == "a: {{ {{ {{ x\nb: [xxxxxxx, xxxxx]\n")
+  }
+
+  @Test func manyPlaceholderTimeoutsAreAllAccepted() {
+    let actions = (1...2_000).map { _ in "  - boot: {method: qemu, timeout: {minutes: {{ job.T }}}}" }
+    let text = Self.valid.replacing("  - boot:\n      method: qemu", with: actions.joined(separator: "\n"))
+    #expect(findings(text).total == 0)
+  }
+
   // MARK: - Item 2: size
 
   @Test func aFileLargerThanTheLimitIsRefusedBeforeItIsRead() throws {
