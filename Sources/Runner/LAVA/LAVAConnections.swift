@@ -46,9 +46,19 @@ final class LAVAConnections: LAVAConnector {
     }
   }
 
-  func problems(inDefinition text: String, name: String) -> [String] {
-    JobDefinitionValidator().validate(text, file: name).map(\.description)
+  /// Validated on a queue of its own, not on the cooperative pool: the pool has one thread per
+  /// core and runs every job's polling and trace uploads, and a large definition takes a
+  /// core for a while. One validation at a time, so hostile definitions never take more than one
+  /// core; the others wait their turn without holding a pool thread.
+  func problems(inDefinition text: String, name: String) async -> [String] {
+    await withCheckedContinuation { continuation in
+      Self.validation.async {
+        continuation.resume(returning: JobDefinitionValidator().findings(in: text, file: name).lines)
+      }
+    }
   }
+
+  private static let validation = DispatchQueue(label: "lava-runner.definition-validation", qos: .utility)
 
   /// LAVA_URL as the clients use it: http or https, a host, no query or fragment, and a path
   /// ending in `/` (LAVA may live under a prefix, e.g. `https://host/lava/`). Userinfo is

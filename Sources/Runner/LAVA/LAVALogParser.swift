@@ -9,6 +9,9 @@ import Protocols
 /// `"endtc": ! "558"`) goes to the YAML fallback; a line neither can read is kept raw, with no
 /// entry.
 ///
+/// A line nested deeper than ``YAMLLimits/maximumDepth`` is kept raw without being decoded:
+/// decoding and showing a value recurse once per level, and a log line is anyone's output.
+///
 /// A body that does not end with a newline may have been read while LAVA was still writing its
 /// last line (LAVA writes the line index before the line). Such a last piece is returned only
 /// when it parses as a whole entry; otherwise it is left out and not counted, so the next
@@ -33,9 +36,39 @@ enum LAVALogParser {
 
   static func entry(ofJSONLine text: String) -> LAVALogEntry? {
     guard text.hasPrefix("- ") else { return nil }
+    guard !nestsDeeper(text.utf8.dropFirst(2), than: YAMLLimits.standard.maximumDepth) else { return nil }
     let json = Data(text.utf8.dropFirst(2))
     guard let value = try? JSONDecoder().decode(LAVALogValue.self, from: json) else { return nil }
     return entry(of: value)
+  }
+
+  /// Whether the JSON text opens more than `limit` arrays and objects inside one another
+  /// (brackets in strings do not count); one pass, no recursion.
+  static func nestsDeeper(_ json: Substring.UTF8View, than limit: Int) -> Bool {
+    var depth = 0
+    var inString = false
+    var escaped = false
+    for byte in json {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "["), UInt8(ascii: "{"):
+        depth += 1
+        if depth > limit { return true }
+      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+      default: break
+      }
+    }
+    return false
   }
 
   static func entry(ofYAMLLine text: String) -> LAVALogEntry? {
