@@ -104,6 +104,9 @@ public struct SubmitCommand: Command {
     }
   }
 
+  /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
+  static let maximumDefinitionBytes = 16 * 1_048_576
+
   /// The definition as it will be sent: read, templated, checked.
   private func prepare(context: any JobContext, redact: Redactor) async throws -> String {
     let url: URL
@@ -114,12 +117,21 @@ public struct SubmitCommand: Command {
     }
     let data: Data
     do {
-      data = try Data(contentsOf: url)
+      // At most one byte past the limit: a huge file is refused without being read whole.
+      let handle = try FileHandle(forReadingFrom: url)
+      defer { try? handle.close() }
+      data = try handle.read(upToCount: Self.maximumDefinitionBytes + 1) ?? Data()
     } catch {
       throw CommandFailure(.runnerSystemFailure, "submit: cannot read \(file): \(error.localizedDescription)")
     }
+    guard data.count <= Self.maximumDefinitionBytes else {
+      throw CommandFailure(
+        .scriptFailure,
+        "submit: \(file) is larger than 16 MiB, the most a job definition may be; LAVA job definitions are "
+          + "a few KiB: check the path")
+    }
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
-    let problems = context.lava.problems(inDefinition: rendered, name: file)
+    let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,

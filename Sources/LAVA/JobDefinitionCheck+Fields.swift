@@ -1,3 +1,4 @@
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -58,7 +59,16 @@ extension JobDefinitionCheck {
     guard let priority = root["priority"], !placeholders.isPlaceholder(priority) else { return }
     if let value = priority.int, (0...100).contains(value) { return }
     if let value = priority.string, ["high", "medium", "low"].contains(value) { return }
-    report("'priority' must be high, medium, low or a whole number from 0 to 100", at: priority.mark)
+    let found: String
+    switch priority.resolved {
+    case .int(let value)?: found = "\(value)"
+    case .largeInt(let text)?: found = "\(text), an integer too large for 64 bits"
+    case .string(let text)? where text.unicodeScalars.count <= 40: found = "'\(text)'"
+    default: found = priority.kindDescription
+    }
+    report(
+      "'priority' must be high, medium, low or a whole number from 0 to 100, found \(found)",
+      at: priority.mark)
   }
 
   package mutating func checkActions(_ root: YAMLNode) {

@@ -1,3 +1,4 @@
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -58,10 +59,12 @@ extension JobDefinitionCheck {
       return nil
     }
     let units = JobDefinitionValidator.timeoutUnits
-    let unitPairs = pairs.filter { units.contains($0.key.scalar?.value ?? "") }
-    for pair in pairs where !unitPairs.contains(pair) {
+    var unitPairs: [YAMLPair] = []
+    for pair in pairs {
       let key = pair.key.scalar?.value ?? ""
-      if key == "skip" {
+      if units.contains(key) {
+        unitPairs.append(pair)
+      } else if key == "skip" {
         if pair.value.bool == nil && !placeholders.isPlaceholder(pair.value) {
           report(
             "'\(name).skip' must be true or false, found \(pair.value.kindDescription)", at: pair.value.mark)
@@ -81,14 +84,34 @@ extension JobDefinitionCheck {
       return nil
     }
     if placeholders.isPlaceholder(unit.value) { return nil }
+    let unitName = unit.key.scalar?.value ?? ""
+    if case .largeInt(let text)? = unit.value.resolved {
+      reportTooLong("\(text) \(unitName)", name: "\(name).\(unitName)", at: unit.value.mark)
+      return nil
+    }
     guard let count = unit.value.int, count >= 1 else {
       report(
-        "'\(name).\(unit.key.scalar?.value ?? "")' must be a whole number of at least 1, found "
+        "'\(name).\(unitName)' must be a whole number of at least 1, found "
           + (unit.value.int.map { "\($0)" } ?? unit.value.kindDescription), at: unit.value.mark)
       return nil
     }
-    return count.multipliedReportingOverflow(by: Self.secondsPer[unit.key.scalar?.value ?? ""] ?? 1)
-      .partialValue
+    // Checked: the count is anyone's input, and a wrapped product once read as "-1 days".
+    let (seconds, overflow) = count.multipliedReportingOverflow(by: Self.secondsPer[unitName] ?? 1)
+    guard !overflow, seconds <= Self.longestTimeout else {
+      reportTooLong("\(count) \(unitName)", name: "\(name).\(unitName)", at: unit.value.mark)
+      return nil
+    }
+    return seconds
+  }
+
+  /// The longest duration LAVA can hold: it builds a Python `timedelta`, which stops at
+  /// 999 999 999 days and refuses the job beyond.
+  static let longestTimeout = 999_999_999 * 86_400
+
+  private mutating func reportTooLong(_ written: String, name: String, at mark: YAMLMark) {
+    report(
+      "'\(name)' is \(written), longer than LAVA can hold (at most 999999999 days): "
+        + "use a realistic timeout such as 'hours: 2'", at: mark)
   }
 
   private static let secondsPer = ["days": 86_400, "hours": 3_600, "minutes": 60, "seconds": 1]

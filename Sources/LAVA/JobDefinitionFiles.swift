@@ -1,4 +1,5 @@
 import Foundation
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -9,6 +10,7 @@ package enum JobFileError: Error, Sendable, Hashable, CustomStringConvertible {
   case isDirectory(path: String)
   case unreadable(path: String)
   case notUTF8(path: String)
+  case tooLarge(path: String, limit: Int)
 
   package var description: String {
     switch self {
@@ -17,16 +19,35 @@ package enum JobFileError: Error, Sendable, Hashable, CustomStringConvertible {
     case .isDirectory(let path): return "\(path): is a directory, expected a LAVA job definition file"
     case .unreadable(let path): return "\(path): cannot be read; check its permissions"
     case .notUTF8(let path): return "\(path): is not UTF-8 text; save it as UTF-8"
+    case .tooLarge(let path, let limit):
+      return "\(path): is larger than \(limit / 1_048_576) MiB, the most a job definition may be; "
+        + "LAVA job definitions are a few KiB: check that this is the right file"
     }
   }
 
+  /// The text of `path`; a file past `limit` bytes is refused before it is read.
   package static func read(_ path: String) throws(JobFileError) -> String {
+    try read(path, limit: YAMLLimits.standard.maximumBytes)
+  }
+
+  package static func read(_ path: String, limit: Int) throws(JobFileError) -> String {
     var isDirectory: ObjCBool = false
     guard FileManager.default.fileExists(atPath: path, isDirectory: &isDirectory) else {
       throw .notFound(path: path)
     }
     if isDirectory.boolValue { throw .isDirectory(path: path) }
-    guard let data = FileManager.default.contents(atPath: path) else { throw .unreadable(path: path) }
+    guard let handle = FileHandle(forReadingAtPath: path) else { throw .unreadable(path: path) }
+    defer { try? handle.close() }
+    // One byte past the limit tells a file that is too large, even one whose size the file system
+    // does not know in advance (a pipe or /dev/zero).
+    let data: Data
+    do {
+      // Nil at the end of the file: an empty file.
+      data = try handle.read(upToCount: limit + 1) ?? Data()
+    } catch {
+      throw .unreadable(path: path)
+    }
+    if data.count > limit { throw .tooLarge(path: path, limit: limit) }
     guard let text = String(data: data, encoding: .utf8) else { throw .notUTF8(path: path) }
     return text
   }
@@ -36,7 +57,8 @@ package enum JobFileError: Error, Sendable, Hashable, CustomStringConvertible {
 package struct JobDefinitionReport: Sendable {
   package enum Outcome: Sendable, Hashable {
     case valid(path: String)
-    case invalid(path: String, [SourceDiagnostic])
+    /// The first problems in source order, and how many more there are.
+    case invalid(path: String, [SourceDiagnostic], omitted: Int)
     case unreadable(JobFileError)
   }
 
@@ -48,7 +70,7 @@ package struct JobDefinitionReport: Sendable {
 
   package var diagnostics: [SourceDiagnostic] {
     outcomes.flatMap { outcome -> [SourceDiagnostic] in
-      if case .invalid(_, let diagnostics) = outcome { return diagnostics }
+      if case .invalid(_, let diagnostics, _) = outcome { return diagnostics }
       return []
     }
   }
@@ -61,8 +83,10 @@ package struct JobDefinitionReport: Sendable {
     var outcomes: [Outcome] = []
     for path in paths {
       do {
-        let diagnostics = validator.validate(try read(path), file: path)
-        outcomes.append(diagnostics.isEmpty ? .valid(path: path) : .invalid(path: path, diagnostics))
+        let findings = validator.findings(in: try read(path), file: path)
+        outcomes.append(
+          findings.total == 0
+            ? .valid(path: path) : .invalid(path: path, findings.diagnostics, omitted: findings.omitted))
       } catch {
         outcomes.append(.unreadable(error))
       }
@@ -76,14 +100,19 @@ package struct JobDefinitionReport: Sendable {
     for outcome in outcomes {
       switch outcome {
       case .valid(let path):
-        lines.append(style.bold(path) + ": " + style.green("valid"))
-      case .invalid(let path, let diagnostics):
+        lines.append(style.bold(VisibleText.escaping(path)) + ": " + style.green("valid"))
+      case .invalid(let path, let diagnostics, let omitted):
         lines += diagnostics.map { $0.rendered(colours: colours) }
-        let count = diagnostics.count
+        if omitted > 0 {
+          lines.append(
+            style.bold(VisibleText.escaping(path)) + ": " + JobDefinitionFindings.omission(omitted))
+        }
+        let count = diagnostics.count + omitted
         lines.append(
-          style.bold(path) + ": " + style.red("invalid (\(count) problem\(count == 1 ? "" : "s"))"))
+          style.bold(VisibleText.escaping(path)) + ": "
+            + style.red("invalid (\(count) problem\(count == 1 ? "" : "s"))"))
       case .unreadable(let error):
-        lines.append(style.red(error.description))
+        lines.append(style.red(VisibleText.escaping(error.description)))
       }
     }
     return lines.joined(separator: "\n")

@@ -1,3 +1,4 @@
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -13,43 +14,110 @@ package struct JobDefinitionValidator: Sendable {
   ]
   package static let timeoutUnits = ["days", "hours", "minutes", "seconds"]
 
-  /// Every problem found in `text`, in source order; empty when the definition is valid.
+  /// How many problems are shown for one file, the first in source order; the rest are counted.
+  package var maximumShown = 50
+  package var limits = YAMLLimits.standard
+
+  /// The first ``maximumShown`` problems found in `text`, in source order; empty when the
+  /// definition is valid. See ``findings(in:file:)`` for how many there are in all.
   package func validate(_ text: String, file: String) -> [SourceDiagnostic] {
+    findings(in: text, file: file).diagnostics
+  }
+
+  /// The problems of `text`: the first ones in source order, and how many there are in all.
+  /// Linear in the size of the text, whatever the number of problems.
+  package func findings(in text: String, file: String) -> JobDefinitionFindings {
     let placeholders = TemplatePlaceholders(text)
     let documents: [YAMLNode]
     do {
-      documents = try YAMLParser.parseDocuments(placeholders.maskedText, file: file)
+      documents = try YAMLParser.parseDocuments(placeholders.maskedText, file: file, limits: limits)
     } catch {
       var diagnostic = error.diagnostic
       diagnostic.sourceLine = SourceText.line(diagnostic.mark.line, of: text)
-      return [diagnostic]
+      return JobDefinitionFindings(diagnostics: [diagnostic], total: 1)
     }
-    var check = JobDefinitionCheck(file: file, text: text, placeholders: placeholders)
+    var check = JobDefinitionCheck(
+      file: file, text: text, placeholders: placeholders, maximumShown: maximumShown)
     check.run(documents)
-    // Problems at the same place keep the order they were found in.
-    return check.diagnostics.enumerated()
-      .sorted { ($0.element.mark, $0.offset) < ($1.element.mark, $1.offset) }
-      .map(\.element)
+    return check.findings
+  }
+}
+
+/// What one validation found: the first problems in source order, with their lines, and how
+/// many problems there are in all.
+package struct JobDefinitionFindings: Sendable, Hashable {
+  package var diagnostics: [SourceDiagnostic]
+  package var total: Int
+
+  /// Problems found but not in `diagnostics`.
+  package var omitted: Int { total - diagnostics.count }
+
+  /// Each problem as text, then how many more there are, if any.
+  package var lines: [String] {
+    var lines = diagnostics.map(\.description)
+    if omitted > 0 { lines.append(Self.omission(omitted)) }
+    return lines
+  }
+
+  package static func omission(_ count: Int) -> String {
+    "… and \(count) more problem\(count == 1 ? "" : "s") not shown: fix the ones above and check again"
   }
 }
 
 /// One validation run: collects every problem instead of stopping at the first.
 package struct JobDefinitionCheck {
+  private struct Found {
+    package var mark: YAMLMark
+    package var order: Int
+    package var message: String
+  }
+
   package let file: String
   package let text: String
   package let placeholders: TemplatePlaceholders
-  package private(set) var diagnostics: [SourceDiagnostic] = []
+  package let maximumShown: Int
+  /// The first problems in source order so far; trimmed to `maximumShown` now and then, so that
+  /// a text with a million problems takes neither quadratic time nor a million messages' memory.
+  private var found: [Found] = []
+  private var total = 0
 
-  package init(file: String, text: String, placeholders: TemplatePlaceholders) {
+  package init(file: String, text: String, placeholders: TemplatePlaceholders, maximumShown: Int = 50) {
     self.file = file
     self.text = text
     self.placeholders = placeholders
+    self.maximumShown = max(1, maximumShown)
   }
 
   package mutating func report(_ message: String, at mark: YAMLMark) {
-    diagnostics.append(
-      SourceDiagnostic(
-        file: file, mark: mark, message: message, sourceLine: SourceText.line(mark.line, of: text)))
+    found.append(Found(mark: mark, order: total, message: message))
+    total += 1
+    if found.count >= 2 * maximumShown { trim() }
+  }
+
+  /// Keeps the first `maximumShown` in source order (problems at the same place in the order
+  /// they were found); the same problem reported twice at one place counts once.
+  private mutating func trim() {
+    found.sort { ($0.mark, $0.order) < ($1.mark, $1.order) }
+    var unique: [Found] = []
+    for item in found {
+      if let previous = unique.last, previous.mark == item.mark, previous.message == item.message {
+        total -= 1
+        continue
+      }
+      unique.append(item)
+    }
+    found = Array(unique.prefix(maximumShown))
+  }
+
+  /// What the run found, each shown problem with its source line (all found in one pass).
+  package var findings: JobDefinitionFindings {
+    var check = self
+    check.trim()
+    let lines = SourceText.lines(Set(check.found.map(\.mark.line)), of: text)
+    let diagnostics = check.found.map {
+      SourceDiagnostic(file: file, mark: $0.mark, message: $0.message, sourceLine: lines[$0.mark.line])
+    }
+    return JobDefinitionFindings(diagnostics: diagnostics, total: check.total)
   }
 
   package mutating func run(_ documents: [YAMLNode]) {
@@ -75,9 +143,7 @@ package struct JobDefinitionCheck {
       guard let key = pair.key.string ?? pair.key.scalar?.value,
         !JobDefinitionValidator.topLevelKeys.contains(key)
       else { continue }
-      report(
-        "unknown top-level key '\(key)': LAVA accepts "
-          + JobDefinitionValidator.topLevelKeys.sorted().joined(separator: ", "), at: pair.key.mark)
+      report("unknown top-level key '\(key)': LAVA accepts \(Self.topLevelKeyList)", at: pair.key.mark)
     }
     checkName(root)
     checkDeviceType(root)
@@ -87,6 +153,8 @@ package struct JobDefinitionCheck {
     checkActions(root)
     checkActionTimeouts(root, job: jobTimeout)
   }
+
+  private static let topLevelKeyList = JobDefinitionValidator.topLevelKeys.sorted().joined(separator: ", ")
 
   // MARK: - Shared checks
 
@@ -112,7 +180,10 @@ package struct JobDefinitionCheck {
     }
   }
 
+  /// Recurses once per level: the parser bounds the depth (``YAMLLimits/maximumDepth``). An
+  /// alias is not walked again: its contents were checked where the anchor is.
   package mutating func checkDuplicateKeys(in node: YAMLNode) {
+    if node.alias != nil { return }
     switch node.content {
     case .scalar: return
     case .sequence(let items):

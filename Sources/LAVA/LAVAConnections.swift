@@ -3,18 +3,19 @@ import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
+import YAML
 
 /// The runner's LAVA side, shared by every job of the process: one client per server URL and
 /// token, and one cap on requests in flight per server URL, shared by all its clients.
 package final class LAVAConnections: LAVAConnector {
   private struct ClientKey: Hashable {
-    var server: String
-    var token: String
+    package var server: String
+    package var token: String
   }
 
   private struct Pool {
-    var clients: [ClientKey: LAVAClient] = [:]
-    var slots: [String: Slots] = [:]
+    package var clients: [ClientKey: LAVAClient] = [:]
+    package var slots: [String: Slots] = [:]
   }
 
   private let http: HTTPClient
@@ -49,9 +50,19 @@ package final class LAVAConnections: LAVAConnector {
     }
   }
 
-  package func problems(inDefinition text: String, name: String) -> [String] {
-    JobDefinitionValidator().validate(text, file: name).map(\.description)
+  /// Validated on a queue of its own, not on the cooperative pool: the pool has one thread per
+  /// core and runs every job's polling and trace uploads, and a large definition takes a
+  /// core for a while. One validation at a time, so hostile definitions never take more than one
+  /// core; the others wait their turn without holding a pool thread.
+  package func problems(inDefinition text: String, name: String) async -> [String] {
+    await withCheckedContinuation { continuation in
+      Self.validation.async {
+        continuation.resume(returning: JobDefinitionValidator().findings(in: text, file: name).lines)
+      }
+    }
   }
+
+  private static let validation = DispatchQueue(label: "lava-runner.definition-validation", qos: .utility)
 
   /// LAVA_URL as the clients use it: http or https, a host, no query or fragment, and a path
   /// ending in `/` (LAVA may live under a prefix, e.g. `https://host/lava/`). Userinfo is

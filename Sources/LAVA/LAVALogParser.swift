@@ -1,6 +1,8 @@
 import Foundation
+import HTTP
 import Protocols
 import RunnerCore
+import YAML
 
 /// Turns the body of LAVA's `jobs/<id>/logs/` reply into log lines, one per line of the body,
 /// in order: none dropped, none merged.
@@ -9,6 +11,9 @@ import RunnerCore
 /// `- `, so JSON is tried first; a line that is not (LAVA writes YAML tags such as
 /// `"endtc": ! "558"`) goes to the YAML fallback; a line neither can read is kept raw, with no
 /// entry.
+///
+/// A line nested deeper than ``YAMLLimits/maximumDepth`` is kept raw without being decoded:
+/// decoding and showing a value recurse once per level, and a log line is anyone's output.
 ///
 /// A body that does not end with a newline may have been read while LAVA was still writing its
 /// last line (LAVA writes the line index before the line). Such a last piece is returned only
@@ -34,9 +39,39 @@ package enum LAVALogParser {
 
   package static func entry(ofJSONLine text: String) -> LAVALogEntry? {
     guard text.hasPrefix("- ") else { return nil }
+    guard !nestsDeeper(text.utf8.dropFirst(2), than: YAMLLimits.standard.maximumDepth) else { return nil }
     let json = Data(text.utf8.dropFirst(2))
     guard let value = try? JSONDecoder().decode(LAVALogValue.self, from: json) else { return nil }
     return entry(of: value)
+  }
+
+  /// Whether the JSON text opens more than `limit` arrays and objects inside one another
+  /// (brackets in strings do not count); one pass, no recursion.
+  package static func nestsDeeper(_ json: Substring.UTF8View, than limit: Int) -> Bool {
+    var depth = 0
+    var inString = false
+    var escaped = false
+    for byte in json {
+      if inString {
+        if escaped {
+          escaped = false
+        } else if byte == UInt8(ascii: "\\") {
+          escaped = true
+        } else if byte == UInt8(ascii: "\"") {
+          inString = false
+        }
+        continue
+      }
+      switch byte {
+      case UInt8(ascii: "\""): inString = true
+      case UInt8(ascii: "["), UInt8(ascii: "{"):
+        depth += 1
+        if depth > limit { return true }
+      case UInt8(ascii: "]"), UInt8(ascii: "}"): depth -= 1
+      default: break
+      }
+    }
+    return false
   }
 
   package static func entry(ofYAMLLine text: String) -> LAVALogEntry? {

@@ -1,3 +1,4 @@
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -5,7 +6,8 @@ import YAML
 extension LAVALogValue {
   /// The item of a log line `- <value>` read as YAML, or nil when the line is not exactly one
   /// sequence item. Scalars resolve as PyYAML (which wrote them) resolves them, so a tagged
-  /// `! "558"` is the string 558.
+  /// `! "558"` is the string 558. The parser's limits bound the line's size and depth (a line
+  /// past them is nil, shown raw), so building the value recurses at most that deep.
   package static func yamlSequenceItem(_ line: String) -> LAVALogValue? {
     guard let root = try? YAMLParser.parse(line, file: "log line"), let items = root.items, items.count == 1
     else { return nil }

@@ -1,3 +1,4 @@
+import HTTP
 import Protocols
 import RunnerCore
 import YAML
@@ -13,43 +14,62 @@ package struct TemplatePlaceholders: Sendable {
 
   package let maskedText: String
   package let spans: [Span]
+  private let lookup: Set<Span>
 
+  /// One pass over the text: each character is looked at no more than twice, however many `{{`
+  /// a line holds (a hostile file may hold millions).
   package init(_ text: String) {
     var masked = ""
     masked.reserveCapacity(text.utf8.count)
     var spans: [Span] = []
     var line = 1
     var column = 1
-    var rest = Substring(text)
-    while let open = rest.firstRange(of: "{{") {
-      let before = rest[..<open.lowerBound]
-      masked += before
-      for character in before {
-        if character.isNewline {
-          line += 1
-          column = 1
-        } else {
-          column += 1
-        }
-      }
-      let afterOpen = rest[open.upperBound...]
-      let lineEnd = afterOpen.firstIndex(where: \.isNewline) ?? afterOpen.endIndex
-      guard let close = afterOpen[..<lineEnd].firstRange(of: "}}") else {
-        // An unclosed `{{` is left for the parser to judge.
-        masked += "{{"
-        column += 2
-        rest = afterOpen
+    var index = text.startIndex
+    var copied = text.startIndex
+    while index < text.endIndex {
+      let character = text[index]
+      let next = text.index(after: index)
+      if character.isNewline {
+        line += 1
+        column = 1
+        index = next
         continue
       }
-      let length = rest.distance(from: open.lowerBound, to: close.upperBound)
+      guard character == "{", next < text.endIndex, text[next] == "{" else {
+        column += 1
+        index = next
+        continue
+      }
+      // The placeholder closes on the same line, or it is not one.
+      var end = text.index(after: next)
+      var close: String.Index?
+      while end < text.endIndex, !text[end].isNewline {
+        let after = text.index(after: end)
+        if text[end] == "}", after < text.endIndex, text[after] == "}" {
+          close = text.index(after: after)
+          break
+        }
+        end = after
+      }
+      guard let close else {
+        // An unclosed `{{` is left for the parser to judge; no later `{{` on this line can close
+        // either, since no `}}` follows on it.
+        column += text.distance(from: index, to: end)
+        index = end
+        continue
+      }
+      let length = text.distance(from: index, to: close)
+      masked += text[copied..<index]
       masked += Self.filler(length: length)
       spans.append(Span(line: line, column: column, length: length))
       column += length
-      rest = rest[close.upperBound...]
+      index = close
+      copied = close
     }
-    masked += rest
+    masked += text[copied...]
     self.maskedText = masked
     self.spans = spans
+    self.lookup = Set(spans)
   }
 
   package var isEmpty: Bool { spans.isEmpty }
@@ -59,9 +79,7 @@ package struct TemplatePlaceholders: Sendable {
   package func isPlaceholder(_ node: YAMLNode) -> Bool {
     guard let scalar = node.scalar, !spans.isEmpty else { return false }
     let column = node.mark.column + (scalar.style.isQuoted ? 1 : 0)
-    return spans.contains {
-      $0.line == node.mark.line && $0.column == column && $0.length == scalar.value.count
-    }
+    return lookup.contains(Span(line: node.mark.line, column: column, length: scalar.value.count))
   }
 
   /// Letters only, so the filler is a plain string scalar wherever the placeholder stood.

@@ -8,8 +8,12 @@ package struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case encoding(String)
     /// A `<<` merge key whose value (described) is not a mapping or a list of mappings.
     case invalidMerge(String)
-    /// Aliases would expand the document past this many nodes.
+    /// The text has more than this many nodes, aliases counted as copies.
     case tooManyNodes(Int)
+    /// Lists and mappings nested deeper than this many levels; the alias whose copy would, if any.
+    case tooDeep(Int, alias: String?)
+    /// The text is longer than the limit, in bytes.
+    case tooLarge(bytes: Int, limit: Int)
     case parserUnavailable
   }
 
@@ -38,7 +42,19 @@ package struct YAMLError: Error, Sendable, Hashable, CustomStringConvertible {
     case .invalidMerge(let found):
       return "a '<<' merge key takes a mapping or a list of mappings (usually *an-alias), found \(found)"
     case .tooManyNodes(let limit):
-      return "aliases here expand the document past \(limit) nodes; write it without nested aliases"
+      return "the text has more than \(limit) values, lists and mappings by here (each alias counted as a "
+        + "copy of what it refers to); LAVA job definitions are far smaller: remove repeated or nested aliases "
+        + "or split the file"
+    case .tooDeep(let limit, nil):
+      return "lists and mappings are nested more than \(limit) levels deep here; "
+        + "LAVA job definitions need only a few levels"
+    case .tooDeep(let limit, let alias?):
+      return "alias *\(alias) here nests what &\(alias) holds more than \(limit) levels deep; "
+        + "LAVA job definitions need only a few levels"
+    case .tooLarge(let bytes, let limit):
+      return
+        "the text is \(bytes) bytes long, more than the \(limit / 1_048_576) MiB this runner reads as YAML; "
+        + "LAVA job definitions are a few KiB"
     case .parserUnavailable:
       return "libyaml could not create a parser (out of memory?)"
     }

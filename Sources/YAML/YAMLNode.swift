@@ -39,7 +39,8 @@ package struct YAMLPair: Sendable, Hashable {
 }
 
 /// One node of a parsed YAML document, with the position it starts at. Aliases are already
-/// replaced by a copy of the anchored node, so a consumer never sees them.
+/// replaced by a copy of the anchored node (sharing its storage), so a consumer never needs to
+/// resolve them; `alias` tells a walk that the copy's contents were seen at the anchor.
 package struct YAMLNode: Sendable, Hashable {
   package enum Content: Sendable, Hashable {
     case scalar(YAMLScalar)
@@ -52,12 +53,17 @@ package struct YAMLNode: Sendable, Hashable {
   /// The tag as libyaml resolved it: `!` for the non-specific tag, `tag:yaml.org,2002:int` for `!!int`.
   package var tag: String?
   package var anchor: String?
+  /// The anchor's name when this node stands for an alias `*name`.
+  package var alias: String?
 
-  package init(_ content: Content, mark: YAMLMark, tag: String? = nil, anchor: String? = nil) {
+  package init(
+    _ content: Content, mark: YAMLMark, tag: String? = nil, anchor: String? = nil, alias: String? = nil
+  ) {
     self.content = content
     self.mark = mark
     self.tag = tag
     self.anchor = anchor
+    self.alias = alias
   }
 
   package var scalar: YAMLScalar? {
@@ -85,6 +91,7 @@ package struct YAMLNode: Sendable, Hashable {
       case .null: return "an empty value"
       case .bool: return "a boolean"
       case .int: return "an integer"
+      case .largeInt: return "an integer too large for 64 bits"
       case .float: return "a number"
       case .string, nil: return "a string"
       }

@@ -1,24 +1,44 @@
 import CYAML
 
+/// Bounds on what one parse may read and build, the same for `validate`, `submit` and LAVA log
+/// lines: a hostile text fails with an error that says which bound it passed, instead of taking
+/// the memory, time or stack of the runner that serves every other job.
+package struct YAMLLimits: Sendable, Hashable {
+  /// Bytes of UTF-8 text. LAVA job definitions are a few KiB.
+  package var maximumBytes = 16 * 1024 * 1024
+  /// Nodes (scalars, lists, mappings) of all the documents of a text, each alias counted as the
+  /// copy it stands for.
+  package var maximumNodes = 1_000_000
+  /// Lists and mappings nested in one another, aliases counted at their full depth. LAVA job
+  /// definitions nest a handful of levels; code that walks a tree may recurse once per level.
+  package var maximumDepth = 256
+
+  package static let standard = YAMLLimits()
+}
+
 /// Reads YAML with libyaml's event API into `YAMLNode` trees that remember where each node starts.
 package enum YAMLParser {
   /// The first document of `text`, or nil when the text holds none; what follows it is not read.
   /// This is the entry point for short texts such as one LAVA log line.
-  package static func parse(_ text: String, file: String = "<string>") throws(YAMLError) -> YAMLNode? {
-    try read(text, file: file, firstOnly: true).first
+  package static func parse(
+    _ text: String, file: String = "<string>", limits: YAMLLimits = .standard
+  ) throws(YAMLError) -> YAMLNode? {
+    try read(text, file: file, limits: limits, firstOnly: true).first
   }
 
   /// Every document of `text`, in order; empty when the text holds none.
-  package static func parseDocuments(_ text: String, file: String = "<string>") throws(YAMLError)
-    -> [YAMLNode]
-  {
-    try read(text, file: file, firstOnly: false)
+  package static func parseDocuments(
+    _ text: String, file: String = "<string>", limits: YAMLLimits = .standard
+  ) throws(YAMLError) -> [YAMLNode] {
+    try read(text, file: file, limits: limits, firstOnly: false)
   }
 
-  private static func read(_ text: String, file: String, firstOnly: Bool) throws(YAMLError) -> [YAMLNode] {
+  private static func read(
+    _ text: String, file: String, limits: YAMLLimits, firstOnly: Bool
+  ) throws(YAMLError) -> [YAMLNode] {
     var source = text
     let result: Result<[YAMLNode], YAMLError> = source.withUTF8 { bytes in
-      var builder = TreeBuilder(text: text, file: file)
+      var builder = TreeBuilder(text: text, file: file, limits: limits)
       do throws(YAMLError) {
         try builder.run(bytes, firstOnly: firstOnly)
         return .success(builder.documents)
@@ -31,30 +51,53 @@ package enum YAMLParser {
 }
 
 /// Turns the event stream into nodes; one per parse, never shared.
+///
+/// Linear in the text: each container being read is a frame whose lists grow in place, and an
+/// alias is a copy of the anchored node that shares its storage (nodes are values with
+/// copy-on-write arrays), so it costs O(1) however large the anchored node is.
 private struct TreeBuilder {
-  private enum Frame {
-    case sequence(YAMLNode, [YAMLNode])
-    case mapping(YAMLNode, [YAMLPair], pendingKey: YAMLNode?)
+  private struct Frame {
+    /// Mark, tag and anchor; the content is set when the container ends.
+    package var node: YAMLNode
+    package var isMapping: Bool
+    package var items: [YAMLNode] = []
+    package var pairs: [YAMLPair] = []
+    package var pendingKey: YAMLNode?
+    /// Nodes in this container, itself included and aliases counted as the copies they stand for.
+    package var size = 1
+    /// Levels of lists and mappings, itself included.
+    package var height = 1
   }
 
-  let text: String
-  let file: String
-  private(set) var documents: [YAMLNode] = []
-  private var stack: [Frame] = []
-  private var anchors: [String: YAMLNode] = [:]
-  /// Expanded node counts, so that aliases of aliases (a "billion laughs" text) are refused
-  /// before every walk over the tree becomes exponential.
-  private var sizes: [Int] = []
-  private var anchorSizes: [String: Int] = [:]
-  private var documentSize = 0
-  static let maximumNodes = 1_000_000
+  private struct Anchored {
+    package var node: YAMLNode
+    package var size: Int
+    package var height: Int
+  }
 
-  init(text: String, file: String) {
+  package let text: String
+  package let file: String
+  package let limits: YAMLLimits
+  package private(set) var documents: [YAMLNode] = []
+  private var stack: [Frame] = []
+  private var anchors: [String: Anchored] = [:]
+  /// Nodes read so far with aliases expanded, so that aliases of aliases (a "billion laughs"
+  /// text) are refused before any walk over the tree becomes exponential, and a stream of
+  /// millions of tiny documents is refused too.
+  private var nodeCount = 0
+
+  package init(text: String, file: String, limits: YAMLLimits) {
     self.text = text
     self.file = file
+    self.limits = limits
   }
 
-  mutating func run(_ bytes: UnsafeBufferPointer<UInt8>, firstOnly: Bool) throws(YAMLError) {
+  package mutating func run(_ bytes: UnsafeBufferPointer<UInt8>, firstOnly: Bool) throws(YAMLError) {
+    guard bytes.count <= limits.maximumBytes else {
+      throw YAMLError(
+        file: file, mark: YAMLMark(line: 1, column: 1),
+        reason: .tooLarge(bytes: bytes.count, limit: limits.maximumBytes), sourceLine: nil)
+    }
     var parser = yaml_parser_t()
     guard yaml_parser_initialize(&parser) == 1 else {
       throw YAMLError(
@@ -84,102 +127,103 @@ private struct TreeBuilder {
     switch event.type {
     case YAML_DOCUMENT_START_EVENT:
       anchors.removeAll(keepingCapacity: true)
-      anchorSizes.removeAll(keepingCapacity: true)
-      documentSize = 0
     case YAML_SCALAR_EVENT:
       let data = event.data.scalar
       let value = String(decoding: UnsafeBufferPointer(start: data.value, count: data.length), as: UTF8.self)
       let node = YAMLNode(
         .scalar(YAMLScalar(value: value, style: YAMLScalarStyle(data.style))),
         mark: mark, tag: string(data.tag), anchor: string(data.anchor))
-      try count(1, anchor: node.anchor, at: mark)
-      attach(node)
+      try count(1, at: mark)
+      attach(node, size: 1, height: 0)
     case YAML_SEQUENCE_START_EVENT:
       let data = event.data.sequence_start
-      let node = YAMLNode(.sequence([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor))
-      stack.append(.sequence(node, []))
-      sizes.append(1)
-      documentSize += 1
+      try open(
+        YAMLNode(.sequence([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor)),
+        isMapping: false)
     case YAML_MAPPING_START_EVENT:
       let data = event.data.mapping_start
-      let node = YAMLNode(.mapping([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor))
-      stack.append(.mapping(node, [], pendingKey: nil))
-      sizes.append(1)
-      documentSize += 1
+      try open(
+        YAMLNode(.mapping([]), mark: mark, tag: string(data.tag), anchor: string(data.anchor)),
+        isMapping: true)
     case YAML_SEQUENCE_END_EVENT, YAML_MAPPING_END_EVENT:
-      guard let node = try stackPop(), let size = sizes.popLast() else { return }
-      node.anchor.map { anchors[$0] = node }
-      // Its nodes are counted already; only its parent and its anchor learn its size now.
-      documentSize -= size
-      try count(size, anchor: node.anchor, at: mark)
-      attachCompleted(node)
+      guard let frame = stack.popLast() else { return }
+      attach(try close(frame), size: frame.size, height: frame.height)
     case YAML_ALIAS_EVENT:
       let name = string(event.data.alias.anchor) ?? ""
-      guard var target = anchors[name] else {
+      guard let anchored = anchors[name] else {
         throw YAMLError(
           file: file, mark: mark, reason: .undefinedAlias(name),
           sourceLine: SourceText.line(mark.line, of: text))
       }
-      try count(anchorSizes[name] ?? 1, anchor: nil, at: mark)
+      try checkDepth(stack.count + anchored.height, at: mark, alias: name)
+      try count(anchored.size, at: mark)
       // The copy keeps the anchored content but reports the alias's own position.
-      target.mark = mark
-      target.anchor = nil
-      attachCompleted(target)
+      var copy = anchored.node
+      copy.mark = mark
+      copy.anchor = nil
+      copy.alias = name
+      attach(copy, size: anchored.size, height: anchored.height)
     default:
       break
     }
   }
 
-  private mutating func count(_ size: Int, anchor: String?, at mark: YAMLMark) throws(YAMLError) {
-    documentSize += size
-    if !sizes.isEmpty { sizes[sizes.count - 1] += size }
-    if let anchor { anchorSizes[anchor] = size }
-    guard documentSize <= Self.maximumNodes else {
+  private mutating func open(_ node: YAMLNode, isMapping: Bool) throws(YAMLError) {
+    try checkDepth(stack.count + 1, at: node.mark)
+    try count(1, at: node.mark)
+    stack.append(Frame(node: node, isMapping: isMapping))
+  }
+
+  private func checkDepth(_ depth: Int, at mark: YAMLMark, alias: String? = nil) throws(YAMLError) {
+    guard depth > limits.maximumDepth else { return }
+    throw YAMLError(
+      file: file, mark: mark, reason: .tooDeep(limits.maximumDepth, alias: alias),
+      sourceLine: SourceText.line(mark.line, of: text))
+  }
+
+  private mutating func count(_ size: Int, at mark: YAMLMark) throws(YAMLError) {
+    nodeCount += size
+    guard nodeCount <= limits.maximumNodes else {
       throw YAMLError(
-        file: file, mark: mark, reason: .tooManyNodes(Self.maximumNodes),
+        file: file, mark: mark, reason: .tooManyNodes(limits.maximumNodes),
         sourceLine: SourceText.line(mark.line, of: text))
     }
   }
 
-  private mutating func stackPop() throws(YAMLError) -> YAMLNode? {
-    guard let frame = stack.popLast() else { return nil }
-    switch frame {
-    case .sequence(var node, let items):
-      node.content = .sequence(items)
-      return node
-    case .mapping(var node, let pairs, _):
-      do {
-        node.content = .mapping(try YAMLMerge.apply(pairs))
-      } catch {
-        throw YAMLError(
-          file: file, mark: error.node.mark, reason: .invalidMerge(error.node.kindDescription),
-          sourceLine: SourceText.line(error.node.mark.line, of: text))
-      }
+  /// The finished container of `frame`, with merge keys applied.
+  private func close(_ frame: Frame) throws(YAMLError) -> YAMLNode {
+    var node = frame.node
+    guard frame.isMapping else {
+      node.content = .sequence(frame.items)
       return node
     }
+    do {
+      node.content = .mapping(try YAMLMerge.apply(frame.pairs))
+    } catch {
+      throw YAMLError(
+        file: file, mark: error.node.mark, reason: .invalidMerge(error.node.kindDescription),
+        sourceLine: SourceText.line(error.node.mark.line, of: text))
+    }
+    return node
   }
 
-  private mutating func attach(_ node: YAMLNode) {
-    if let anchor = node.anchor { anchors[anchor] = node }
-    attachCompleted(node)
-  }
-
-  private mutating func attachCompleted(_ node: YAMLNode) {
-    guard let frame = stack.popLast() else {
+  /// Adds a finished node to the container being read (in place), or to the documents.
+  private mutating func attach(_ node: YAMLNode, size: Int, height: Int) {
+    if let anchor = node.anchor { anchors[anchor] = Anchored(node: node, size: size, height: height) }
+    guard !stack.isEmpty else {
       documents.append(node)
       return
     }
-    switch frame {
-    case .sequence(let parent, var items):
-      items.append(node)
-      stack.append(.sequence(parent, items))
-    case .mapping(let parent, var pairs, let pendingKey):
-      if let key = pendingKey {
-        pairs.append(YAMLPair(key: key, value: node))
-        stack.append(.mapping(parent, pairs, pendingKey: nil))
-      } else {
-        stack.append(.mapping(parent, pairs, pendingKey: node))
-      }
+    let top = stack.count - 1
+    stack[top].size += size
+    stack[top].height = max(stack[top].height, height + 1)
+    if !stack[top].isMapping {
+      stack[top].items.append(node)
+    } else if let key = stack[top].pendingKey {
+      stack[top].pairs.append(YAMLPair(key: key, value: node))
+      stack[top].pendingKey = nil
+    } else {
+      stack[top].pendingKey = node
     }
   }
 

@@ -81,5 +81,5 @@ public struct NoLAVA: LAVAConnector {
     throw MissingDependencyFile(path: "LAVA server \(url)", known: [])
   }
 
-  public func problems(inDefinition text: String, name: String) -> [String] { [] }
+  public func problems(inDefinition text: String, name: String) async -> [String] { [] }
 }

@@ -1,7 +1,11 @@
 import ArgumentParser
 import Foundation
+import GitLabAPI
+import HTTP
+import JobEngine
 import LAVA
 import RunnerCore
+import YAML
 
 struct ValidateCommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
@@ -18,12 +22,17 @@ struct ValidateCommand: AsyncParsableCommand {
         - job_name and device_type are non-empty strings (device_type is set per role instead in \
       multinode jobs)
         - timeouts is a mapping with a job timeout; every timeout is one of days, hours, minutes \
-      or seconds with a whole number of at least 1
+      or seconds with a whole number of at least 1, at most 999999999 days in all
         - visibility is public, personal, or group: [names]
         - actions is a non-empty list whose items each hold exactly one of deploy, boot, test or \
       command, mapped to its settings
         - priority, when set, is high, medium, low or 0-100; no unknown top-level keys; no \
       duplicate keys
+
+      The first 50 problems of a file are shown, in source order, then how many more there are. \
+      A file larger than 16 MiB, with more than 1,000,000 values (aliases counted as copies) or \
+      nested more than 256 levels is refused. Control characters of the file are shown as \
+      escapes such as \\x1B.
 
       GitLab CI placeholders such as {{ job.DEVICE_TYPE }} are accepted wherever a value is \
       expected, since they are filled in before submission. The contents of each action (deploy \

@@ -84,6 +84,38 @@ import Testing
     #expect(problemLines.count >= 5)
   }
 
+  /// Issue 11: each of these once crashed the process (findings 1 and 2) or misled (9, 13).
+  @Test func theBuiltBinaryReportsHostileDefinitionsAndExitsCleanly() throws {
+    let binary = try #require(Self.builtBinary(), "build lava-runner first (swift build)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID())")
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: directory) }
+    let deep = String(repeating: "[", count: 50_000) + String(repeating: "]", count: 50_000) + "\n"
+    var laughs = "a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n"
+    for level in 1...9 {
+      laughs +=
+        "a\(level): &a\(level) [" + Array(repeating: "*a\(level - 1)", count: 10).joined(separator: ", ")
+        + "]\n"
+    }
+    let cases: [(name: String, text: String, expected: String)] = [
+      ("sexagesimal.yaml", "priority: 153722867280912931:0\n", ":1:11: 'priority' must be high, medium, low"),
+      ("deep.yaml", deep, ":1:257: lists and mappings are nested more than 256 levels deep"),
+      ("laughs.yaml", laughs, "values, lists and mappings by here (each alias counted"),
+      ("days.yaml", "timeouts: {job: {days: 9223372036854775807}}\n", "longer than LAVA can hold"),
+      ("osc.yaml", "job_name: x\u{1B}]0;pwned\u{07}\n", "job_name: x\\x1B]0;pwned\\x07"),
+    ]
+    for (name, text, expected) in cases {
+      let file = directory.appendingPathComponent(name)
+      try Data(text.utf8).write(to: file)
+      let result = try Self.run(binary, ["validate", file.path])
+      #expect(result.reason == .exit, "\(name) must not kill the process")
+      #expect(result.status == 1, "\(name)")
+      #expect(result.output.contains(expected), "\(name): \(result.output.prefix(2_000))")
+      #expect(!result.output.contains("\u{07}"), "\(name)")
+      #expect(result.output.count < 10_000, "\(name): the output stays short")
+    }
+  }
+
   /// lava-runner sits next to the test bundle in the build products directory.
   private static func builtBinary() -> URL? {
     let candidates = [
@@ -95,7 +127,9 @@ import Testing
       .first { FileManager.default.isExecutableFile(atPath: $0.path) }
   }
 
-  private static func run(_ binary: URL, _ arguments: [String]) throws -> (status: Int32, output: String) {
+  private static func run(
+    _ binary: URL, _ arguments: [String]
+  ) throws -> (status: Int32, output: String, reason: Process.TerminationReason) {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -105,6 +139,6 @@ import Testing
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
-    return (process.terminationStatus, String(decoding: data, as: UTF8.self))
+    return (process.terminationStatus, String(decoding: data, as: UTF8.self), process.terminationReason)
   }
 }
