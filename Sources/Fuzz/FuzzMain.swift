@@ -12,29 +12,21 @@ import Foundation
 /// instrumentation: a quick check that every seed still passes.
 @main
 struct FuzzMain {
+  /// Carries the target to the processes libFuzzer starts for -fork, -jobs and -merge.
   static let environmentKey = "LAVA_RUNNER_FUZZ_TARGET"
 
   static func main() {
-    var arguments = CommandLine.arguments
-    let program = arguments.removeFirst()
-    // libFuzzer re-runs the binary for -fork, -jobs and -merge without the target name: the
-    // environment carries it to those children.
-    let name: String?
-    if let first = arguments.first, FuzzTarget.named(first) != nil {
-      name = first
-      arguments.removeFirst()
-    } else {
-      name = ProcessInfo.processInfo.environment[environmentKey]
-    }
-    guard let name, let target = FuzzTarget.named(name) else {
-      usage(program)
-      exit(arguments.first == "list" || arguments.first == "--help" ? 0 : 2)
-    }
-    setenv(environmentKey, name, 1)
     #if FUZZING
-      exit(LibFuzzer.run(target, arguments: [program] + arguments))
+      // libFuzzer reads the arguments; LLVMFuzzerInitialize takes the target's name out.
+      exit(LibFuzzer.run())
     #else
-      exit(Replay.run(target, arguments: arguments))
+      var arguments = CommandLine.arguments
+      let program = arguments.removeFirst()
+      guard let name = arguments.first, let target = FuzzTarget.named(name) else {
+        usage(program)
+        exit(arguments.first == "list" || arguments.first == "--help" ? 0 : 2)
+      }
+      exit(Replay.run(target, arguments: Array(arguments.dropFirst())))
     #endif
   }
 
