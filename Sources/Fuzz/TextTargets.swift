@@ -97,11 +97,9 @@ extension FuzzTarget {
       let rendered = try CommandsFuzzEntryPoints.renderTemplate(data, variables: variables)
       let text = String(decoding: data, as: UTF8.self)
       if !text.contains("{{") {
-        // Mustache drops a last line of blanks without a line break (harmless in YAML).
-        let blankTail =
-          text.hasPrefix(rendered) && text.dropFirst(rendered.count).allSatisfy { $0 == " " || $0 == "\t" }
         fuzzCheck(
-          rendered == text || blankTail, "a text without tags rendered as \(rendered.debugDescription)")
+          TemplateText.asRendered(text).contains(rendered),
+          "a text without tags rendered as \(rendered.debugDescription)")
       }
     } catch {
       fuzzCheck(error.failureReason == .scriptFailure, "\(error.failureReason) for a bad template")
@@ -114,5 +112,31 @@ extension FuzzTarget {
     name: "job-payload", summary: "GitLabAPI JobPayload (GitLab's job reply)"
   ) { data in
     _ = try? JSONDecoder().decode(JobPayload.self, from: data)
+  }
+}
+
+/// What the template renderer makes of a text without tags: the text, except for two known
+/// findings (Fuzz/README.md): a first line of blanks is taken for the standalone line of the
+/// pragma the renderer puts first, and dropped (`DefinitionTemplateFuzzFindingTests`); a last
+/// line of blanks without a line break is dropped (harmless in YAML).
+enum TemplateText {
+  static func asRendered(_ text: String) -> Set<String> {
+    let bytes = Array(text.utf8)
+    let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
+    var heads = [bytes[...]]
+    if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
+      bytes[..<newline].allSatisfy({ blank($0) || $0 == UInt8(ascii: "\r") })
+    {
+      heads.append(bytes[(newline + 1)...])
+    }
+    var results = Set<String>()
+    for head in heads {
+      results.insert(String(decoding: head, as: UTF8.self))
+      let lastLine = head.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? head.startIndex
+      if lastLine < head.endIndex, head[lastLine...].allSatisfy(blank) {
+        results.insert(String(decoding: head[..<lastLine], as: UTF8.self))
+      }
+    }
+    return results
   }
 }
