@@ -121,20 +121,18 @@ extension FuzzTarget {
 /// line of blanks without a line break is dropped (harmless in YAML).
 enum TemplateText {
   static func asRendered(_ text: String) -> Set<String> {
-    let bytes = Array(text.utf8)
-    let blank: (UInt8) -> Bool = { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }
-    var heads = [bytes[...]]
-    if let newline = bytes.firstIndex(of: UInt8(ascii: "\n")),
-      bytes[..<newline].allSatisfy({ blank($0) || $0 == UInt8(ascii: "\r") })
-    {
-      heads.append(bytes[(newline + 1)...])
+    let blank: (Character) -> Bool = { $0 == " " || $0 == "\t" }
+    var heads = [text[...]]
+    // Mustache's line breaks are Characters that are newlines: \n, \r\n, \u{B}, \u{C}, ….
+    if let end = text.firstIndex(where: { !blank($0) }), text[end].isNewline {
+      heads.append(text[text.index(after: end)...])
     }
     var results = Set<String>()
     for head in heads {
-      results.insert(String(decoding: head, as: UTF8.self))
-      let lastLine = head.lastIndex(of: UInt8(ascii: "\n")).map { $0 + 1 } ?? head.startIndex
+      results.insert(String(head))
+      let lastLine = head.lastIndex(where: \.isNewline).map { head.index(after: $0) } ?? head.startIndex
       if lastLine < head.endIndex, head[lastLine...].allSatisfy(blank) {
-        results.insert(String(decoding: head[..<lastLine], as: UTF8.self))
+        results.insert(String(head[..<lastLine]))
       }
     }
     return results

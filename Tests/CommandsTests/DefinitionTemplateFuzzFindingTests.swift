@@ -6,18 +6,16 @@ import Testing
 /// Findings of the `definition-template` fuzz target (Fuzz/README.md) in code another change
 /// is rewriting: disabled until its owner takes them, each with the input that shows it.
 @Suite struct DefinitionTemplateFuzzFindingTests {
-  /// The renderer puts `{{% CONTENT_TYPE: TEXT }}` before the text; when the text starts with a
-  /// blank line, mustache takes that line as the pragma's standalone line and drops it, so the
-  /// definition LAVA receives is one line shorter and the line numbers of LAVA's errors are one
-  /// less than in the file (fuzz input `\na:b \x0e`).
+  /// The renderer puts `{{% CONTENT_TYPE: TEXT }}` before the text; mustache takes blanks and
+  /// a line break (`\n`, `\r\n`, or a form feed or vertical tab) at the start of the text for
+  /// the end of the pragma's standalone line, and drops them. A definition starting with a
+  /// blank line then reaches LAVA one line shorter, and LAVA's line numbers are one less than
+  /// the file's (fuzz inputs `\na:b \x0e` and `\x0c\0\0\0{ joEMP\n`).
   @Test(.disabled("finding of the definition-template fuzz target, for the template's owner"))
-  func aLeadingBlankLineIsKeptSoThatLineNumbersMatchTheFile() throws {
+  func theTextAfterThePragmaIsRenderedAsWritten() throws {
     let variables = JobVariables([JobVariable(key: "A", value: "1")])
-    for text in ["\njob_name: {{ job.A }}\n", "  \njob_name: x\n"] {
-      let rendered = try DefinitionTemplate(name: "t.yaml", text: text).render(with: variables)
-      #expect(
-        rendered.split(separator: "\n", omittingEmptySubsequences: false).count
-          == text.split(separator: "\n", omittingEmptySubsequences: false).count)
+    for text in ["\njob_name: x\n", "  \njob_name: x\n", "\u{C}job_name: x\n", "\r\njob_name: x\n"] {
+      #expect(try DefinitionTemplate(name: "t.yaml", text: text).render(with: variables) == text)
     }
   }
 }
