@@ -58,6 +58,14 @@ let package = Package(
       dependencies: [.product(name: "ArgumentParser", package: "swift-argument-parser")],
       swiftSettings: strict
     ),
+    // The streaming byte-level masker of secrets: the job log, artifacts, the runner's own log.
+    // Its own target (in the runner's folder) so that the test fakes mask as the runner does.
+    .target(
+      name: "Masking",
+      dependencies: ["Protocols"],
+      path: "Sources/Runner/GitLab/Masking",
+      swiftSettings: strict
+    ),
     // One file per script command, and the list that registers them.
     .target(
       name: "Commands",
@@ -75,6 +83,7 @@ let package = Package(
       dependencies: [
         "Protocols",
         "Commands",
+        "Masking",
         "CCurl",
         "CYAML",
         "CZlibShim",
@@ -87,6 +96,7 @@ let package = Package(
         .product(name: "Metrics", package: "swift-metrics"),
         .product(name: "Prometheus", package: "swift-prometheus"),
       ],
+      exclude: ["GitLab/Masking"],
       swiftSettings: strict
     ),
     // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab.
@@ -94,6 +104,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "Protocols",
+        "Masking",
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
@@ -103,7 +114,7 @@ let package = Package(
     .testTarget(
       name: "RunnerTests",
       dependencies: [
-        "Runner", "Protocols", "Commands", "TestSupport",
+        "Runner", "Protocols", "Commands", "Masking", "TestSupport",
         .product(name: "FlyingFox", package: "FlyingFox"),
       ],
       swiftSettings: strict
@@ -116,7 +127,7 @@ let package = Package(
     ),
     .testTarget(
       name: "CommandsTests",
-      dependencies: ["Commands", "Protocols", "TestSupport"],
+      dependencies: ["Commands", "Protocols", "Masking", "TestSupport"],
       swiftSettings: strict
     ),
   ],

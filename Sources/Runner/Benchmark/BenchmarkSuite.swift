@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 
 /// The benchmarks behind `lava-runner benchmark`: each case is timed `repetitions` times in this

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Masking
 
 /// TLS options of `run` and the lifecycle commands, each with its environment variable.
 struct GitLabTLSOptions: ParsableArguments {

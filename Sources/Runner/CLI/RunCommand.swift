@@ -1,6 +1,7 @@
 import ArgumentParser
 import Foundation
 import Logging
+import Masking
 import ServiceLifecycle
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original

@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 import Synchronization
 

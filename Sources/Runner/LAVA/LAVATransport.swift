@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 
 /// How hard a LAVA client tries before it gives up on a busy or unreachable server.

@@ -1,3 +1,4 @@
+import Masking
 import Testing
 
 @testable import Runner

@@ -2,6 +2,7 @@ import ArgumentParser
 import Commands
 import Foundation
 import Logging
+import Masking
 import Protocols
 import TestSupport
 import Testing

@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Testing
 
 @testable import Runner

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import Masking
 import Protocols
 
 /// Runs one job GitLab handed the runner, from its first log line to its final state.

@@ -6,47 +6,6 @@
 /// to a point that no unfinished occurrence, and no held-back run or its anchor, lies before:
 /// rescanning the held-back bytes later then finds exactly the runs that masking everything at
 /// once would find.
-/// What a `SecretMasker` looks for, indexed by first byte so one pass over the log finds every
-/// candidate occurrence.
-struct MaskPatterns: Sendable {
-  enum Kind: Sendable {
-    /// The needle itself is hidden.
-    case secret
-    /// The token characters after the needle are hidden.
-    case tokenPrefix
-    /// The URL parameter value after the needle (`?name=`, matched ignoring case) is hidden.
-    case urlParameter
-  }
-
-  struct Needle: Sendable {
-    let bytes: [UInt8]
-    let kind: Kind
-  }
-
-  let needles: [Needle]
-  /// For each byte value, the needles starting with it (both cases for URL parameters).
-  let byFirstByte: [[Int]]
-  /// Whether any needle starts with the byte: most log bytes are skipped on this alone.
-  let startsANeedle: [Bool]
-
-  init(secrets: [[UInt8]], tokenPrefixes: [[UInt8]], urlParameterStarts: [[UInt8]]) {
-    needles =
-      secrets.map { Needle(bytes: $0, kind: .secret) }
-      + tokenPrefixes.map { Needle(bytes: $0, kind: .tokenPrefix) }
-      + urlParameterStarts.map { Needle(bytes: $0.map(lowercasedASCII), kind: .urlParameter) }
-    var index = [[Int]](repeating: [], count: 256)
-    for (position, needle) in needles.enumerated() {
-      guard let first = needle.bytes.first else { continue }
-      index[Int(first)].append(position)
-      if needle.kind == .urlParameter && uppercasedASCII(first) != first {
-        index[Int(uppercasedASCII(first))].append(position)
-      }
-    }
-    byFirstByte = index
-    startsANeedle = index.map { !$0.isEmpty }
-  }
-}
-
 struct MaskScan {
   let buffer: [UInt8]
   /// Disjoint, sorted ranges to replace, each made of overlapping occurrences.
@@ -63,31 +22,23 @@ struct MaskScan {
       for start in bytes.indices where patterns.startsANeedle[Int(bytes[start])] {
         for index in patterns.byFirstByte[Int(bytes[start])] {
           let needle = patterns.needles[index]
-          let available = min(needle.bytes.count, bytes.count - start)
-          guard Self.matches(needle, bytes, at: start, count: available) else { continue }
-          guard available == needle.bytes.count else {
-            if !atEnd { undecided = min(undecided, start) }
-            continue
-          }
-          let hiddenStart: Int
-          var hiddenEnd: Int
+          let (end, needsMore) = Self.match(needle, patterns, bytes, at: start)
+          if needsMore && !atEnd { undecided = min(undecided, start) }
+          guard let end else { continue }
+          var hiddenEnd = end
           switch needle.kind {
           case .secret:
-            hidden.append(Run(range: start..<(start + available), anchor: start))
+            hidden.append(Run(range: start..<end, anchor: start))
             continue
           case .tokenPrefix:
-            hiddenStart = start + available
-            hiddenEnd = hiddenStart
             while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
           case .urlParameter:
-            hiddenStart = start + available
-            hiddenEnd = hiddenStart
             while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
           }
           if hiddenEnd == bytes.count && !atEnd {
             undecided = min(undecided, start)
-          } else if hiddenEnd > hiddenStart {
-            hidden.append(Run(range: hiddenStart..<hiddenEnd, anchor: start))
+          } else if hiddenEnd > end {
+            hidden.append(Run(range: end..<hiddenEnd, anchor: start))
           }
         }
       }
@@ -104,16 +55,41 @@ struct MaskScan {
     releasableLength = cut
   }
 
-  /// Whether the first `count` bytes of `needle` are at `start`.
-  private static func matches(
-    _ needle: MaskPatterns.Needle, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, count: Int
-  ) -> Bool {
-    let ignoringCase = needle.kind == .urlParameter
-    for offset in 0..<count {
-      let byte = ignoringCase ? lowercasedASCII(bytes[start + offset]) : bytes[start + offset]
-      if byte != needle.bytes[offset] { return false }
+  /// Where the longest occurrence of `needle` at `start` ends, if one is complete, and whether
+  /// bytes past the end of the buffer could still make one (or a longer one).
+  ///
+  /// Units are matched form by form, following every form that fits: a secret holding `\`
+  /// matches both its raw byte and the escape `\\`, and either may be the one that leads on.
+  private static func match(
+    _ needle: MaskPatterns.Needle, _ patterns: MaskPatterns, _ bytes: UnsafeBufferPointer<UInt8>,
+    at start: Int
+  ) -> (end: Int?, needsMore: Bool) {
+    var current = Offsets(start)
+    var needsMore = false
+    for unit in needle.units {
+      var next = Offsets()
+      current.forEach { offset in
+        for formIndex in patterns.unitForms[unit] {
+          let form = patterns.forms[formIndex]
+          let available = min(form.count, bytes.count - offset)
+          var fits = true
+          for position in 0..<available
+          where !sameByte(bytes[offset + position], patterns.bytes[form.start + position], form.folding) {
+            fits = false
+            break
+          }
+          guard fits else { continue }
+          if available < form.count {
+            needsMore = true
+          } else {
+            next.insert(offset + form.count)
+          }
+        }
+      }
+      guard !next.isEmpty else { return (nil, needsMore) }
+      current = next
     }
-    return true
+    return (current.maximum, needsMore)
   }
 
   func render(upTo end: Int) -> [UInt8] {
@@ -129,8 +105,6 @@ struct MaskScan {
     return output
   }
 
-  /// Calls `body` for each full occurrence of `needle` (complete: true) and for each tail of
-  /// the buffer that is a proper prefix of it (complete: false).
   private static func mergeOverlapping(_ runs: [Run]) -> [Run] {
     var merged: [Run] = []
     for run in runs.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
@@ -179,10 +153,37 @@ private func endsURLParameter(_ byte: UInt8) -> Bool {
   }
 }
 
-private func lowercasedASCII(_ byte: UInt8) -> UInt8 {
-  (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
+private func sameByte(_ input: UInt8, _ expected: UInt8, _ folding: MaskPatterns.Folding) -> Bool {
+  if input == expected { return true }
+  switch folding {
+  case .exact: return false
+  case .hexDigits: return (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(expected) && input == expected - 32
+  case .letters: return lowercasedASCII(input) == expected
+  }
 }
 
-private func uppercasedASCII(_ byte: UInt8) -> UInt8 {
-  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+/// The offsets a match has reached; nearly always one, kept without allocating.
+private struct Offsets {
+  private var first: Int?
+  private var others: [Int] = []
+
+  init() {}
+  init(_ offset: Int) { first = offset }
+
+  var isEmpty: Bool { first == nil }
+  var maximum: Int? { others.max().map { max($0, first ?? $0) } ?? first }
+
+  mutating func insert(_ offset: Int) {
+    guard let first else {
+      self.first = offset
+      return
+    }
+    if offset != first && !others.contains(offset) { others.append(offset) }
+  }
+
+  func forEach(_ body: (Int) -> Void) {
+    guard let first else { return }
+    body(first)
+    for offset in others { body(offset) }
+  }
 }
