@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 import Synchronization
 
@@ -11,6 +12,7 @@ import Synchronization
 /// signals and stdout is CLI.
 final class LocalJobContext: JobContext {
   let log: any JobLog
+  private let maskingLog: any MaskingJobLog
   let variables: JobVariables
   /// The job's private folder (LAVA logs are written here before they are copied out).
   let workingDirectory: URL
@@ -18,23 +20,30 @@ final class LocalJobContext: JobContext {
   let sourceDirectory: URL
   let lava: any LAVAConnector
   let control: JobControl
-  let masker: SecretMasker
+  private let masks: Mutex<JobMasks>
   private let offers = Mutex<[String: URL]>([:])
 
   init(
-    log: any JobLog, variables: JobVariables, sourceDirectory: URL, workingDirectory: URL,
+    log: any MaskingJobLog, variables: JobVariables, sourceDirectory: URL, workingDirectory: URL,
     lava: any LAVAConnector, control: JobControl
   ) {
     self.log = log
+    self.maskingLog = log
     self.variables = variables
     self.sourceDirectory = sourceDirectory
     self.workingDirectory = workingDirectory
     self.lava = lava
     self.control = control
-    self.masker = SecretMasker(secrets: variables.secretValues)
+    self.masks = Mutex(JobMasks(SecretMasker(secrets: variables.secretValues)))
   }
 
-  func mask(_ text: String) -> String { masker.mask(text) }
+  func mask(_ text: String) -> String { masks.withLock { $0.mask(text) } }
+
+  func addMask(_ secret: String) async {
+    masks.withLock { $0.add(secret, to: maskingLog) }
+  }
+
+  func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
 
   /// `path` relative to the source folder; absolute paths and `..` are refused as the runner
   /// refuses them for artifacts.

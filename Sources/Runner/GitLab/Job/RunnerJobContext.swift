@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 import Synchronization
 
@@ -11,14 +12,14 @@ final class RunnerJobContext: JobContext {
   let control: JobControl
   let dependencies: DependencyFiles
   let lava: any LAVAConnector
-  let masker: SecretMasker
+  private let masks: Mutex<JobMasks>
   private let offers = Mutex<[String: URL]>([:])
 
   init(
     trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
     dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker
   ) {
-    self.masker = masker
+    self.masks = Mutex(JobMasks(masker))
     self.lava = lava
     self.trace = trace
     self.variables = variables
@@ -29,7 +30,13 @@ final class RunnerJobContext: JobContext {
 
   var log: any JobLog { trace }
 
-  func mask(_ text: String) -> String { masker.mask(text) }
+  func mask(_ text: String) -> String { masks.withLock { $0.mask(text) } }
+
+  func addMask(_ secret: String) async {
+    masks.withLock { $0.add(secret, to: trace) }
+  }
+
+  func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
 
   func dependencyFile(at path: String) async throws -> URL {
     try await dependencies.file(at: path)

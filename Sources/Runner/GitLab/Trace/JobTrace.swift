@@ -1,4 +1,5 @@
 import Foundation
+import Masking
 import Protocols
 import Synchronization
 
@@ -6,7 +7,7 @@ import Synchronization
 /// the job's folder; the uploader sends the spool in order from the offset GitLab holds, so a
 /// chunk is never lost (the bytes stay on disk until GitLab has them) and never sent twice
 /// (GitLab's `Range` says where to go on).
-final class JobTrace: JobLog, Sendable {
+final class JobTrace: MaskingJobLog, Sendable {
   /// Writers wait while more than this is spooled but not yet accepted by GitLab, so a command
   /// that logs faster than GitLab takes cannot fill the disk.
   let backlogLimit: Int64
@@ -53,6 +54,10 @@ final class JobTrace: JobLog, Sendable {
       return state.abandoned || state.length - state.sent <= backlogLimit
     }
     if !ready { await wait(for: .backlog(atMost: backlogLimit)) }
+  }
+
+  func addMask(_ secret: String) {
+    state.withLock { $0.masker.addMask(secret) }
   }
 
   /// Ends the log: releases what the masker held back. Later writes are dropped.
