@@ -30,12 +30,19 @@ struct MaskPatterns: Sendable {
     let start: Int
     let count: Int
     let folding: Folding
+    /// The byte the form starts with, and the same in the other case where folding allows:
+    /// most forms are ruled out on these alone.
+    let first: UInt8
+    let firstOtherCase: UInt8
   }
 
   struct Needle: Sendable {
     let kind: Kind
     /// Indices into `unitForms`.
     let units: Range<Int>
+    /// The needle written raw (each unit's first form), in `bytes`: compared first, as one run.
+    let raw: Range<Int>
+    let rawFolding: Folding
   }
 
   private(set) var needles: [Needle] = []
@@ -43,10 +50,15 @@ struct MaskPatterns: Sendable {
   private(set) var unitForms: [Range<Int>] = []
   private(set) var forms: [Form] = []
   private(set) var bytes: [UInt8] = []
-  /// For each byte value, the needles that may start with it.
-  private(set) var byFirstByte = [[Int]](repeating: [], count: 256)
+  /// For each byte value, the needles that may start with it: `firstByteNeedles` from
+  /// `firstByteStarts[byte]` to `firstByteStarts[byte + 1]`.
+  private(set) var firstByteStarts = [Int](repeating: 0, count: 257)
+  private(set) var firstByteNeedles: [Int] = []
   /// Whether any needle may start with the byte: most log bytes are skipped on this alone.
   private(set) var startsANeedle = [Bool](repeating: false, count: 256)
+  /// Whether a form other than a unit's first (raw) one may start with the byte (`\`, `%`…):
+  /// where it may not, only the raw form is compared.
+  private(set) var startsAnotherForm = [Bool](repeating: false, count: 256)
 
   init(secrets: [String], tokenPrefixes: [[UInt8]], urlParameterStarts: [[UInt8]]) {
     for secret in secrets {
@@ -58,6 +70,63 @@ struct MaskPatterns: Sendable {
     for start in urlParameterStarts {
       add(.urlParameter, units: start.map { [([lowercasedASCII($0)], .letters)] })
     }
+    var byFirstByte = [[Int]](repeating: [], count: 256)
+    for (index, needle) in needles.enumerated() {
+      var firstBytes = Set<UInt8>()
+      for form in forms[unitForms[needle.units.lowerBound]] {
+        firstBytes.insert(form.first)
+        firstBytes.insert(form.firstOtherCase)
+      }
+      for first in firstBytes { byFirstByte[Int(first)].append(index) }
+    }
+    for unit in unitForms {
+      for form in forms[unit].dropFirst() {
+        startsAnotherForm[Int(form.first)] = true
+        startsAnotherForm[Int(form.firstOtherCase)] = true
+      }
+    }
+    for byte in 0..<256 {
+      firstByteNeedles += byFirstByte[byte]
+      firstByteStarts[byte + 1] = firstByteNeedles.count
+      startsANeedle[byte] = !byFirstByte[byte].isEmpty
+    }
+  }
+
+  /// The tables as buffers, for the scan's inner loop (no reference counting per access).
+  @inline(__always)
+  func withTables<Result>(_ body: (Tables) -> Result) -> Result {
+    needles.withUnsafeBufferPointer { needles in
+      unitForms.withUnsafeBufferPointer { unitForms in
+        forms.withUnsafeBufferPointer { forms in
+          bytes.withUnsafeBufferPointer { bytes in
+            firstByteStarts.withUnsafeBufferPointer { firstByteStarts in
+              firstByteNeedles.withUnsafeBufferPointer { firstByteNeedles in
+                startsANeedle.withUnsafeBufferPointer { startsANeedle in
+                  startsAnotherForm.withUnsafeBufferPointer { startsAnotherForm in
+                    body(
+                      Tables(
+                        needles: needles, unitForms: unitForms, forms: forms, bytes: bytes,
+                        firstByteStarts: firstByteStarts, firstByteNeedles: firstByteNeedles,
+                        startsANeedle: startsANeedle, startsAnotherForm: startsAnotherForm))
+                  }
+                }
+              }
+            }
+          }
+        }
+      }
+    }
+  }
+
+  struct Tables {
+    let needles: UnsafeBufferPointer<Needle>
+    let unitForms: UnsafeBufferPointer<Range<Int>>
+    let forms: UnsafeBufferPointer<Form>
+    let bytes: UnsafeBufferPointer<UInt8>
+    let firstByteStarts: UnsafeBufferPointer<Int>
+    let firstByteNeedles: UnsafeBufferPointer<Int>
+    let startsANeedle: UnsafeBufferPointer<Bool>
+    let startsAnotherForm: UnsafeBufferPointer<Bool>
   }
 
   private mutating func add(_ kind: Kind, units: [[(bytes: [UInt8], folding: Folding)]]) {
@@ -66,23 +135,27 @@ struct MaskPatterns: Sendable {
     for unit in units {
       let firstForm = forms.count
       for (formBytes, folding) in unit where !formBytes.isEmpty {
-        forms.append(Form(start: bytes.count, count: formBytes.count, folding: folding))
+        let first = formBytes[0]
+        let otherCase =
+          switch folding {
+          case .exact: first
+          case .hexDigits: (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(first) ? first - 32 : first
+          case .letters: uppercasedASCII(first)
+          }
+        forms.append(
+          Form(
+            start: bytes.count, count: formBytes.count, folding: folding, first: first,
+            firstOtherCase: otherCase))
         bytes.append(contentsOf: formBytes)
       }
       unitForms.append(firstForm..<forms.count)
     }
-    let index = needles.count
-    needles.append(Needle(kind: kind, units: firstUnit..<unitForms.count))
-    var firstBytes = Set<UInt8>()
-    for form in forms[unitForms[firstUnit]] {
-      let first = bytes[form.start]
-      firstBytes.insert(first)
-      if form.folding != .exact { firstBytes.insert(uppercasedASCII(first)) }
-    }
-    for first in firstBytes.sorted() {
-      byFirstByte[Int(first)].append(index)
-      startsANeedle[Int(first)] = true
-    }
+    let rawStart = bytes.count
+    for unit in units { bytes += unit[0].bytes }
+    needles.append(
+      Needle(
+        kind: kind, units: firstUnit..<unitForms.count, raw: rawStart..<bytes.count,
+        rawFolding: units[0][0].folding))
   }
 }
 

@@ -13,32 +13,37 @@ struct MaskScan {
   /// Bytes before this offset cannot change whatever comes next.
   private(set) var releasableLength = 0
 
-  init(buffer: [UInt8], patterns: MaskPatterns, atEnd: Bool) {
+  init(buffer: [UInt8], patterns: borrowing MaskPatterns, atEnd: Bool) {
     self.buffer = buffer
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
     var undecided = buffer.count
-    buffer.withUnsafeBufferPointer { bytes in
-      for start in bytes.indices where patterns.startsANeedle[Int(bytes[start])] {
-        for index in patterns.byFirstByte[Int(bytes[start])] {
-          let needle = patterns.needles[index]
-          let (end, needsMore) = Self.match(needle, patterns, bytes, at: start)
-          if needsMore && !atEnd { undecided = min(undecided, start) }
-          guard let end else { continue }
-          var hiddenEnd = end
-          switch needle.kind {
-          case .secret:
-            hidden.append(Run(range: start..<end, anchor: start))
-            continue
-          case .tokenPrefix:
-            while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          case .urlParameter:
-            while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          }
-          if hiddenEnd == bytes.count && !atEnd {
-            undecided = min(undecided, start)
-          } else if hiddenEnd > end {
-            hidden.append(Run(range: end..<hiddenEnd, anchor: start))
+    patterns.withTables { tables in
+      buffer.withUnsafeBufferPointer { bytes in
+        for start in bytes.indices where tables.startsANeedle[Int(bytes[start])] {
+          let first = Int(bytes[start])
+          for index in tables.firstByteNeedles[
+            tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
+          {
+            let needle = tables.needles[index]
+            let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
+            if needsMore && !atEnd { undecided = min(undecided, start) }
+            guard let end else { continue }
+            var hiddenEnd = end
+            switch needle.kind {
+            case .secret:
+              hidden.append(Run(range: start..<end, anchor: start))
+              continue
+            case .tokenPrefix:
+              while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+            case .urlParameter:
+              while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+            }
+            if hiddenEnd == bytes.count && !atEnd {
+              undecided = min(undecided, start)
+            } else if hiddenEnd > end {
+              hidden.append(Run(range: end..<hiddenEnd, anchor: start))
+            }
           }
         }
       }
@@ -60,36 +65,113 @@ struct MaskScan {
   ///
   /// Units are matched form by form, following every form that fits: a secret holding `\`
   /// matches both its raw byte and the escape `\\`, and either may be the one that leads on.
+  /// Nearly always one form fits, and the match follows a single offset without allocating.
   private static func match(
-    _ needle: MaskPatterns.Needle, _ patterns: MaskPatterns, _ bytes: UnsafeBufferPointer<UInt8>,
+    _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
     at start: Int
   ) -> (end: Int?, needsMore: Bool) {
-    var current = Offsets(start)
+    // The raw form, as long as no byte could begin another form (which only a unit's start
+    // can): then no other path exists and the raw comparison decides alone.
+    var position = 0
+    let count = needle.raw.count
+    while position < count {
+      let offset = start + position
+      guard offset < bytes.count else { return (nil, true) }
+      let byte = bytes[offset]
+      if tables.startsAnotherForm[Int(byte)] { return matchUnits(needle, tables, bytes, at: start) }
+      guard sameByte(byte, tables.bytes[needle.raw.lowerBound + position], needle.rawFolding) else {
+        return (nil, false)
+      }
+      position += 1
+    }
+    return (start + count, false)
+  }
+
+  /// `match` unit by unit, for where an escape or encoding may begin.
+  private static func matchUnits(
+    _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    at start: Int
+  ) -> (end: Int?, needsMore: Bool) {
+    var offset = start
     var needsMore = false
-    for unit in needle.units {
-      var next = Offsets()
-      current.forEach { offset in
-        for formIndex in patterns.unitForms[unit] {
-          let form = patterns.forms[formIndex]
-          let available = min(form.count, bytes.count - offset)
-          var fits = true
-          for position in 0..<available
-          where !sameByte(bytes[offset + position], patterns.bytes[form.start + position], form.folding) {
-            fits = false
-            break
+    var unit = needle.units.lowerBound
+    while unit < needle.units.upperBound {
+      // The buffer ends where this unit begins: any of its forms may follow.
+      guard offset < bytes.count else { return (nil, true) }
+      let byte = bytes[offset]
+      let unitForms = tables.unitForms[unit]
+      // Nearly every byte can start only the raw form: the other forms begin with `\`, `%`….
+      let candidates = tables.startsAnotherForm[Int(byte)] ? unitForms : unitForms.prefix(1)
+      var next = -1
+      var other = -1
+      for formIndex in candidates {
+        let form = tables.forms[formIndex]
+        guard byte == form.first || byte == form.firstOtherCase else { continue }
+        switch compare(form, tables, bytes, at: offset) {
+        case .mismatch: continue
+        case .partial: needsMore = true
+        case .full(let end):
+          if next < 0 {
+            next = end
+          } else if end != next {
+            other = end
           }
-          guard fits else { continue }
-          if available < form.count {
-            needsMore = true
-          } else {
-            next.insert(offset + form.count)
+        }
+      }
+      guard next >= 0 else { return (nil, needsMore) }
+      if other >= 0 {
+        // Two forms of this unit fit with different lengths: follow every path from here.
+        let (end, more) = matchFrom([offset], unit: unit, needle, tables, bytes)
+        return (end, needsMore || more)
+      }
+      offset = next
+      unit += 1
+    }
+    return (offset, needsMore)
+  }
+
+  /// The general case of `match`: every offset the units from `first` on can reach.
+  private static func matchFrom(
+    _ offsets: [Int], unit first: Int, _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables,
+    _ bytes: UnsafeBufferPointer<UInt8>
+  ) -> (end: Int?, needsMore: Bool) {
+    var current = offsets
+    var needsMore = false
+    for unit in first..<needle.units.upperBound {
+      var next: [Int] = []
+      for offset in current {
+        for formIndex in tables.unitForms[unit] {
+          switch compare(tables.forms[formIndex], tables, bytes, at: offset) {
+          case .mismatch: continue
+          case .partial: needsMore = true
+          case .full(let end): if !next.contains(end) { next.append(end) }
           }
         }
       }
       guard !next.isEmpty else { return (nil, needsMore) }
       current = next
     }
-    return (current.maximum, needsMore)
+    return (current.max(), needsMore)
+  }
+
+  private enum FormMatch {
+    case mismatch
+    /// The buffer ends inside the form, every byte so far matching.
+    case partial
+    case full(end: Int)
+  }
+
+  @inline(__always)
+  private static func compare(
+    _ form: MaskPatterns.Form, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    at offset: Int
+  ) -> FormMatch {
+    let available = min(form.count, bytes.count - offset)
+    for position in 0..<available
+    where !sameByte(bytes[offset + position], tables.bytes[form.start + position], form.folding) {
+      return .mismatch
+    }
+    return available < form.count ? .partial : .full(end: offset + form.count)
   }
 
   func render(upTo end: Int) -> [UInt8] {
@@ -159,31 +241,5 @@ private func sameByte(_ input: UInt8, _ expected: UInt8, _ folding: MaskPatterns
   case .exact: return false
   case .hexDigits: return (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(expected) && input == expected - 32
   case .letters: return lowercasedASCII(input) == expected
-  }
-}
-
-/// The offsets a match has reached; nearly always one, kept without allocating.
-private struct Offsets {
-  private var first: Int?
-  private var others: [Int] = []
-
-  init() {}
-  init(_ offset: Int) { first = offset }
-
-  var isEmpty: Bool { first == nil }
-  var maximum: Int? { others.max().map { max($0, first ?? $0) } ?? first }
-
-  mutating func insert(_ offset: Int) {
-    guard let first else {
-      self.first = offset
-      return
-    }
-    if offset != first && !others.contains(offset) { others.append(offset) }
-  }
-
-  func forEach(_ body: (Int) -> Void) {
-    guard let first else { return }
-    body(first)
-    for offset in others { body(offset) }
   }
 }
