@@ -17,12 +17,6 @@ package struct GitLabArtifactDelivery: ArtifactDelivery {
   package let uploader: ArtifactUploader
   package let control: JobControl
 
-  package init(offers: ArtifactOffers, uploader: ArtifactUploader, control: JobControl) {
-    self.offers = offers
-    self.uploader = uploader
-    self.control = control
-  }
-
   package func deliver(after outcome: JobOutcome, log: any JobLog) async {
     guard control.cancellation != .canceledImmediately else { return }
     await uploader.upload(offers.offered, outcome: outcome)

@@ -25,11 +25,14 @@ struct ExecCommand: AsyncParsableCommand {
       contains TOKEN, PASSWORD or SECRET (any case), and every KEY given with --mask.
 
       Files the command would take from the job's dependencies are read relative to the \
-      current directory (absolute paths and '..' are refused). Artifacts the command offers \
-      (e.g. <id>_log.yaml, <id>_junit.xml) are copied to --artifacts-dir and listed at the end.
+      current directory (absolute paths and paths that climb out of it are refused). Artifacts \
+      the command offers (e.g. <id>_log.yaml, <id>_junit.xml) are copied to --artifacts-dir and \
+      listed at the end.
 
       Ctrl-C cancels the command as cancelling the GitLab job would (submit cancels its LAVA \
-      jobs unless LAVA_CANCELLATION=ignore); a second Ctrl-C exits at once.
+      jobs unless LAVA_CANCELLATION=ignore) and gives it \
+      \(JobExecutor.format(JobExecutor.defaultCancellationGracePeriod)) to stop; a second Ctrl-C \
+      exits at once.
 
       Exit status: 0 when the GitLab job would succeed; otherwise the failure's exit code (1 \
       unless the command says otherwise) after a last line 'ERROR: Job failed (REASON): \

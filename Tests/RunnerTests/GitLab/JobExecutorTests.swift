@@ -267,25 +267,28 @@ final class ControlledContext: JobContext {
     #expect(context.text.hasSuffix("after\ndelivering artifacts\nJob succeeded\n"), "\(context.text)")
   }
 
-  @Test func anArtifactDeliveryFailureFailsOnlyAJobThatSucceeded() async {
+  @Test(arguments: [
+    (
+      "echo-test ok", JobOutcome.failed(.runnerSystemFailure, exitCode: 4),
+      "the artifacts folder is read-only"
+    ),
+    ("infra-fail-test", .failed(.runnerSystemFailure, exitCode: 3), "the board farm is down"),
+  ])
+  func anArtifactDeliveryFailureFailsOnlyAJobThatSucceeded(
+    line: String, expected: JobOutcome, summary: String
+  )
+    async
+  {
     let failure = CommandFailure(.runnerSystemFailure, "the artifacts folder is read-only", exitCode: 4)
     let control = JobControl()
-    let passing = ControlledContext(control: control)
+    let context = ControlledContext(control: control)
     let outcome = await executor.execute(
-      job(script: ["echo-test ok"]), context: passing, control: control,
+      job(script: [line]), context: context, control: control,
       artifacts: RecordingArtifactDelivery(failing: failure))
-    #expect(outcome == .failed(.runnerSystemFailure, exitCode: 4))
+    #expect(outcome == expected)
+    #expect(context.text.hasSuffix("ERROR: Job failed (runner_system_failure): \(summary)\n"))
+    // After a failure, the delivery's error is only a warning.
     #expect(
-      passing.text.hasSuffix("ERROR: Job failed (runner_system_failure): the artifacts folder is read-only\n")
-    )
-
-    let failingControl = JobControl()
-    let failing = ControlledContext(control: failingControl)
-    let failed = await executor.execute(
-      job(script: ["infra-fail-test"]), context: failing, control: failingControl,
-      artifacts: RecordingArtifactDelivery(failing: failure))
-    #expect(failed == .failed(.runnerSystemFailure, exitCode: 3))
-    #expect(failing.text.contains("WARNING: the artifacts folder is read-only\n"))
-    #expect(failing.text.hasSuffix("ERROR: Job failed (runner_system_failure): the board farm is down\n"))
+      context.text.contains("WARNING: the artifacts folder is read-only\n") == (line == "infra-fail-test"))
   }
 }
