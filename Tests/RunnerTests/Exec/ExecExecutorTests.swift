@@ -54,7 +54,9 @@ struct ExecExecutorTests {
     async let status = ExecCommand.run(
       "wait-test", executor: ExecCommand.executor(registry), context: context,
       artifactsDirectory: root.appendingPathComponent("artifacts"))
-    while !printed.value.contains("$ wait-test") { try await Task.sleep(for: .milliseconds(10)) }
+    for _ in 0..<1000 where !printed.value.contains("$ wait-test") {
+      try await Task.sleep(for: .milliseconds(10))
+    }
     // What the SIGINT handler does.
     context.control.cancel(.canceledImmediately)
     #expect(await status == 130)

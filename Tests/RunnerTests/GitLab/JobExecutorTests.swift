@@ -229,7 +229,9 @@ final class ControlledContext: JobContext {
     let endedBefore = StubbornTestCommand.ended.withLock { $0 }
     async let outcome = executor.execute(
       job(script: ["stubborn-test"]), context: context, control: control)
-    while !context.text.contains("$ stubborn-test") { try? await Task.sleep(for: .milliseconds(10)) }
+    for _ in 0..<1000 where !context.text.contains("$ stubborn-test") {
+      try? await Task.sleep(for: .milliseconds(10))
+    }
     control.cancel(.canceledGracefully)
     let result = await outcome
     // Reported while the command still runs: it would only end after 20 s.
@@ -248,7 +250,9 @@ final class ControlledContext: JobContext {
     let context = ControlledContext(control: control)
     async let outcome = executor.execute(
       job(script: ["slow-cleanup-test"]), context: context, control: control)
-    while !context.text.contains("$ slow-cleanup-test") { try? await Task.sleep(for: .milliseconds(10)) }
+    for _ in 0..<1000 where !context.text.contains("$ slow-cleanup-test") {
+      try? await Task.sleep(for: .milliseconds(10))
+    }
     control.cancel(.canceledImmediately)
     #expect(await outcome == .failed(.scriptFailure))
     #expect(context.text.hasSuffix("cleaned up\nERROR: Job failed (script_failure): canceled in GitLab\n"))
