@@ -101,7 +101,7 @@ extension RunnerIdentity {
   /// next to its configuration: the file's id when it exists, else a new random one (`s_` and
   /// 12 hex digits) written there for the next start. Each replica of a deployment gets a file
   /// of its own, so that GitLab sees each as a runner manager of its own.
-  static func systemID(file: URL) throws(SystemIDFileError) -> String {
+  package static func systemID(file: URL) throws(SystemIDFileError) -> String {
     let path = file.path
     if FileManager.default.fileExists(atPath: path) {
       let text: String
@@ -126,7 +126,7 @@ extension RunnerIdentity {
   }
 
   /// GitLab accepts `s_` (from the host) or `r_` (random) and 12 letters or digits.
-  static func isValidSystemID(_ id: String) -> Bool {
+  package static func isValidSystemID(_ id: String) -> Bool {
     let body = id.utf8.dropFirst(2)
     return (id.hasPrefix("s_") || id.hasPrefix("r_")) && body.count == 12
       && body.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
@@ -134,12 +134,12 @@ extension RunnerIdentity {
 }
 
 /// A system id file (`--system-id-file`) that cannot be used.
-enum SystemIDFileError: Error, Equatable, CustomStringConvertible {
+package enum SystemIDFileError: Error, Equatable, CustomStringConvertible {
   case unreadable(path: String, reason: String)
   case malformed(path: String)
   case unwritable(path: String, reason: String)
 
-  var description: String {
+  package var description: String {
     switch self {
     case .unreadable(let path, let reason):
       "cannot read the system id file \(path): \(reason)"
