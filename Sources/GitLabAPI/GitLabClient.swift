@@ -235,7 +235,7 @@ package struct GitLabClient: Sendable {
 
   /// `jobs/123/trace` → `jobs/:id/trace`, so that metrics have one series per endpoint.
   package static func metricsLabel(_ path: String) -> String {
-    path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.joined(separator: "/")
+    RunnerMetrics.endpointLabel(path)
   }
 
   package func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {

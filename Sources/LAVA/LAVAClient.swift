@@ -19,14 +19,17 @@ package final class LAVAClient: LAVAServer {
   package let url: URL
   private let transport: LAVATransport
   private let seenJobs = Mutex<Set<Int64>>([])
+  /// Jobs whose log was asked for, each counted once in `lava_runner_lava_jobs_followed_total`.
+  private let followedJobs = Mutex<Set<Int64>>([])
 
   package init(
-    url: URL, token: String, http: HTTPClient, slots: Slots, policy: LAVARetryPolicy = LAVARetryPolicy()
+    url: URL, token: String, http: HTTPClient, slots: Slots, metrics: RunnerMetrics,
+    policy: LAVARetryPolicy = LAVARetryPolicy()
   ) {
     self.url = url
     transport = LAVATransport(
       server: url, token: token, http: http, slots: slots, policy: policy,
-      masker: SecretMasker(secrets: [token]))
+      masker: SecretMasker(secrets: [token]), metrics: metrics)
   }
 
   /// The server's LAVA version: a cheap check that the URL and the token work.
@@ -100,6 +103,7 @@ package final class LAVAClient: LAVAServer {
   /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
   /// requests, after which the caller goes on from its new count as it does while following.
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+    if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
     let step = transport.policy.logLinesPerRequest
     var lines: [LAVALogLine] = []

@@ -46,6 +46,8 @@ package struct LAVATransport: Sendable {
   package let slots: Slots
   package let policy: LAVARetryPolicy
   package let masker: SecretMasker
+  /// Every request is counted here, by endpoint template and status.
+  package let metrics: RunnerMetrics
 
   /// `api/v0.2/<path>` under the server URL, with the query items given.
   package func endpoint(_ path: String, query: [URLQueryItem] = []) -> URL {
@@ -118,6 +120,7 @@ package struct LAVATransport: Sendable {
     while true {
       let result: Result<Outcome, HTTPClientError>
       guard await slots.acquire() else { throw CancellationError() }
+      let started = ContinuousClock.now
       do {
         defer { slots.release() }
         do {
@@ -126,6 +129,9 @@ package struct LAVATransport: Sendable {
           result = .failure(error)
         }
       }
+      let label = Self.metricsLabel(request.url)
+      let status = (try? result.get()).map { String($0.head.status) } ?? "error"
+      metrics.lavaRequest(endpoint: label, status: status, duration: ContinuousClock.now - started)
       let retryAfter: Duration?
       switch result {
       case .success(let outcome):
@@ -150,9 +156,19 @@ package struct LAVATransport: Sendable {
         }
         retryAfter = nil
       }
+      metrics.retried(target: "lava", endpoint: label)
       try await Task.sleep(for: policy.backoff.delay(attempt: attempt, retryAfter: retryAfter))
       attempt += 1
     }
+  }
+
+  /// `…/api/v0.2/jobs/12/logs/?start=…` → `jobs/:id/logs`: the endpoint without ids, query or
+  /// server, so that metrics have one series per endpoint and never show a token or a job id.
+  package static func metricsLabel(_ url: URL) -> String {
+    let path = url.path
+    let root = "/api/v0.2/"
+    let relative = path.range(of: root, options: .backwards).map { String(path[$0.upperBound...]) } ?? path
+    return RunnerMetrics.endpointLabel(relative)
   }
 
   package static func isRetryable(status: Int, replay: Replay) -> Bool {

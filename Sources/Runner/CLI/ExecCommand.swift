@@ -124,7 +124,8 @@ struct ExecCommand: AsyncParsableCommand {
     let context = LocalJobContext(
       log: log, variables: variables,
       sourceDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-      workingDirectory: jobFolder, lava: LAVAConnections(http: http), control: control)
+      workingDirectory: jobFolder, lava: LAVAConnections(http: http, metrics: RunnerMetrics()),
+      control: control)
 
     let result = await run(command, line: line, context: context, control: control)
     return await finish(result, context: context, artifactsDirectory: artifactsDirectory)

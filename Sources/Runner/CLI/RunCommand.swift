@@ -66,7 +66,8 @@ struct RunCommand: AsyncParsableCommand {
       runner: JobRunner(
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
         settings: jobSettings,
-        lava: LAVAConnections(http: http, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
+        lava: LAVAConnections(
+          http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health

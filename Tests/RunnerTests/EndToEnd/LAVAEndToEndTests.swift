@@ -141,7 +141,7 @@ struct LAVAEndToEndTests {
       _ = try await gitlab.result(of: job.id, timeout: .seconds(60))
       let http = try HTTPClient()
       defer { http.shutdown() }
-      let lava = LAVAConnections(http: http)
+      let lava = LAVAConnections(http: http, metrics: RunnerMetrics())
       let client = try lava.server(url: server.url, token: server.token)
       var health = LAVAJobHealth.unknown
       let lavaDeadline = clock.now + .seconds(60)

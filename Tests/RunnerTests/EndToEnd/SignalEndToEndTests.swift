@@ -130,7 +130,8 @@ struct SignalEndToEndTests {
           try await worker.finish(id, result: .fail)
         }
         #expect(try await waitForExit(process, within: .seconds(60)) == 0)
-        let client = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+        let client = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
+          url: server.url, token: server.token)
         for id in ids {
           let detail = try await client.job(id)
           #expect(detail.health == .canceled, "LAVA job \(id) is \(detail.state)/\(detail.health)")
@@ -155,7 +156,8 @@ struct MonitorFileEndToEndTests {
     let worker = server.playedWorker()
     let http = try HTTPClient()
     defer { http.shutdown() }
-    let lava = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+    let lava = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
+      url: server.url, token: server.token)
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       var ids: [Int64] = []

@@ -20,7 +20,8 @@ import Testing
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
     return LAVAConnections(
-      http: try HTTPClient(configuration: configuration), maxConcurrentRequests: maxConcurrentRequests,
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(),
+      maxConcurrentRequests: maxConcurrentRequests,
       policy: LAVARetryPolicy(maxAttempts: attempts, backoff: .immediate))
   }
 
@@ -226,8 +227,10 @@ import Testing
       var policy = LAVARetryPolicy(maxAttempts: 3, backoff: .immediate)
       policy.logLinesPerRequest = 4
       policy.logRequestsPerCall = 3
-      let client = try LAVAConnections(http: HTTPClient(configuration: configuration), policy: policy)
-        .client(url: await lava.url, token: Self.token)
+      let client = try LAVAConnections(
+        http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+      )
+      .client(url: await lava.url, token: Self.token)
       let id = await lava.addJob(FakeLAVAJob(state: "Running"))
       let expected = (0..<13).map(Self.logLine)
       await lava.appendLog(id, expected)
