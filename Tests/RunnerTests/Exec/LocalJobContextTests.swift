@@ -102,7 +102,7 @@ struct LocalJobContextTests {
   }
 
   @Test func secretVariablesAreMaskedByNameAndByMaskOption() throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value", "MY_PASSWORD": "pw-value-123", "PLAIN": "visible"],
       extra: ["BOARD_KEY=board-key-value", "PLAIN=visible-too"], masked: ["BOARD_KEY"])
     #expect(Set(variables.secretValues) == ["lava-token-value", "pw-value-123", "board-key-value"])
@@ -111,15 +111,15 @@ struct LocalJobContextTests {
 
   @Test func aVarWithoutEqualsIsRefusedWithoutShowingItsValue() {
     #expect(throws: ExecUsageError.badVariable("SECRET_ONLY")) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
     }
     #expect(throws: ExecUsageError.self) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
     }
   }
 
   @Test func thePrintedLogMasksLAVATokenAndMaskedKeysEvenAcrossWrites() async throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value"], extra: ["BOARD_KEY=board-key-value"],
       masked: ["BOARD_KEY"])
     let printed = ExecPrintedText()
@@ -128,9 +128,9 @@ struct LocalJobContextTests {
     let command = try ExecEchoCommand.parse([
       "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
     ])
-    let result = await ExecCommand.run(
+    let result = await ExecSubcommand.run(
       command, line: "echo-test ...", context: context, control: context.control)
-    let status = await ExecCommand.finish(
+    let status = await ExecSubcommand.finish(
       result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     let text = printed.value
@@ -147,10 +147,10 @@ struct LocalJobContextTests {
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: [], colours: false) { printed.append($0) }
     let context = context(log: log)
-    let result = await ExecCommand.run(
+    let result = await ExecSubcommand.run(
       try ExecEchoCommand.parse(["hello"]), line: "echo-test hello", context: context,
       control: context.control)
-    let status = await ExecCommand.finish(
+    let status = await ExecSubcommand.finish(
       result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     #expect(status == 0)
@@ -176,7 +176,7 @@ struct LocalJobContextTests {
   }
 
   @Test func theEchoedLineQuotesWordsThatNeedIt() {
-    #expect(ExecCommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
-    #expect(ExecCommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
+    #expect(ExecSubcommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
+    #expect(ExecSubcommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
   }
 }

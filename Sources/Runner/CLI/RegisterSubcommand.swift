@@ -5,7 +5,7 @@ import RunnerCore
 
 /// `lava-runner register URL --registration-token T | --token glrt-…`: the legacy registration,
 /// or a check of a runner created in GitLab.
-struct RegisterCommand: AsyncParsableCommand {
+struct RegisterSubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "register",
     abstract: "Register a runner with a registration token (deprecated), or check a glrt- token.",
@@ -70,7 +70,7 @@ struct RegisterCommand: AsyncParsableCommand {
     } catch {
       throw LifecycleExit.fail(error)
     }
-    print(VerifyCommand.validMessage(verified, url: settings.url, token: token))
+    print(VerifySubcommand.validMessage(verified, url: settings.url, token: token))
     print(
       """
       Runners created in GitLab's UI or API need no registration: there is nothing to record, \

@@ -9,7 +9,7 @@ import UnixSignals
 
 /// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,
 /// for people writing LAVA definitions.
-struct ExecCommand: AsyncParsableCommand {
+struct ExecSubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "exec",
     abstract: "Run one script command locally, without GitLab, as a job would run it.",

@@ -10,7 +10,7 @@ import ServiceLifecycle
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original
 /// lava-gitlab-runner documents it.
-struct RunCommand: AsyncParsableCommand {
+struct RunSubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Take jobs from a GitLab instance and run their LAVA commands (the default).",

@@ -4,7 +4,7 @@ import GitLabAPI
 import RunnerCore
 
 /// `lava-runner verify [URL] [TOKEN]`: asks GitLab whether it accepts the runner token.
-struct VerifyCommand: AsyncParsableCommand {
+struct VerifySubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Check that GitLab accepts the runner token (POST /api/v4/runners/verify).",

@@ -5,7 +5,7 @@ import RunnerCore
 
 /// `lava-runner unregister [URL] [TOKEN]`, as the official runner's `unregister` does: for a
 /// runner created in GitLab (`glrt-`) only this host is removed; a legacy runner is deleted.
-struct UnregisterCommand: AsyncParsableCommand {
+struct UnregisterSubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "unregister",
     abstract: "Remove this host from the runner in GitLab, or delete a legacy-registered runner.",
