@@ -3,7 +3,7 @@ import HTTP
 import Protocols
 import RunnerCore
 
-/// The runner lifecycle calls: `POST runners`, `POST runners/verify`, `DELETE runners`,
+/// The runner registration calls: `POST runners`, `POST runners/verify`, `DELETE runners`,
 /// `DELETE runners/managers`. All send the token in the body and as `RUNNER-TOKEN`, as the
 /// official runner does.
 extension GitLabClient {
@@ -17,7 +17,7 @@ extension GitLabClient {
   /// `POST runners` with a registration token: GitLab creates the runner and answers its
   /// authentication token. Not retried: a lost reply may still have created a runner.
   package func registerRunner(_ registration: RunnerRegistration, registrationToken: String)
-    async throws(RunnerLifecycleError) -> RegisteredRunner
+    async throws(RunnerRegistrationError) -> RegisteredRunner
   {
     let path = "runners"
     var body: [String: Any] = [
@@ -33,7 +33,7 @@ extension GitLabClient {
     if let timeout = registration.maximumTimeout { body["maximum_timeout"] = timeout }
     if let note = registration.maintenanceNote { body["maintenance_note"] = note }
 
-    let response = try await lifecycleCall(path, method: .post, body, token: registrationToken)
+    let response = try await registrationCall(path, method: .post, body, token: registrationToken)
     switch response.status {
     case 201:
       struct Reply: Decodable {
@@ -60,10 +60,10 @@ extension GitLabClient {
 
   /// `POST runners/verify` with this client's `runnerToken` and `system_id`. For a `glrt-`
   /// token GitLab also records this host as one of the runner's managers.
-  package func verifyRunner() async throws(RunnerLifecycleError) -> VerifiedRunner {
+  package func verifyRunner() async throws(RunnerRegistrationError) -> VerifiedRunner {
     let path = "runners/verify"
     let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
-    let response = try await lifecycleCall(path, method: .post, body, token: runnerToken)
+    let response = try await registrationCall(path, method: .post, body, token: runnerToken)
     switch response.status {
     case 200:
       // GitLab 16+ answers the registration details; older ones the text "200".
@@ -80,9 +80,10 @@ extension GitLabClient {
   }
 
   /// `DELETE runners`: deletes the runner itself; its token stops working.
-  package func deleteRunner() async throws(RunnerLifecycleError) {
+  package func deleteRunner() async throws(RunnerRegistrationError) {
     let path = "runners"
-    let response = try await lifecycleCall(path, method: .delete, ["token": runnerToken], token: runnerToken)
+    let response = try await registrationCall(
+      path, method: .delete, ["token": runnerToken], token: runnerToken)
     switch response.status {
     case 204, 200: return
     case 401, 403: throw .runnerTokenRejected(endpoint: path)
@@ -92,10 +93,10 @@ extension GitLabClient {
 
   /// `DELETE runners/managers`: forgets this host (`system_id`) as a manager of a `glrt-`
   /// runner; the runner and its token stay.
-  package func deleteRunnerManager() async throws(RunnerLifecycleError) {
+  package func deleteRunnerManager() async throws(RunnerRegistrationError) {
     let path = "runners/managers"
     let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
-    let response = try await lifecycleCall(path, method: .delete, body, token: runnerToken)
+    let response = try await registrationCall(path, method: .delete, body, token: runnerToken)
     switch response.status {
     case 204, 200: return
     case 401, 403: throw .runnerTokenRejected(endpoint: path)
@@ -104,9 +105,9 @@ extension GitLabClient {
     }
   }
 
-  private func lifecycleCall(
+  private func registrationCall(
     _ path: String, method: HTTPMethod, _ body: [String: Any], token: String
-  ) async throws(RunnerLifecycleError) -> HTTPResponse {
+  ) async throws(RunnerRegistrationError) -> HTTPResponse {
     do {
       return try await send(path, method: method, json: body, headers: ["RUNNER-TOKEN": token])
     } catch {
@@ -119,16 +120,16 @@ extension GitLabClient {
     let text = String(decoding: response.body.prefix(1024), as: UTF8.self)
     guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
       let message = object["message"]
-    else { return scrub(text) }
-    if let string = message as? String { return scrub(string) }
+    else { return mask(text) }
+    if let string = message as? String { return mask(string) }
     if let fields = message as? [String: Any] {
       let parts = fields.keys.sorted().map { key in
         let errors = (fields[key] as? [Any])?.map { "\($0)" } ?? ["\(fields[key] ?? "")"]
         return "\(key) \(errors.joined(separator: ", "))"
       }
-      return scrub(parts.joined(separator: "; "))
+      return mask(parts.joined(separator: "; "))
     }
-    return scrub(text)
+    return mask(text)
   }
 }
 

@@ -11,7 +11,7 @@ package struct GitLabClient: Sendable {
   package let identity: RunnerIdentity
   package let runnerToken: String
   /// Masks tokens in bodies quoted in errors.
-  package let scrub: @Sendable (String) -> String
+  package let mask: @Sendable (String) -> String
   package var metrics = RunnerMetrics()
 
   /// Long polling holds a job request open up to about 50 s.
@@ -240,17 +240,17 @@ package struct GitLabClient: Sendable {
 
   package func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {
     let text = String(decoding: response.body.prefix(512), as: UTF8.self)
-    return .unexpectedStatus(endpoint: path, status: response.status, body: scrub(text))
+    return .unexpectedStatus(endpoint: path, status: response.status, body: mask(text))
   }
 
   package init(
     instance: URL, http: HTTPClient, identity: RunnerIdentity, runnerToken: String,
-    scrub: @escaping @Sendable (String) -> String
+    mask: @escaping @Sendable (String) -> String
   ) {
     self.instance = instance
     self.http = http
     self.identity = identity
     self.runnerToken = runnerToken
-    self.scrub = scrub
+    self.mask = mask
   }
 }

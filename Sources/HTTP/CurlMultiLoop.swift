@@ -75,7 +75,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
     lock.lock()
     guard !isStopping else {
       lock.unlock()
-      throw HTTPClientError.cancelled(url: transfer?.url.redactedForDisplay ?? "-")
+      throw HTTPClientError.cancelled(url: transfer?.url.maskedForDisplay ?? "-")
     }
     commands.append(command)
     lock.unlock()
@@ -96,7 +96,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
       }
       if stopping {
         for transfer in Array(active.values) {
-          end(transfer, .failure(HTTPClientError.cancelled(url: transfer.url.redactedForDisplay)))
+          end(transfer, .failure(HTTPClientError.cancelled(url: transfer.url.maskedForDisplay)))
         }
         break
       }
@@ -119,7 +119,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
         transfer.finish(
           .failure(
             HTTPClientError.curl(
-              code: Int(code.rawValue), message: message, url: transfer.url.redactedForDisplay)))
+              code: Int(code.rawValue), message: message, url: transfer.url.maskedForDisplay)))
         transfer.release()
       }
     case .cancel(let transfer):

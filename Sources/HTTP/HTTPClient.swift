@@ -81,7 +81,7 @@ package final class HTTPClient: Sendable {
         remaining = deadline - clock.now
         guard let left = remaining, left > .zero else {
           throw HTTPClientError.timedOut(
-            url: hop.url.redactedForDisplay, detail: "the \(limit) limit ran out while following redirects")
+            url: hop.url.maskedForDisplay, detail: "the \(limit) limit ran out while following redirects")
         }
       }
       let transfer = try CurlTransfer.make(
@@ -91,7 +91,7 @@ package final class HTTPClient: Sendable {
       guard let target = transfer.redirectURL else { return (transfer, head) }
       guard redirects < request.redirectLimit else {
         throw HTTPClientError.tooManyRedirects(
-          url: request.url.redactedForDisplay, limit: request.redirectLimit)
+          url: request.url.maskedForDisplay, limit: request.redirectLimit)
       }
       guard let next = RedirectPolicy.nextRequest(after: hop, status: head.status, target: target) else {
         return (transfer, head)

@@ -55,13 +55,13 @@ package final class LAVAClient: LAVAServer {
         !submitted.job_ids.isEmpty
       else {
         throw LAVAClientError.submissionUncertain(
-          server: url.redactedForDisplay,
+          server: url.maskedForDisplay,
           detail: "LAVA answered \(response.status) without job ids: \(shown(response.body))")
       }
       seenJobs.withLock { $0.formUnion(submitted.job_ids) }
       return submitted.job_ids
     case 400:
-      throw LAVAClientError.definitionRejected(server: url.redactedForDisplay, body: shown(response.body))
+      throw LAVAClientError.definitionRejected(server: url.maskedForDisplay, body: shown(response.body))
     case 408, 429:
       throw LAVAClientError.serverUnavailable(
         endpoint: name, status: response.status, attempts: transport.policy.maxAttempts,
@@ -74,8 +74,8 @@ package final class LAVAClient: LAVAServer {
   package func job(_ id: Int64) async throws -> LAVAJob {
     let target = transport.endpoint("jobs/\(id)")
     let body = try await get(target, jobID: id)
-    let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.redactedForDisplay)
-      .job(endpoint: target.redactedForDisplay)
+    let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.maskedForDisplay)
+      .job(endpoint: target.maskedForDisplay)
     seenJobs.withLock { _ = $0.insert(id) }
     return job
   }
@@ -191,13 +191,13 @@ package final class LAVAClient: LAVAServer {
     while let page = next, seen.count < 10_000 {
       guard seen.insert(page).inserted else {
         throw LAVAClientError.malformedReply(
-          endpoint: page.redactedForDisplay, detail: "the next page link points back to an earlier page")
+          endpoint: page.maskedForDisplay, detail: "the next page link points back to an earlier page")
       }
       let body = try await get(page, jobID: jobID)
-      let reply = try LAVAReplies.decode(LAVAReplies.Page<Item>.self, body, endpoint: page.redactedForDisplay)
+      let reply = try LAVAReplies.decode(LAVAReplies.Page<Item>.self, body, endpoint: page.maskedForDisplay)
       items += reply.results
       next = try reply.next.map { link throws(LAVAClientError) in
-        try transport.pageURL(link, endpoint: page.redactedForDisplay)
+        try transport.pageURL(link, endpoint: page.maskedForDisplay)
       }
     }
     return items
@@ -206,7 +206,7 @@ package final class LAVAClient: LAVAServer {
   private func failure(
     _ response: HTTPResponse, endpoint: String, jobID: Int64?, submission: Bool = false
   ) -> LAVAClientError {
-    let server = url.redactedForDisplay
+    let server = url.maskedForDisplay
     switch response.status {
     case 401, 403:
       let detail = (try? JSONDecoder().decode(LAVAReplies.Detail.self, from: response.body))?.detail

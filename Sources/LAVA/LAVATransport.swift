@@ -76,7 +76,7 @@ package struct LAVATransport: Sendable {
   }
 
   package func displayName(_ method: HTTPMethod, _ url: URL) -> String {
-    "\(method) \(url.redactedForDisplay)"
+    "\(method) \(url.maskedForDisplay)"
   }
 
   /// The whole reply of `method url`, retried as `replay` allows. Any status is returned once
@@ -147,7 +147,7 @@ package struct LAVATransport: Sendable {
         let detail = masker.mask(error.description)
         guard Self.isRetryable(error, replay: replay) else {
           if replay == .submission, !Self.isNotSent(error) {
-            throw LAVAClientError.submissionUncertain(server: server.redactedForDisplay, detail: detail)
+            throw LAVAClientError.submissionUncertain(server: server.maskedForDisplay, detail: detail)
           }
           throw LAVAClientError.transport(endpoint: name, attempts: attempt, detail: detail)
         }

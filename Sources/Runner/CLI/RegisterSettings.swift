@@ -17,7 +17,7 @@ struct RegisterSettings: Sendable {
   var ignoredServerSettings: [String]
 
   init(url rawURL: String?, options: RegisterOptions, environment: [String: String]) throws(SettingsError) {
-    let env = LifecycleEnvironment(environment)
+    let env = SettingsEnvironment(environment)
     if options.registrationToken != nil, options.token != nil {
       throw .invalid(
         "token", "…", expected: "either --registration-token or --token, not both")

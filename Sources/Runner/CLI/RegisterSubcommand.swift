@@ -57,18 +57,18 @@ struct RegisterSubcommand: AsyncParsableCommand {
     _ settings: RegisterSettings, token: String, environment: [String: String]
   ) async throws {
     if !settings.ignoredServerSettings.isEmpty {
-      LifecycleExit.printError(
+      RegistrationExit.printError(
         "warning: ignored \(settings.ignoredServerSettings.joined(separator: ", ")): a runner created "
           + "in GitLab has these settings on its page in GitLab (Settings > CI/CD > Runners), not here.")
     }
-    let session = try LifecycleSession(
+    let session = try RegistrationSession(
       url: settings.url, token: token, tls: tls, environment: environment)
     defer { session.shutdown() }
     let verified: VerifiedRunner
     do {
       verified = try await session.client.verifyRunner()
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
     print(VerifySubcommand.validMessage(verified, url: settings.url, token: token))
     print(
@@ -83,24 +83,24 @@ struct RegisterSubcommand: AsyncParsableCommand {
     _ settings: RegisterSettings, _ registrationToken: String, _ registration: RunnerRegistration,
     environment: [String: String]
   ) async throws {
-    LifecycleExit.printError(
+    RegistrationExit.printError(
       "warning: registration tokens are deprecated since GitLab 15.6 and disabled by default since "
         + "GitLab 17.0; prefer creating the runner in GitLab and using its glrt- token (see `lava-runner "
         + "register --help`).")
-    let session = try LifecycleSession(
+    let session = try RegistrationSession(
       url: settings.url, token: registrationToken, tls: tls, environment: environment)
     defer { session.shutdown() }
     let runner: RegisteredRunner
     do {
       runner = try await session.client.registerRunner(registration, registrationToken: registrationToken)
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
     // The one place a token is printed, by design: GitLab shows it to nobody else.
     print("GITLAB_URL=\(settings.url.absoluteString)")
     print("GITLAB_TOKEN=\(runner.token)")
     let expiry = runner.tokenExpiresAt.map { " It expires \($0)." } ?? ""
-    LifecycleExit.printError(
+    RegistrationExit.printError(
       """
       Registered runner \(runner.id) with GitLab at \(settings.url.absoluteString) \
       (\(Self.summary(registration))).

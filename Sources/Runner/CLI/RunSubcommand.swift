@@ -57,7 +57,7 @@ struct RunSubcommand: AsyncParsableCommand {
     var client = GitLabClient(
       instance: settings.connection.url, http: http,
       identity: RunnerIdentity(name: settings.name, systemID: RunnerIdentity.systemID()),
-      runnerToken: settings.connection.token, scrub: { masker.mask($0) })
+      runnerToken: settings.connection.token, mask: { masker.mask($0) })
     client.metrics = metrics
     var jobSettings = JobRunner.Settings(workRoot: settings.workDirectory)
     jobSettings.finalUpdatePatience = min(jobSettings.finalUpdatePatience, settings.shutdownTimeout)

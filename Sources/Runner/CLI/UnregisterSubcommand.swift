@@ -34,7 +34,7 @@ struct UnregisterSubcommand: AsyncParsableCommand {
   @OptionGroup var tls: GitLabTLSOptions
 
   func run() async throws {
-    let (connection, session) = try LifecycleSession.open(
+    let (connection, session) = try RegistrationSession.open(
       url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
     defer { session.shutdown() }
     let client = session.client
@@ -54,7 +54,7 @@ struct UnregisterSubcommand: AsyncParsableCommand {
             + "its token no longer works.")
       }
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
   }
 }

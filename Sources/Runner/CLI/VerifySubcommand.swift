@@ -26,18 +26,18 @@ struct VerifySubcommand: AsyncParsableCommand {
   @OptionGroup var tls: GitLabTLSOptions
 
   func run() async throws {
-    let (connection, session) = try LifecycleSession.open(
+    let (connection, session) = try RegistrationSession.open(
       url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
     defer { session.shutdown() }
     let verified: VerifiedRunner
     do {
       verified = try await retryingTransient(
         onRetry: { error, delay in
-          LifecycleExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
+          RegistrationExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
         },
-        { () async throws(RunnerLifecycleError) in try await session.client.verifyRunner() })
+        { () async throws(RunnerRegistrationError) in try await session.client.verifyRunner() })
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
     print(Self.validMessage(verified, url: connection.url, token: connection.token))
   }

@@ -106,7 +106,7 @@ struct RunnerHarness {
     let client = GitLabClient(
       instance: await gitlab.url, http: http,
       identity: RunnerIdentity(name: "harness", systemID: "s_0123456789ab"), runnerToken: Self.runnerToken,
-      scrub: { masker.mask($0) })
+      mask: { masker.mask($0) })
     let registry = try CommandRegistry(
       builtInCommands + [
         EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, ProduceTestCommand.self,

@@ -186,7 +186,7 @@ import Testing
       try await Task.sleep(for: .milliseconds(10))
     }
     client.shutdown()
-    let shownURL = server.baseURL.redactedForDisplay
+    let shownURL = server.baseURL.maskedForDisplay
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) { _ = try await pending.value }
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) {
       _ = try await client.data(for: HTTPRequest(url: server.baseURL))

@@ -146,7 +146,7 @@ import Testing
   @Test func unknownJobIsAClearUserError() async throws {
     try await Self.withClient { _, client in
       let error = await #expect(throws: LAVAClientError.self) { try await client.job(4242) }
-      #expect(error == .jobNotFound(id: 4242, server: (client.url.redactedForDisplay)))
+      #expect(error == .jobNotFound(id: 4242, server: (client.url.maskedForDisplay)))
       #expect(error?.failureReason == .scriptFailure)
     }
   }
@@ -198,7 +198,7 @@ import Testing
   @Test func logsOfAnUnknownJobAreJobNotFound() async throws {
     try await Self.withClient { _, client in
       let error = await #expect(throws: LAVAClientError.self) { try await client.logLines(of: 99, from: 0) }
-      #expect(error == .jobNotFound(id: 99, server: client.url.redactedForDisplay))
+      #expect(error == .jobNotFound(id: 99, server: client.url.maskedForDisplay))
     }
   }
 
@@ -287,7 +287,7 @@ import Testing
       #expect(try await client.job(id).health == .canceled)
       try await client.cancel(id)
       let error = await #expect(throws: LAVAClientError.self) { try await client.cancel(777) }
-      #expect(error == .jobNotFound(id: 777, server: client.url.redactedForDisplay))
+      #expect(error == .jobNotFound(id: 777, server: client.url.maskedForDisplay))
     }
   }
 

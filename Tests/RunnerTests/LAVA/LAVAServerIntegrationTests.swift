@@ -90,7 +90,7 @@ struct LAVAServerIntegrationTests {
     let error = await #expect(throws: LAVAClientError.self) {
       try await client().logLines(of: 987_654_321, from: 0)
     }
-    #expect(error == .jobNotFound(id: 987_654_321, server: try client().url.redactedForDisplay))
+    #expect(error == .jobNotFound(id: 987_654_321, server: try client().url.maskedForDisplay))
   }
 
   @Test func playedJobIsFollowedFromSubmissionToResults() async throws {

@@ -4,7 +4,7 @@ import GitLabAPI
 import HTTP
 import RunnerCore
 
-/// TLS options of `run` and the lifecycle commands, each with its environment variable.
+/// TLS options of `run` and the registration commands, each with its environment variable.
 struct GitLabTLSOptions: ParsableArguments {
   @Option(help: "PEM file of CAs to trust for GitLab and LAVA (env: RUNNER_TLS_CA_FILE, then SSL_CERT_FILE).")
   var tlsCaFile: String?
@@ -23,7 +23,7 @@ struct GitLabTLSOptions: ParsableArguments {
   var tlsInsecureSkipVerify = false
 
   func httpConfiguration(environment: [String: String]) throws(SettingsError) -> HTTPClientConfiguration {
-    let env = LifecycleEnvironment(environment)
+    let env = SettingsEnvironment(environment)
     var http = HTTPClientConfiguration()
     http.proxy = .environment(environment)
     if let ca = tlsCaFile ?? env["RUNNER_TLS_CA_FILE"] ?? env["SSL_CERT_FILE"] {
@@ -46,7 +46,7 @@ struct GitLabTLSOptions: ParsableArguments {
 }
 
 /// Environment variables, empty ones treated as unset.
-struct LifecycleEnvironment {
+struct SettingsEnvironment {
   let values: [String: String]
 
   init(_ values: [String: String]) { self.values = values }
@@ -64,14 +64,14 @@ struct LifecycleEnvironment {
   }
 }
 
-/// How the lifecycle commands end: 0 done, 1 GitLab refused (a token or a setting), 2 no usable
+/// How the registration commands end: 0 done, 1 GitLab refused (a token or a setting), 2 no usable
 /// answer from GitLab (unreachable, busy, or a reply lava-runner cannot read).
-enum LifecycleExit {
+enum RegistrationExit {
   static let refused: Int32 = 1
   static let noAnswer: Int32 = 2
 
   /// Prints `Error: …` on standard error and gives the exit code for `error`.
-  static func fail(_ error: RunnerLifecycleError) -> ExitCode {
+  static func fail(_ error: RunnerRegistrationError) -> ExitCode {
     printError("Error: \(error)")
     if case .gitlab = error { return ExitCode(noAnswer) }
     return ExitCode(refused)
@@ -85,9 +85,9 @@ enum LifecycleExit {
 /// Runs `call`, again after GitLab was busy or unreachable, up to `attempts` times in all.
 func retryingTransient<T: Sendable>(
   attempts: Int = 3, backoff: Backoff = Backoff(initial: .seconds(1), maximum: .seconds(10)),
-  onRetry: (RunnerLifecycleError, Duration) -> Void = { _, _ in },
-  _ call: () async throws(RunnerLifecycleError) -> T
-) async throws(RunnerLifecycleError) -> T {
+  onRetry: (RunnerRegistrationError, Duration) -> Void = { _, _ in },
+  _ call: () async throws(RunnerRegistrationError) -> T
+) async throws(RunnerRegistrationError) -> T {
   var attempt = 1
   while true {
     do {
@@ -102,8 +102,8 @@ func retryingTransient<T: Sendable>(
   }
 }
 
-/// The client for one lifecycle command, with its HTTP client; call `shutdown()` when done.
-struct LifecycleSession {
+/// The client for one registration command, with its HTTP client; call `shutdown()` when done.
+struct RegistrationSession {
   let client: GitLabClient
   let http: HTTPClient
 
@@ -125,21 +125,21 @@ struct LifecycleSession {
     client = GitLabClient(
       instance: url, http: http,
       identity: RunnerIdentity(name: ProcessInfo.processInfo.hostName, systemID: RunnerIdentity.systemID()),
-      runnerToken: token, scrub: { masker.mask($0) })
+      runnerToken: token, mask: { masker.mask($0) })
   }
 
   /// Validates `url` and `token` (from the arguments or GITLAB_URL/GITLAB_TOKEN) and opens a
   /// session for them: what `verify` and `unregister` both start with.
   static func open(
     url: String?, token: String?, tls: GitLabTLSOptions, environment: [String: String]
-  ) throws(CLIError) -> (GitLabConnectionSettings, LifecycleSession) {
+  ) throws(CLIError) -> (GitLabConnectionSettings, RegistrationSession) {
     let connection: GitLabConnectionSettings
     do {
       connection = try GitLabConnectionSettings(url: url, token: token, environment: environment)
     } catch {
       throw CLIError(error)
     }
-    let session = try LifecycleSession(
+    let session = try RegistrationSession(
       url: connection.url, token: connection.token, tls: tls, environment: environment)
     return (connection, session)
   }
