@@ -20,18 +20,12 @@ extension GitLabClient {
     async throws(RunnerRegistrationError) -> RegisteredRunner
   {
     let path = "runners"
-    var body: [String: Any] = [
-      "token": registrationToken,
-      "run_untagged": registration.runUntagged,
-      "locked": registration.locked,
-      "paused": registration.paused,
-      "info": identity.info,
-    ]
-    if let description = registration.description { body["description"] = description }
-    if !registration.tags.isEmpty { body["tag_list"] = registration.tags.joined(separator: ",") }
-    if let level = registration.accessLevel { body["access_level"] = level.rawValue }
-    if let timeout = registration.maximumTimeout { body["maximum_timeout"] = timeout }
-    if let note = registration.maintenanceNote { body["maintenance_note"] = note }
+    let body = GitLabRequestBody.RegisterRunner(
+      token: registrationToken, description: registration.description,
+      tag_list: registration.tags.isEmpty ? nil : registration.tags.joined(separator: ","),
+      run_untagged: registration.runUntagged, locked: registration.locked, paused: registration.paused,
+      access_level: registration.accessLevel?.rawValue, maximum_timeout: registration.maximumTimeout,
+      maintenance_note: registration.maintenanceNote, info: identity.info)
 
     let response = try await registrationCall(path, method: .post, body, token: registrationToken)
     switch response.status {
@@ -62,7 +56,7 @@ extension GitLabClient {
   /// token GitLab also records this host as one of the runner's managers.
   package func verifyRunner() async throws(RunnerRegistrationError) -> VerifiedRunner {
     let path = "runners/verify"
-    let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
+    let body = GitLabRequestBody.RunnerToken(token: runnerToken, system_id: identity.systemID)
     let response = try await registrationCall(path, method: .post, body, token: runnerToken)
     switch response.status {
     case 200:
@@ -83,7 +77,8 @@ extension GitLabClient {
   package func deleteRunner() async throws(RunnerRegistrationError) {
     let path = "runners"
     let response = try await registrationCall(
-      path, method: .delete, ["token": runnerToken], token: runnerToken)
+      path, method: .delete, GitLabRequestBody.RunnerToken(token: runnerToken, system_id: nil),
+      token: runnerToken)
     switch response.status {
     case 204, 200: return
     case 401, 403: throw .runnerTokenRejected(endpoint: path)
@@ -95,7 +90,7 @@ extension GitLabClient {
   /// runner; the runner and its token stay.
   package func deleteRunnerManager() async throws(RunnerRegistrationError) {
     let path = "runners/managers"
-    let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
+    let body = GitLabRequestBody.RunnerToken(token: runnerToken, system_id: identity.systemID)
     let response = try await registrationCall(path, method: .delete, body, token: runnerToken)
     switch response.status {
     case 204, 200: return
@@ -106,7 +101,7 @@ extension GitLabClient {
   }
 
   private func registrationCall(
-    _ path: String, method: HTTPMethod, _ body: [String: Any], token: String
+    _ path: String, method: HTTPMethod, _ body: some Encodable, token: String
   ) async throws(RunnerRegistrationError) -> HTTPResponse {
     do {
       return try await send(path, method: method, json: body, headers: ["RUNNER-TOKEN": token])

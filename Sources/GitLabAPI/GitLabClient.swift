@@ -33,12 +33,8 @@ package struct GitLabClient: Sendable {
   package func requestJob(lastUpdate: String?) async throws(GitLabError) -> (
     JobRequestReply, lastUpdate: String?
   ) {
-    var body: [String: Any] = [
-      "token": runnerToken,
-      "system_id": identity.systemID,
-      "info": identity.info,
-    ]
-    if let lastUpdate { body["last_update"] = lastUpdate }
+    let body = GitLabRequestBody.JobRequest(
+      token: runnerToken, system_id: identity.systemID, info: identity.info, last_update: lastUpdate)
     let response = try await send(
       "jobs/request", method: .post, json: body, headers: ["RUNNER-TOKEN": runnerToken],
       timeout: Self.jobRequestTimeout)
@@ -133,11 +129,12 @@ package struct GitLabClient: Sendable {
   package func updateJob(jobID: Int64, jobToken: String, _ update: JobUpdate) async throws(GitLabError)
     -> JobUpdateReply
   {
-    var body: [String: Any] = ["token": jobToken, "state": update.state, "info": identity.info]
-    if let reason = update.failureReason { body["failure_reason"] = reason.rawValue }
-    if let exitCode = update.exitCode { body["exit_code"] = exitCode }
+    var body = GitLabRequestBody.JobUpdate(
+      token: jobToken, state: update.state, info: identity.info,
+      failure_reason: update.failureReason?.rawValue,
+      exit_code: update.exitCode)
     if let checksum = update.checksum, let bytesize = update.bytesize {
-      body["output"] = ["checksum": checksum, "bytesize": bytesize]
+      body.output = .init(checksum: checksum, bytesize: bytesize)
     }
     let response = try await send("jobs/\(jobID)", method: .put, json: body, headers: [:])
     return JobUpdateReply(
@@ -195,12 +192,12 @@ package struct GitLabClient: Sendable {
   // MARK: plumbing (internal: GitLabClient+Runners.swift uses it too)
 
   package func send(
-    _ path: String, url: URL? = nil, method: HTTPMethod, json: [String: Any], headers: HTTPHeaders,
+    _ path: String, url: URL? = nil, method: HTTPMethod, json: some Encodable, headers: HTTPHeaders,
     timeout: Duration = callTimeout
   ) async throws(GitLabError) -> HTTPResponse {
     let data: Data
     do {
-      data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+      data = try GitLabRequestBody.encoded(json)
     } catch {
       throw .malformedReply(endpoint: path, detail: "the request body could not be encoded")
     }
