@@ -9,7 +9,7 @@ import UnixSignals
 
 /// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,
 /// for people writing LAVA definitions.
-struct ExecSubcommand: AsyncParsableCommand {
+struct ExecSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "exec",
     abstract: "Run one script command locally, without GitLab, as a job would run it.",
@@ -52,6 +52,10 @@ struct ExecSubcommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
   var noColor = false
 
+  static let settings = TLSOptions.settings
+
+  @OptionGroup var tls: TLSOptions
+
   @Argument(
     parsing: .captureForPassthrough,
     help: ArgumentHelp("The script command and its arguments, e.g. submit job.yaml.", valueName: "command"))
@@ -65,6 +69,13 @@ struct ExecSubcommand: AsyncParsableCommand {
         return
       }
       Self.printError("unknown option '\(first)' for exec; see 'lava-runner exec --help'")
+      throw ExitCode(2)
+    }
+    let httpConfiguration: HTTPClientConfiguration
+    do {
+      httpConfiguration = try tls.httpConfiguration(environment: ProcessInfo.processInfo.environment)
+    } catch {
+      Self.printError(error.description)
       throw ExitCode(2)
     }
     let variables: JobVariables
@@ -94,23 +105,24 @@ struct ExecSubcommand: AsyncParsableCommand {
     let log = TerminalLog.standardOutput(secrets: variables.secretValues, colours: colours)
     let status = await Self.execute(
       command, line: Self.scriptLine(words), variables: variables, log: log,
-      artifactsDirectory: URL(fileURLWithPath: artifactsDir))
+      artifactsDirectory: URL(fileURLWithPath: artifactsDir), httpConfiguration: httpConfiguration)
     log.finish()
     if status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
   }
 
   /// Runs `command` with a local context, cancelled by SIGINT; returns the exit status.
   static func execute(
-    _ command: any Command, line: String, variables: JobVariables, log: TerminalLog, artifactsDirectory: URL
+    _ command: any Command, line: String, variables: JobVariables, log: TerminalLog, artifactsDirectory: URL,
+    httpConfiguration: HTTPClientConfiguration
   ) async -> Int {
     let http: HTTPClient
     do {
-      http = try HTTPClient(configuration: httpConfiguration(ProcessInfo.processInfo.environment))
+      http = try HTTPClient(configuration: httpConfiguration)
     } catch {
       await log.error("Job failed (runner_system_failure): cannot start the HTTP client: \(error)")
       return 1
     }
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let jobFolder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "lava-runner-exec-\(UUID())")
     defer { try? FileManager.default.removeItem(at: jobFolder) }
@@ -252,14 +264,6 @@ struct ExecSubcommand: AsyncParsableCommand {
       let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
       return plain ? word : "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }.joined(separator: " ")
-  }
-
-  static func httpConfiguration(_ environment: [String: String]) -> HTTPClientConfiguration {
-    var http = HTTPClientConfiguration()
-    if let ca = environment["RUNNER_TLS_CA_FILE"] ?? environment["SSL_CERT_FILE"], !ca.isEmpty {
-      http.tls.caBundle = URL(fileURLWithPath: ca)
-    }
-    return http
   }
 
   private static func printError(_ message: String) {

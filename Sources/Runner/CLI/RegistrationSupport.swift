@@ -4,66 +4,6 @@ import GitLabAPI
 import HTTP
 import RunnerCore
 
-/// TLS options of `run` and the registration commands, each with its environment variable.
-struct GitLabTLSOptions: ParsableArguments {
-  @Option(help: "PEM file of CAs to trust for GitLab and LAVA (env: RUNNER_TLS_CA_FILE, then SSL_CERT_FILE).")
-  var tlsCaFile: String?
-
-  @Option(help: "PEM client certificate for TLS client authentication (env: RUNNER_TLS_CERT_FILE).")
-  var tlsCertFile: String?
-
-  @Option(help: "PEM private key of the client certificate (env: RUNNER_TLS_KEY_FILE).")
-  var tlsKeyFile: String?
-
-  @Flag(
-    help: """
-      Do not verify TLS certificates: anyone in between can read the token. Only for test \
-      setups (env: RUNNER_TLS_INSECURE_SKIP_VERIFY=true).
-      """)
-  var tlsInsecureSkipVerify = false
-
-  func httpConfiguration(environment: [String: String]) throws(SettingsError) -> HTTPClientConfiguration {
-    let env = SettingsEnvironment(environment)
-    var http = HTTPClientConfiguration()
-    http.proxy = .environment(environment)
-    if let ca = tlsCaFile ?? env["RUNNER_TLS_CA_FILE"] ?? env["SSL_CERT_FILE"] {
-      guard FileManager.default.isReadableFile(atPath: ca) else {
-        throw .invalid("tls-ca-file", ca, expected: "a readable PEM file")
-      }
-      http.tls.caBundle = URL(fileURLWithPath: ca)
-    }
-    if let cert = tlsCertFile ?? env["RUNNER_TLS_CERT_FILE"] {
-      guard let key = tlsKeyFile ?? env["RUNNER_TLS_KEY_FILE"] else {
-        throw .invalid("tls-key-file", "", expected: "the key of the client certificate \(cert)")
-      }
-      http.tls.clientCertificate = URL(fileURLWithPath: cert)
-      http.tls.clientKey = URL(fileURLWithPath: key)
-    }
-    http.tls.insecureSkipVerify =
-      tlsInsecureSkipVerify || env["RUNNER_TLS_INSECURE_SKIP_VERIFY"]?.lowercased() == "true"
-    return http
-  }
-}
-
-/// Environment variables, empty ones treated as unset.
-struct SettingsEnvironment {
-  let values: [String: String]
-
-  init(_ values: [String: String]) { self.values = values }
-
-  subscript(name: String) -> String? { values[name].flatMap { $0.isEmpty ? nil : $0 } }
-
-  /// `true`/`false` (also 1/0, yes/no, on/off) from the variable `name`, for the option `option`.
-  func bool(_ name: String, option: String) throws(SettingsError) -> Bool? {
-    guard let text = self[name] else { return nil }
-    switch text.lowercased() {
-    case "true", "1", "yes", "on": return true
-    case "false", "0", "no", "off": return false
-    default: throw .invalid(option, text, expected: "true or false (from \(name))")
-    }
-  }
-}
-
 /// How the registration commands end: 0 done, 1 GitLab refused (a token or a setting), 2 no usable
 /// answer from GitLab (unreachable, busy, or a reply lava-runner cannot read).
 enum RegistrationExit {
@@ -102,13 +42,14 @@ func retryingTransient<T: Sendable>(
   }
 }
 
-/// The client for one registration command, with its HTTP client; call `shutdown()` when done.
+/// The client for one registration command, with its HTTP client; its calls go through
+/// `finishing(_:)`, which shuts the HTTP client down after them.
 struct RegistrationSession {
   let client: GitLabClient
   let http: HTTPClient
 
   init(
-    url: URL, token: String, tls: GitLabTLSOptions, environment: [String: String]
+    url: URL, token: String, tls: TLSOptions, environment: [String: String]
   ) throws(CLIError) {
     let configuration: HTTPClientConfiguration
     do {
@@ -128,21 +69,33 @@ struct RegistrationSession {
       runnerToken: token, mask: { masker.mask($0) })
   }
 
-  /// Validates `url` and `token` (from the arguments or GITLAB_URL/GITLAB_TOKEN) and opens a
-  /// session for them: what `verify` and `unregister` both start with.
+  /// Validates the URL and token (from the arguments or the environment) and opens a session
+  /// for them: what `verify` and `unregister` both start with.
   static func open(
-    url: String?, token: String?, tls: GitLabTLSOptions, environment: [String: String]
+    _ options: GitLabOptions, environment: [String: String]
   ) throws(CLIError) -> (GitLabConnectionSettings, RegistrationSession) {
     let connection: GitLabConnectionSettings
     do {
-      connection = try GitLabConnectionSettings(url: url, token: token, environment: environment)
+      connection = try options.connection(environment: environment)
     } catch {
       throw CLIError(error)
     }
     let session = try RegistrationSession(
-      url: connection.url, token: connection.token, tls: tls, environment: environment)
+      url: connection.url, token: connection.token, tls: options.tls, environment: environment)
     return (connection, session)
   }
 
-  func shutdown() { http.shutdown() }
+  /// Runs `call` with the client, then shuts the HTTP client down, whatever `call` did.
+  func finishing<T>(
+    _ call: (GitLabClient) async throws(RunnerRegistrationError) -> T
+  ) async throws(RunnerRegistrationError) -> T {
+    let result: Result<T, RunnerRegistrationError>
+    do {
+      result = .success(try await call(client))
+    } catch {
+      result = .failure(error)
+    }
+    await http.shutdown()
+    return try result.get()
+  }
 }

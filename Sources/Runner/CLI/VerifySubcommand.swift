@@ -4,7 +4,7 @@ import GitLabAPI
 import RunnerCore
 
 /// `lava-runner verify [URL] [TOKEN]`: asks GitLab whether it accepts the runner token.
-struct VerifySubcommand: AsyncParsableCommand {
+struct VerifySubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Check that GitLab accepts the runner token (POST /api/v4/runners/verify).",
@@ -17,25 +17,22 @@ struct VerifySubcommand: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The GitLab instance, e.g. https://gitlab.example.com (env: GITLAB_URL).")
-  var url: String?
+  static let settings = GitLabOptions.settings
 
-  @Argument(help: "The runner authentication token, glrt-… (env: GITLAB_TOKEN).")
-  var token: String?
-
-  @OptionGroup var tls: GitLabTLSOptions
+  @OptionGroup var options: GitLabOptions
 
   func run() async throws {
     let (connection, session) = try RegistrationSession.open(
-      url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
-    defer { session.shutdown() }
+      options, environment: ProcessInfo.processInfo.environment)
     let verified: VerifiedRunner
     do {
-      verified = try await retryingTransient(
-        onRetry: { error, delay in
-          RegistrationExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
-        },
-        { () async throws(RunnerRegistrationError) in try await session.client.verifyRunner() })
+      verified = try await session.finishing { client throws(RunnerRegistrationError) in
+        try await retryingTransient(
+          onRetry: { error, delay in
+            RegistrationExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
+          },
+          { () async throws(RunnerRegistrationError) in try await client.verifyRunner() })
+      }
     } catch {
       throw RegistrationExit.fail(error)
     }

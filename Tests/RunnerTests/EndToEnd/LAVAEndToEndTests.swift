@@ -140,7 +140,7 @@ struct LAVAEndToEndTests {
       await gitlab.cancel(jobID: job.id)
       _ = try await gitlab.result(of: job.id, timeout: .seconds(60))
       let http = try HTTPClient()
-      defer { http.shutdown() }
+      defer { http.requestShutdown() }
       let lava = LAVAConnections(http: http, metrics: RunnerMetrics())
       let client = try lava.server(url: server.url, token: server.token)
       var health = LAVAJobHealth.unknown

@@ -137,12 +137,12 @@ struct RunnerHarness {
       let value = try await body()
       stop.abort()
       try await loop
-      http.shutdown()
+      await http.shutdown()
       return value
     } catch {
       stop.abort()
       try? await loop
-      http.shutdown()
+      await http.shutdown()
       throw error
     }
   }

@@ -62,7 +62,7 @@ struct SignalEndToEndTests {
   @Test func sigquitTakesNoMoreJobsAndLetsTheRunningLAVAJobsFinish() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500))) { gitlab in
@@ -101,7 +101,7 @@ struct SignalEndToEndTests {
   @Test func sigtermEndsTheJobsAsRunnerInterruptedAndCancelsTheirLAVAJobs() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500))) { gitlab in
@@ -155,7 +155,7 @@ struct MonitorFileEndToEndTests {
   @Test func threeJobsFinishingInAnyOrderAreReportedAndAFailedCaseFailsTheJob() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let lava = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
       url: server.url, token: server.token)
     try await worker.whileOnline {

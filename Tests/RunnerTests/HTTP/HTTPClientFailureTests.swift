@@ -185,7 +185,7 @@ import Testing
     for _ in 0..<500 where !requested.current {
       try await Task.sleep(for: .milliseconds(10))
     }
-    client.shutdown()
+    await client.shutdown()
     let shownURL = server.baseURL.maskedForDisplay
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) { _ = try await pending.value }
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) {

@@ -16,7 +16,7 @@ import Testing
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
     let http = try HTTPClient(configuration: configuration)
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let connections = LAVAConnections(
       http: http, metrics: metrics, policy: LAVARetryPolicy(maxAttempts: 3, backoff: .immediate))
     try await FakeLAVA.withRunning(token: Self.token) { lava in

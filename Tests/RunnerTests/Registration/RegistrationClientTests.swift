@@ -22,7 +22,7 @@ import Testing
   ) async throws {
     try await FakeGitLab.withRunning { gitlab in
       let http = try HTTPClient()
-      defer { http.shutdown() }
+      defer { http.requestShutdown() }
       let masker = SecretMasker(secrets: [token, registrationToken])
       let client = GitLabClient(
         instance: await gitlab.url, http: http,
@@ -187,7 +187,7 @@ import Testing
     try await FakeGitLab.withRunning { gitlab in
       await gitlab.addRegistrationToken(Self.registrationToken)
       let http = try HTTPClient()
-      defer { http.shutdown() }
+      defer { http.requestShutdown() }
       func client(_ token: String) async -> GitLabClient {
         GitLabClient(
           instance: await gitlab.url, http: http,
