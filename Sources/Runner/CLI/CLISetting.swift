@@ -45,19 +45,26 @@ struct CLISetting: Sendable {
   let defaultValue: Default
   /// What the setting is for, one sentence without the final period.
   let summary: String
-  /// For a flag: the help shows `VARIABLE=true`.
-  let isFlag: Bool
+  /// How a yes/no setting is given, nil for a setting with a value.
+  let flag: FlagStyle?
+
+  enum FlagStyle: Sendable {
+    /// `--name` turns it on, as `VARIABLE=true` does (the help shows that).
+    case onlyOn
+    /// `--name` and `--no-name`, `VARIABLE=true` or `false`.
+    case onOrOff
+  }
 
   init(
     option name: String, summary: String, environment: [String] = [], default defaultValue: Default = .none,
-    isFlag: Bool = false
+    flag: FlagStyle? = nil
   ) {
     self.name = name
     self.isArgument = false
     self.summary = summary
     self.environment = environment
     self.defaultValue = defaultValue
-    self.isFlag = isFlag
+    self.flag = flag
   }
 
   init(argument name: String, summary: String, environment: [String]) {
@@ -66,7 +73,7 @@ struct CLISetting: Sendable {
     self.summary = summary
     self.environment = environment
     self.defaultValue = .none
-    self.isFlag = false
+    self.flag = nil
   }
 
   /// "(env: A, then B; default X)": the part of the help that names where else the value
@@ -74,7 +81,7 @@ struct CLISetting: Sendable {
   var sources: String {
     var parts: [String] = []
     if !environment.isEmpty {
-      let names = environment.map { isFlag ? "\($0)=true" : $0 }
+      let names = environment.map { flag == .onlyOn ? "\($0)=true" : $0 }
       parts.append("env: " + names.joined(separator: ", then "))
     }
     if let text = defaultValue.description { parts.append("default " + text) }

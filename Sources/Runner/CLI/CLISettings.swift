@@ -25,7 +25,7 @@ extension CLISetting {
     option: "tls-insecure-skip-verify",
     summary:
       "Do not verify TLS certificates: anyone in between can read the token. Only for test setups",
-    environment: ["RUNNER_TLS_INSECURE_SKIP_VERIFY"], default: .value("off"), isFlag: true)
+    environment: ["RUNNER_TLS_INSECURE_SKIP_VERIFY"], default: .value("off"), flag: .onlyOn)
 
   // MARK: run
 
@@ -81,13 +81,13 @@ extension CLISetting {
     option: "tag-list", summary: "Comma-separated tags, e.g. lava,imx8mp", environment: ["RUNNER_TAG_LIST"])
   static let runUntagged = CLISetting(
     option: "run-untagged", summary: "Also take jobs without tags", environment: ["REGISTER_RUN_UNTAGGED"],
-    default: .value("off"), isFlag: true)
+    default: .value("off"), flag: .onlyOn)
   static let locked = CLISetting(
     option: "locked", summary: "Lock the runner to the project it is registered in",
-    environment: ["REGISTER_LOCKED"], default: .value("on"))
+    environment: ["REGISTER_LOCKED"], default: .value("on"), flag: .onOrOff)
   static let paused = CLISetting(
     option: "paused", summary: "Register the runner paused: it takes no jobs until resumed",
-    environment: ["REGISTER_PAUSED"], default: .value("off"), isFlag: true)
+    environment: ["REGISTER_PAUSED"], default: .value("off"), flag: .onlyOn)
   static let maintenanceNote = CLISetting(
     option: "maintenance-note", summary: "A note for GitLab administrators, at most 1024 characters",
     environment: ["REGISTER_MAINTENANCE_NOTE"])

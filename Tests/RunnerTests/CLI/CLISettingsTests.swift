@@ -49,7 +49,7 @@ import Testing
   @Test func theOptionWinsThenEachVariableInOrderThenTheDefault() throws {
     let all = Self.subcommands.flatMap(\.settings)
     #expect(!all.isEmpty)
-    for setting in all where !setting.isFlag && setting.name != "locked" {
+    for setting in all where setting.flag == nil {
       let none = SettingsEnvironment([:])
       #expect(setting.resolve(nil, in: none) == setting.defaultValue.value(in: none), "\(setting.name)")
       #expect(setting.resolve("given", in: none) == "given")
@@ -67,7 +67,7 @@ import Testing
   }
 
   @Test func flagsReadTheirVariableAndFallBackToTheirDeclaredDefault() throws {
-    let flags = Self.subcommands.flatMap(\.settings).filter { $0.isFlag || $0.name == "locked" }
+    let flags = Self.subcommands.flatMap(\.settings).filter { $0.flag != nil }
     #expect(flags.count >= 4)
     for flag in flags {
       let variable = try #require(flag.environment.first)
