@@ -97,9 +97,16 @@ struct CLISetting: Sendable {
 
   /// The option's text, else the first set variable's: what the user chose, if anything.
   func resolveGiven(_ given: String?, in environment: SettingsEnvironment) -> String? {
-    if let given { return given }
+    source(given, in: environment)?.text
+  }
+
+  /// The chosen text and the variable it came from (nil: the option).
+  private func source(_ given: String?, in environment: SettingsEnvironment) -> (
+    text: String, variable: String?
+  )? {
+    if let given { return (given, nil) }
     for variable in self.environment {
-      if let value = environment[variable] { return value }
+      if let value = environment[variable] { return (value, variable) }
     }
     return nil
   }
@@ -108,8 +115,13 @@ struct CLISetting: Sendable {
   func resolve<T>(
     _ given: String?, in environment: SettingsEnvironment, expected: String, _ parse: (String) -> T?
   ) throws(SettingsError) -> T? {
-    guard let text = resolve(given, in: environment) else { return nil }
-    guard let value = parse(text) else { throw .invalid(name, text, expected: expected) }
+    let chosen = source(given, in: environment)
+    guard let text = chosen?.text ?? defaultValue.value(in: environment) else { return nil }
+    guard let value = parse(text) else {
+      // Names the variable, which the user may not know is set.
+      let origin = chosen?.variable.map { " (from \($0))" } ?? ""
+      throw .invalid(name, text, expected: expected + origin)
+    }
     return value
   }
 

@@ -147,4 +147,18 @@ import Testing
       }
     }
   }
+
+  @Test func anUnusableValueFromTheEnvironmentNamesItsVariable() throws {
+    let gitlab = try GitLabOptions.parse(["https://gitlab.example.com", "glrt-defaults-token-0123456789"])
+    #expect(
+      throws: SettingsError.invalid(
+        "concurrent", "lots", expected: "a whole number from 1 to 10000 (from RUNNER_CONCURRENT)")
+    ) {
+      try RunSettings(
+        gitlab: gitlab, options: RunOptions.parse([]), environment: ["RUNNER_CONCURRENT": "lots"])
+    }
+    #expect(throws: SettingsError.invalid("concurrent", "0", expected: "a whole number from 1 to 10000")) {
+      try RunSettings(gitlab: gitlab, options: RunOptions.parse(["--concurrent", "0"]), environment: [:])
+    }
+  }
 }
