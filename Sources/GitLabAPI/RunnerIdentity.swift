@@ -46,17 +46,11 @@ package struct RunnerIdentity: Sendable, Equatable {
   }
 
   /// The `info` object of job requests and registrations.
-  package var info: [String: Any] {
-    [
-      "name": "lava-runner",
-      "version": RunnerVersion.current,
-      "revision": RunnerVersion.revision,
-      "platform": Self.platform,
-      "architecture": Self.architecture,
-      "executor": "lava",
-      "shell": "lava-runner",
-      "features": features,
-    ]
+  package var info: GitLabRequestBody.RunnerInfo {
+    GitLabRequestBody.RunnerInfo(
+      name: "lava-runner", version: RunnerVersion.current, revision: RunnerVersion.revision,
+      platform: Self.platform, architecture: Self.architecture, executor: "lava", shell: "lava-runner",
+      features: features)
   }
 
   package static var platform: String {
