@@ -135,19 +135,33 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab.
+    // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab, the
+    // fake LAVA, test-only script commands.
     .target(
       name: "TestSupport",
       dependencies: [
         "Protocols",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strict
     ),
+    // Tests are in two tiers (scripts/run-tests): the unit tests (RunnerTests, FakeGitLabTests,
+    // CommandsTests) run in parallel; SystemTests (the lava-runner binary against the fake
+    // GitLab and a real LAVA, signals, packaging) run one at a time after them.
     .testTarget(
       name: "RunnerTests",
+      dependencies: [
+        "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+        "TestSupport",
+        .product(name: "FlyingFox", package: "FlyingFox"),
+      ],
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "SystemTests",
       dependencies: [
         "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
         "TestSupport",

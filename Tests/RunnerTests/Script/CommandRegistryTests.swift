@@ -12,25 +12,6 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-/// A command that exists only in tests: proves that registering a type is all it takes.
-struct EchoTestCommand: Command {
-  static let metadata = CommandMetadata(
-    name: "echo-test",
-    aliases: ["say-test"],
-    summary: "Write its words to the job log.",
-    examples: [CommandExample("echo-test hello 'big world'", "Writes two words.")]
-  )
-
-  @Flag(name: .long, help: "Fail the job after writing.") var fail = false
-  @Option(name: .long, help: "How many times.") var times = 1
-  @Argument(help: "Words to write.") var words: [String] = []
-
-  func run(in context: any JobContext) async throws {
-    for _ in 0..<times { await context.log.line(words.joined(separator: "|")) }
-    if fail { throw CommandFailure(.runnerSystemFailure, "asked to fail") }
-  }
-}
-
 struct ClashingTestCommand: Command {
   static let metadata = CommandMetadata(name: "submit", summary: "Claims a built-in name.")
   func run(in context: any JobContext) async throws {}
