@@ -17,19 +17,36 @@ public struct SubmitCommand: Command {
       results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only if \
       every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
       as a runner system failure, failed tests and bad definitions as a script failure.
-
-      Variables:
-        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
-        LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
-        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs if the GitLab job is
-                                   cancelled, times out or the runner stops; ignore: leave them running
-        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
+    variables: [
+      .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
+      .lavaIgnoreTestFailures,
+    ],
     examples: [
-      CommandExample("submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts."),
-      CommandExample("submit 'boards/rock 5b.yaml'", "A path with a space, quoted."),
+      CommandExample(
+        "submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts.",
+        files: ["lava-job.yaml": exampleDefinition]),
+      CommandExample(
+        "submit 'boards/rock 5b.yaml'", "A path with a space, quoted.",
+        files: ["boards/rock 5b.yaml": exampleDefinition]),
     ]
   )
+
+  /// A definition the examples submit: the smallest job LAVA accepts, templated.
+  static let exampleDefinition = """
+    job_name: "example, pipeline {{ job.CI_PIPELINE_ID }}"
+    device_type: qemu
+    visibility: public
+    timeouts:
+      job:
+        minutes: 10
+    actions:
+    - boot:
+        method: qemu
+        media: tmpfs
+        timeout:
+          minutes: 5
+    """
 
   @Argument(help: "Path of the LAVA job definition inside the dependencies' artifacts.")
   public var file: String
