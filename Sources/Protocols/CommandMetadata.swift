@@ -30,16 +30,35 @@ public struct CommandMetadata: Sendable, Equatable {
     self.examples = examples
   }
 
-  /// The discussion followed by a "Variables:" list, as `--help` shows it.
+  /// The discussion followed by a "Variables:" list, as `--help` shows it: one variable a
+  /// paragraph, its text wrapped beside the names to fit 80 columns.
   public var helpDiscussion: String {
     guard !variables.isEmpty else { return discussion }
     let width = variables.map(\.name.count).max() ?? 0
+    let indent = String(repeating: " ", count: 2 + width + 2)
     let lines = variables.map { variable in
-      let name = variable.name + String(repeating: " ", count: width - variable.name.count)
       let requirement = variable.defaultValue.map { "default: \($0)" } ?? "required"
-      return "  \(name)  \(variable.meaning) (\(requirement))".filter { $0 != "`" && $0 != "*" }
+      // "(default: X)" kept on one line.
+      let words = (variable.meaning.split(separator: " ").map(String.init) + ["(\(requirement))"])
+        .map { $0.filter { $0 != "`" && $0 != "*" } }
+      let name = "  " + variable.name + String(repeating: " ", count: width - variable.name.count + 2)
+      return name + Self.wrap(words, width: max(30, 80 - indent.count)).joined(separator: "\n" + indent)
     }
     return (discussion.isEmpty ? "" : discussion + "\n\n") + "Variables:\n" + lines.joined(separator: "\n")
+  }
+
+  /// `words` in lines of at most `width` characters (a longer word stays whole).
+  static func wrap(_ words: [String], width: Int) -> [String] {
+    var lines: [String] = []
+    var line = ""
+    for word in words {
+      if !line.isEmpty && line.count + 1 + word.count > width {
+        lines.append(line)
+        line = ""
+      }
+      line += (line.isEmpty ? "" : " ") + word
+    }
+    return lines + [line]
   }
 }
 
