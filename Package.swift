@@ -8,6 +8,13 @@ let strict: [SwiftSetting] = [
   .treatAllWarnings(as: .error),
 ]
 
+// What the runner's test targets (the unit tier and the system tier) see: every layer.
+let runnerTestDependencies: [Target.Dependency] = [
+  "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+  "TestSupport",
+  .product(name: "FlyingFox", package: "FlyingFox"),
+]
+
 let package = Package(
   name: "lava-runner",
   platforms: [.macOS(.v14)],
@@ -153,20 +160,12 @@ let package = Package(
     // GitLab and a real LAVA, signals, packaging) run one at a time after them.
     .testTarget(
       name: "RunnerTests",
-      dependencies: [
-        "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
-        "TestSupport",
-        .product(name: "FlyingFox", package: "FlyingFox"),
-      ],
+      dependencies: runnerTestDependencies,
       swiftSettings: strict
     ),
     .testTarget(
       name: "SystemTests",
-      dependencies: [
-        "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
-        "TestSupport",
-        .product(name: "FlyingFox", package: "FlyingFox"),
-      ],
+      dependencies: runnerTestDependencies,
       swiftSettings: strict
     ),
     // The fake GitLab's own tests: it must be as strict as GitLab before runner tests trust it.

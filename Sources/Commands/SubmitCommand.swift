@@ -32,20 +32,20 @@ public struct SubmitCommand: Command {
     ]
   )
 
-  /// A definition the examples submit: the smallest job LAVA accepts, templated.
+  /// The definition the examples submit: a QEMU boot, templated with the pipeline's id.
   static let exampleDefinition = """
-    job_name: "example, pipeline {{ job.CI_PIPELINE_ID }}"
+    job_name: "smoke test, pipeline {{ job.CI_PIPELINE_ID }}"
     device_type: qemu
     visibility: public
-    timeouts:
-      job:
-        minutes: 10
+    priority: medium
+    timeouts: {job: {minutes: 30}, action: {minutes: 10}}
     actions:
-    - boot:
-        method: qemu
-        media: tmpfs
-        timeout:
-          minutes: 5
+    - deploy:
+        to: tmpfs
+        timeout: {minutes: 5}
+        images:
+          rootfs: {url: "https://images.example.org/debian/rootfs.ext4", image_arg: "-drive format=raw,file={rootfs}"}
+    - boot: {method: qemu, media: tmpfs, timeout: {minutes: 5}, prompts: ["root@debian:~#"]}
     """
 
   @Argument(help: "Path of the LAVA job definition inside the dependencies' artifacts.")

@@ -7,20 +7,10 @@ import Testing
 /// Needs the process to itself, hence a system test: it proves that validation leaves the
 /// cooperative pool free, which other tests running beside it would not.
 @Suite(.serialized) struct DefinitionValidationPoolTests {
-  static let valid = """
-    job_name: smoke
-    device_type: qemu
-    visibility: public
-    timeouts:
-      job:
-        minutes: 10
-    actions:
-      - boot:
-          method: qemu
-          timeout:
-            minutes: 2
-
-    """
+  /// A valid job without a `context` (the test adds a huge one).
+  static let valid =
+    "job_name: smoke\ndevice_type: qemu\nvisibility: public\ntimeouts: {job: {minutes: 10}}\n"
+    + "actions: [{boot: {method: qemu, timeout: {minutes: 2}}}]\n"
 
   /// Issue 11, finding 3: two large definitions once stopped all GitLab polling for 96 s, because
   /// they were read on the threads of the pool that runs every job. As many validations as the
