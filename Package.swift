@@ -148,6 +148,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "Protocols",
+        "RunnerCore",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),

@@ -3,6 +3,7 @@ import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
+import YAML
 
 /// One LAVA server as one token's user sees it, over REST API v0.2.
 ///

@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Protocols
 import RunnerCore
+import YAML
 
 /// How hard a LAVA client tries before it gives up on a busy or unreachable server.
 package struct LAVARetryPolicy: Sendable {

@@ -1,5 +1,6 @@
 import Foundation
 import GitLabAPI
+import HTTP
 import Logging
 import Protocols
 import RunnerCore

@@ -1,4 +1,6 @@
 import Foundation
+import GitLabAPI
+import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
@@ -12,14 +14,14 @@ package final class RunnerJobContext: JobContext {
   package let control: JobControl
   package let dependencies: DependencyFiles
   package let lava: any LAVAConnector
-  package let masker: SecretMasker
+  private let masks: Mutex<JobMasks>
   private let offers = Mutex<[String: URL]>([:])
 
   package init(
     trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
     dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker
   ) {
-    self.masker = masker
+    self.masks = Mutex(JobMasks(masker))
     self.lava = lava
     self.trace = trace
     self.variables = variables
@@ -30,7 +32,13 @@ package final class RunnerJobContext: JobContext {
 
   package var log: any JobLog { trace }
 
-  package func mask(_ text: String) -> String { masker.mask(text) }
+  package func mask(_ text: String) -> String { masks.withLock { $0.mask(text) } }
+
+  package func addMask(_ secret: String) async {
+    masks.withLock { $0.add(secret, to: trace) }
+  }
+
+  package func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
 
   package func dependencyFile(at path: String) async throws -> URL {
     try await dependencies.file(at: path)

@@ -1,4 +1,6 @@
 import Foundation
+import GitLabAPI
+import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
@@ -12,6 +14,7 @@ import Synchronization
 /// signals and stdout is CLI.
 package final class LocalJobContext: JobContext {
   package let log: any JobLog
+  private let maskingLog: any MaskingJobLog
   package let variables: JobVariables
   /// The job's private folder (LAVA logs are written here before they are copied out).
   package let workingDirectory: URL
@@ -19,23 +22,30 @@ package final class LocalJobContext: JobContext {
   package let sourceDirectory: URL
   package let lava: any LAVAConnector
   package let control: JobControl
-  package let masker: SecretMasker
+  private let masks: Mutex<JobMasks>
   private let offers = Mutex<[String: URL]>([:])
 
   package init(
-    log: any JobLog, variables: JobVariables, sourceDirectory: URL, workingDirectory: URL,
+    log: any MaskingJobLog, variables: JobVariables, sourceDirectory: URL, workingDirectory: URL,
     lava: any LAVAConnector, control: JobControl
   ) {
     self.log = log
+    self.maskingLog = log
     self.variables = variables
     self.sourceDirectory = sourceDirectory
     self.workingDirectory = workingDirectory
     self.lava = lava
     self.control = control
-    self.masker = SecretMasker(secrets: variables.secretValues)
+    self.masks = Mutex(JobMasks(SecretMasker(secrets: variables.secretValues)))
   }
 
-  package func mask(_ text: String) -> String { masker.mask(text) }
+  package func mask(_ text: String) -> String { masks.withLock { $0.mask(text) } }
+
+  package func addMask(_ secret: String) async {
+    masks.withLock { $0.add(secret, to: maskingLog) }
+  }
+
+  package func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
 
   /// `path` relative to the source folder; absolute paths and `..` are refused as the runner
   /// refuses them for artifacts.

@@ -2,7 +2,10 @@ import ArgumentParser
 import Foundation
 import GitLabAPI
 import HTTP
+import JobEngine
+import LAVA
 import RunnerCore
+import YAML
 
 /// TLS options of `run` and the lifecycle commands, each with its environment variable.
 struct GitLabTLSOptions: ParsableArguments {

@@ -7,6 +7,7 @@ import LAVA
 import Logging
 import RunnerCore
 import ServiceLifecycle
+import YAML
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original
 /// lava-gitlab-runner documents it.

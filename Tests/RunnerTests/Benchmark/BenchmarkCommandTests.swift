@@ -1,3 +1,4 @@
+import RunnerCore
 import Testing
 
 @testable import GitLabAPI

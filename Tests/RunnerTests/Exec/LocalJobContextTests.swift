@@ -52,7 +52,10 @@ struct LocalJobContextTests {
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
   }
 
-  func context(variables: JobVariables = JobVariables(), log: any JobLog = RecordingJobLog())
+  func context(
+    variables: JobVariables = JobVariables(),
+    log: any MaskingJobLog = TerminalLog(secrets: [], colours: false) { _ in }
+  )
     -> LocalJobContext
   {
     LocalJobContext(

@@ -22,6 +22,8 @@ final class ControlledContext: JobContext {
   var variables: JobVariables { inner.variables }
   var lava: any LAVAConnector { inner.lava }
   func mask(_ text: String) -> String { inner.mask(text) }
+  func addMask(_ secret: String) async { await inner.addMask(secret) }
+  func makeMasker() -> any StreamMasker { inner.makeMasker() }
   var workingDirectory: URL { inner.workingDirectory }
   func dependencyFile(at path: String) async throws -> URL { try await inner.dependencyFile(at: path) }
   func offerArtifact(named name: String, file: URL) async throws {}

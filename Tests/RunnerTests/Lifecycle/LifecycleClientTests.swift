@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 import TestSupport
 import Testing
 

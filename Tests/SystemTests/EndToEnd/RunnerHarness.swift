@@ -3,6 +3,7 @@ import Commands
 import Foundation
 import Logging
 import Protocols
+import RunnerCore
 import TestSupport
 import Testing
 
