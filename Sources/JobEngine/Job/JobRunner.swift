@@ -81,13 +81,12 @@ package struct JobRunner: Sendable {
       await trace.line(
         "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",
         color: .cyan)
-      let outcome = await executor.execute(job, context: context, control: control)
-      if control.cancellation != .canceledImmediately {
-        await ArtifactUploader(
-          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff
-        )
-        .upload(context.offeredArtifacts, outcome: outcome)
-      }
+      let artifacts = GitLabArtifactDelivery(
+        offers: context.offers,
+        uploader: ArtifactUploader(
+          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff),
+        control: control)
+      let outcome = await executor.execute(job, context: context, control: control, artifacts: artifacts)
       trace.finish()
       if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) {
         logger.warning(

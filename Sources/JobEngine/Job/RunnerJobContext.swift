@@ -15,7 +15,8 @@ package final class RunnerJobContext: JobContext {
   package let dependencies: DependencyFiles
   package let lava: any LAVAConnector
   private let masks: Mutex<JobMasks>
-  private let offers = Mutex<[String: URL]>([:])
+  /// Files offered by commands, by their name in the artifacts.
+  package let offers = ArtifactOffers()
 
   package init(
     trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
@@ -45,31 +46,8 @@ package final class RunnerJobContext: JobContext {
   }
 
   package func offerArtifact(named name: String, file: URL) async throws {
-    let normalized = try ArtifactName.normalize(name)
-    offers.withLock { $0[normalized] = file }
+    try offers.offer(named: name, file: file)
   }
-
-  /// Files offered by commands, by their name in the artifacts.
-  package var offeredArtifacts: [String: URL] { offers.withLock { $0 } }
 
   package var cancellation: JobCancellation? { control.cancellation }
-}
-
-/// Names under which commands offer artifacts: relative, without `..`.
-package enum ArtifactName {
-  package static func normalize(_ name: String) throws(ArtifactNameError) -> String {
-    let parts = name.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-    guard !name.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else {
-      throw ArtifactNameError(name: name)
-    }
-    return parts.joined(separator: "/")
-  }
-}
-
-package struct ArtifactNameError: JobFailure {
-  package let name: String
-  package var failureReason: FailureReason { .runnerSystemFailure }
-  package var description: String {
-    "an artifact was offered as '\(name)', which is not a relative path inside the job's artifacts"
-  }
 }

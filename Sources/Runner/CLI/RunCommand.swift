@@ -55,9 +55,15 @@ struct RunCommand: AsyncParsableCommand {
     let metrics = RunnerMetrics()
     let health = RunnerHealth()
     let masker = SecretMasker(secrets: [settings.connection.token])
+    let systemID: String
+    do {
+      systemID = try settings.systemIDFile.map(RunnerIdentity.systemID(file:)) ?? RunnerIdentity.systemID()
+    } catch {
+      throw CLIError(error)
+    }
     var client = GitLabClient(
       instance: settings.connection.url, http: http,
-      identity: RunnerIdentity(name: settings.name, systemID: RunnerIdentity.systemID()),
+      identity: RunnerIdentity(name: settings.name, systemID: systemID),
       runnerToken: settings.connection.token, scrub: { masker.mask($0) })
     client.metrics = metrics
     var jobSettings = JobRunner.Settings(workRoot: settings.workDirectory)
@@ -122,6 +128,15 @@ struct RunOptions: ParsableArguments {
       "Folder for the jobs' temporary files (env: RUNNER_WORK_DIR; default the system's temporary folder).")
   var workDir: String?
 
+  @Option(
+    help: """
+      File that keeps the runner's system_id, as the official runner's .runner_system_id: read \
+      when it exists, else made with a new random id. One per replica gives each its own runner \
+      manager in GitLab (env: RUNNER_SYSTEM_ID_FILE; default an id derived from /etc/machine-id, \
+      else the host name).
+      """)
+  var systemIDFile: String?
+
   @OptionGroup var tls: GitLabTLSOptions
 
   @Option(
@@ -162,6 +177,7 @@ struct RunSettings: Sendable {
   var checkInterval: Duration
   var name: String
   var workDirectory: URL
+  var systemIDFile: URL?
   var httpConfiguration: HTTPClientConfiguration
   var logLevel: Logger.Level
   var logFormat: RunnerLogging.Format?
@@ -196,6 +212,8 @@ struct RunSettings: Sendable {
       throw .invalid("work-dir", work, expected: "an existing folder")
     }
     workDirectory = URL(fileURLWithPath: work, isDirectory: true)
+
+    systemIDFile = (options.systemIDFile ?? env("RUNNER_SYSTEM_ID_FILE")).map { URL(fileURLWithPath: $0) }
 
     httpConfiguration = try options.tls.httpConfiguration(environment: environment)
 

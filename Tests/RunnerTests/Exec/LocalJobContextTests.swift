@@ -52,6 +52,9 @@ struct LocalJobContextTests {
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
   }
 
+  /// exec's executor, with the test command registered.
+  let executor = ExecCommand.executor(try! CommandRegistry([ExecEchoCommand.self]))
+
   func context(
     variables: JobVariables = JobVariables(),
     log: any MaskingJobLog = TerminalLog(secrets: [], colours: false) { _ in }
@@ -93,7 +96,7 @@ struct LocalJobContextTests {
     try FileManager.default.createDirectory(
       at: target.appendingPathComponent("logs"), withIntermediateDirectories: true)
     try Data("old".utf8).write(to: target.appendingPathComponent("logs/12_log.yaml"))
-    #expect(try context.copyArtifacts(to: target) == ["logs/12_log.yaml"])
+    #expect(try LocalArtifactFolder(offers: context.offers, directory: target).copy() == ["logs/12_log.yaml"])
     #expect(
       try String(contentsOf: target.appendingPathComponent("logs/12_log.yaml"), encoding: .utf8) == "log")
   }
@@ -128,13 +131,11 @@ struct LocalJobContextTests {
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: variables.secretValues, colours: false) { printed.append($0) }
     let context = context(variables: variables, log: log)
-    let command = try ExecEchoCommand.parse([
-      "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
+    let line = ExecCommand.scriptLine([
+      "echo-test", "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
     ])
-    let result = await ExecCommand.run(
-      command, line: "echo-test ...", context: context, control: context.control)
-    let status = await ExecCommand.finish(
-      result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
+    let status = await ExecCommand.run(
+      line, executor: executor, context: context, artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     let text = printed.value
     #expect(!text.contains("lava-token-value"))
@@ -150,11 +151,9 @@ struct LocalJobContextTests {
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: [], colours: false) { printed.append($0) }
     let context = context(log: log)
-    let result = await ExecCommand.run(
-      try ExecEchoCommand.parse(["hello"]), line: "echo-test hello", context: context,
-      control: context.control)
-    let status = await ExecCommand.finish(
-      result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
+    let status = await ExecCommand.run(
+      "echo-test hello", executor: executor, context: context,
+      artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     #expect(status == 0)
     #expect(printed.value.hasPrefix("$ echo-test hello\nhello\n"))
