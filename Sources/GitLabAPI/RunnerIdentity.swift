@@ -46,17 +46,11 @@ package struct RunnerIdentity: Sendable, Equatable {
   }
 
   /// The `info` object of job requests and registrations.
-  package var info: [String: Any] {
-    [
-      "name": "lava-runner",
-      "version": RunnerVersion.current,
-      "revision": RunnerVersion.revision,
-      "platform": Self.platform,
-      "architecture": Self.architecture,
-      "executor": "lava",
-      "shell": "lava-runner",
-      "features": features,
-    ]
+  package var info: GitLabRequestBody.RunnerInfo {
+    GitLabRequestBody.RunnerInfo(
+      name: "lava-runner", version: RunnerVersion.current, revision: RunnerVersion.revision,
+      platform: Self.platform, architecture: Self.architecture, executor: "lava", shell: "lava-runner",
+      features: features)
   }
 
   package static var platform: String {
@@ -126,7 +120,7 @@ extension RunnerIdentity {
   }
 
   /// GitLab accepts `s_` (from the host) or `r_` (random) and 12 letters or digits.
-  static func isValidSystemID(_ id: String) -> Bool {
+  package static func isValidSystemID(_ id: String) -> Bool {
     let body = id.utf8.dropFirst(2)
     return (id.hasPrefix("s_") || id.hasPrefix("r_")) && body.count == 12
       && body.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }

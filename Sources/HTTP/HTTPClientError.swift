@@ -61,7 +61,7 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
 
 extension URL {
   /// This URL fit for a message: no userinfo, and the query and fragment replaced by a marker.
-  package var redactedForDisplay: String {
+  package var maskedForDisplay: String {
     guard var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else {
       return "<unparsable URL>"
     }

@@ -117,7 +117,7 @@ package struct JobRunner: Sendable {
       logger.info("job ended in GitLab before its final update", metadata: ["status": "\(status)"])
     case .gaveUp(let problem):
       logger.error(
-        "GitLab did not take the job's final state", metadata: ["problem": "\(client.scrub(problem))"])
+        "GitLab did not take the job's final state", metadata: ["problem": "\(client.mask(problem))"])
     }
   }
 

@@ -38,8 +38,8 @@ struct ExecExecutorTests {
 
     let printed = ExecPrintedText()
     let (context, log) = try localContext(printed: printed)
-    let status = await ExecCommand.run(
-      line, executor: ExecCommand.executor(registry), context: context,
+    let status = await ExecSubcommand.run(
+      line, executor: ExecSubcommand.executor(registry), context: context,
       artifactsDirectory: root.appendingPathComponent("artifacts"))
     log.finish()
 
@@ -51,8 +51,8 @@ struct ExecExecutorTests {
   @Test func anInterruptedExecCancelsTheCommandAndExits130() async throws {
     let printed = ExecPrintedText()
     let (context, log) = try localContext(printed: printed)
-    async let status = ExecCommand.run(
-      "wait-test", executor: ExecCommand.executor(registry), context: context,
+    async let status = ExecSubcommand.run(
+      "wait-test", executor: ExecSubcommand.executor(registry), context: context,
       artifactsDirectory: root.appendingPathComponent("artifacts"))
     for _ in 0..<1000 where !printed.value.contains("$ wait-test") {
       try await Task.sleep(for: .milliseconds(10))
@@ -71,7 +71,7 @@ struct ExecExecutorTests {
     ["echo-test", "$HOME", "line\nbreak", "tab\there"],
   ])
   func theEchoedLineRunsTheSameWords(words: [String]) throws {
-    #expect(try ScriptTokenizer.tokenize(ExecCommand.scriptLine(words)) == words)
+    #expect(try ScriptTokenizer.tokenize(ExecSubcommand.scriptLine(words)) == words)
   }
 
   @Test func offeredNamesAndAskedForPathsAreCleanedByTheSameRules() async throws {

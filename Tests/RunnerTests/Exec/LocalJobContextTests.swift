@@ -53,7 +53,7 @@ struct LocalJobContextTests {
   }
 
   /// exec's executor, with the test command registered.
-  let executor = ExecCommand.executor(try! CommandRegistry([ExecEchoCommand.self]))
+  let executor = ExecSubcommand.executor(try! CommandRegistry([ExecEchoCommand.self]))
 
   func context(
     variables: JobVariables = JobVariables(),
@@ -108,7 +108,7 @@ struct LocalJobContextTests {
   }
 
   @Test func secretVariablesAreMaskedByNameAndByMaskOption() throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value", "MY_PASSWORD": "pw-value-123", "PLAIN": "visible"],
       extra: ["BOARD_KEY=board-key-value", "PLAIN=visible-too"], masked: ["BOARD_KEY"])
     #expect(Set(variables.secretValues) == ["lava-token-value", "pw-value-123", "board-key-value"])
@@ -117,24 +117,24 @@ struct LocalJobContextTests {
 
   @Test func aVarWithoutEqualsIsRefusedWithoutShowingItsValue() {
     #expect(throws: ExecUsageError.badVariable("SECRET_ONLY")) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
     }
     #expect(throws: ExecUsageError.self) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
     }
   }
 
   @Test func thePrintedLogMasksLAVATokenAndMaskedKeysEvenAcrossWrites() async throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value"], extra: ["BOARD_KEY=board-key-value"],
       masked: ["BOARD_KEY"])
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: variables.secretValues, colours: false) { printed.append($0) }
     let context = context(variables: variables, log: log)
-    let line = ExecCommand.scriptLine([
+    let line = ExecSubcommand.scriptLine([
       "echo-test", "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
     ])
-    let status = await ExecCommand.run(
+    let status = await ExecSubcommand.run(
       line, executor: executor, context: context, artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     let text = printed.value
@@ -151,7 +151,7 @@ struct LocalJobContextTests {
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: [], colours: false) { printed.append($0) }
     let context = context(log: log)
-    let status = await ExecCommand.run(
+    let status = await ExecSubcommand.run(
       "echo-test hello", executor: executor, context: context,
       artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
@@ -178,7 +178,7 @@ struct LocalJobContextTests {
   }
 
   @Test func theEchoedLineQuotesWordsThatNeedIt() {
-    #expect(ExecCommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
-    #expect(ExecCommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
+    #expect(ExecSubcommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
+    #expect(ExecSubcommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
   }
 }

@@ -37,10 +37,10 @@ import Testing
     let masker = SecretMasker(secrets: ["job-token-1234"])
     let trace = try JobTrace(spoolURL: folder.appendingPathComponent("trace.log"), masker: masker)
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let client = GitLabClient(
       instance: URL(string: "http://127.0.0.1:9/")!, http: http,
-      identity: RunnerIdentity(name: "t", systemID: "s_00aa11bb22cc"), runnerToken: "r", scrub: { $0 })
+      identity: RunnerIdentity(name: "t", systemID: "s_00aa11bb22cc"), runnerToken: "r", mask: { $0 })
     let context = RunnerJobContext(
       trace: trace, variables: JobVariables(), workingDirectory: folder, control: JobControl(),
       dependencies: DependencyFiles(client: client, dependencies: [], directory: folder, log: trace),

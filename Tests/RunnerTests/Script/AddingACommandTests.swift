@@ -20,7 +20,7 @@ import Testing
   }
 
   @Test func theNewCommandIsListedByCommandsList() {
-    let listing = CommandsCommand.listing(registry.commands)
+    let listing = CommandsSubcommand.listing(registry.commands)
     let row = listing.split(separator: "\n").first { $0.hasPrefix("toy-count (alias: toy-wc) ") }
     #expect(
       row?.hasSuffix("  Count the lines of a file from the dependencies' artifacts.") == true, "\(listing)")
@@ -40,8 +40,8 @@ import Testing
     let context = LocalJobContext(
       log: log, variables: JobVariables(), sourceDirectory: root, workingDirectory: work, lava: NoLAVA(),
       control: JobControl())
-    let status = await ExecCommand.run(
-      line, executor: ExecCommand.executor(registry), context: context,
+    let status = await ExecSubcommand.run(
+      line, executor: ExecSubcommand.executor(registry), context: context,
       artifactsDirectory: root.appendingPathComponent("artifacts"))
     log.finish()
     return (printed.value, status)
@@ -70,7 +70,7 @@ import Testing
   }
 
   @Test func theNewCommandAppearsInTheGeneratedReadmeTables() {
-    let markdown = CommandsCommand.markdown(registry.commands)
+    let markdown = CommandsSubcommand.markdown(registry.commands)
     #expect(
       markdown.contains(
         "| `toy-count <file>` (alias `toy-wc`) | Count the lines of a file from the dependencies' artifacts. |\n"
@@ -83,7 +83,7 @@ import Testing
   }
 
   @Test func theNewCommandsHelpListsItsVariables() throws {
-    let details = CommandsCommand.details(of: try registry.resolve("toy-wc"))
+    let details = CommandsSubcommand.details(of: try registry.resolve("toy-wc"))
     #expect(details.contains("TOY_MINIMUM_LINES  fail the job when FILE has fewer lines"), "\(details)")
     #expect(details.contains("(default: 1)"), "\(details)")
     #expect(details.contains("toy-count notes.txt"))

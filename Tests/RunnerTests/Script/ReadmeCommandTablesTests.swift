@@ -27,7 +27,7 @@ import Testing
     let readme = try String(contentsOf: root.appendingPathComponent("README.md"), encoding: .utf8)
     let inReadme = try #require(
       Self.generatedPart(of: readme), "README.md has lost the markers around its generated command tables")
-    let generated = CommandsCommand.markdown(CommandRegistry.builtIn().commands)
+    let generated = CommandsSubcommand.markdown(CommandRegistry.builtIn().commands)
     #expect(
       inReadme == generated,
       """

@@ -151,8 +151,8 @@ struct LAVAEndToEndTests {
       await gitlab.cancel(jobID: job.id)
       _ = try await gitlab.result(of: job.id, timeout: .seconds(60))
       let http = try HTTPClient()
-      defer { http.shutdown() }
-      let lava = LAVAConnections(http: http)
+      defer { http.requestShutdown() }
+      let lava = LAVAConnections(http: http, metrics: RunnerMetrics())
       let client = try lava.server(url: server.url, token: server.token)
       var health = LAVAJobHealth.unknown
       let lavaDeadline = clock.now + .seconds(60)

@@ -3,6 +3,7 @@ import Testing
 
 @testable import HTTP
 @testable import LAVA
+@testable import RunnerCore
 
 /// Needs the process to itself, hence a system test: it proves that validation leaves the
 /// cooperative pool free, which other tests running beside it would not.
@@ -18,7 +19,8 @@ import Testing
   @Test func validatingLargeDefinitionsLeavesThePoolToOtherJobs() async throws {
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
-    let connections = LAVAConnections(http: try HTTPClient(configuration: configuration))
+    let connections = LAVAConnections(
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics())
     let keys = (0..<100_000).map { "  key\($0): value" }.joined(separator: "\n")
     let definition = Self.valid + "context:\n" + keys + "\n"
     let events = Events()

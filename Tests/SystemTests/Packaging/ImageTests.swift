@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The container image `make image` builds (LAVA_RUNNER_TEST_IMAGE, set by scripts/run-tests),
 /// run through scripts/image-run as a container runtime runs it: as the image's user, root file

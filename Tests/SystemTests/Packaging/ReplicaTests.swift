@@ -3,7 +3,12 @@ import TestSupport
 import Testing
 
 @testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// `--system-id-file` (RUNNER_SYSTEM_ID_FILE): the runner keeps its system_id in a file of its
 /// own, as the official runner keeps `.runner_system_id`.

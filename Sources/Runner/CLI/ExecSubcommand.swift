@@ -9,7 +9,7 @@ import UnixSignals
 
 /// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,
 /// for people writing LAVA definitions.
-struct ExecCommand: AsyncParsableCommand {
+struct ExecSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "exec",
     abstract: "Run one script command locally, without GitLab, as a job would run it.",
@@ -55,6 +55,10 @@ struct ExecCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
   var noColor = false
 
+  static let settings = TLSOptions.settings
+
+  @OptionGroup var tls: TLSOptions
+
   @Argument(
     parsing: .captureForPassthrough,
     help: ArgumentHelp("The script command and its arguments, e.g. submit job.yaml.", valueName: "command"))
@@ -68,6 +72,13 @@ struct ExecCommand: AsyncParsableCommand {
         return
       }
       Self.printError("unknown option '\(first)' for exec; see 'lava-runner exec --help'")
+      throw ExitCode(2)
+    }
+    let httpConfiguration: HTTPClientConfiguration
+    do {
+      httpConfiguration = try tls.httpConfiguration(environment: ProcessInfo.processInfo.environment)
+    } catch {
+      Self.printError(error.description)
       throw ExitCode(2)
     }
     let variables: JobVariables
@@ -98,7 +109,7 @@ struct ExecCommand: AsyncParsableCommand {
     let log = TerminalLog.standardOutput(secrets: variables.secretValues, colours: colours)
     let status = await Self.execute(
       Self.scriptLine(words), registry: registry, variables: variables, log: log,
-      artifactsDirectory: URL(fileURLWithPath: artifactsDir))
+      artifactsDirectory: URL(fileURLWithPath: artifactsDir), httpConfiguration: httpConfiguration)
     log.finish()
     if status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
   }
@@ -106,18 +117,18 @@ struct ExecCommand: AsyncParsableCommand {
   /// Runs `line` as a one-line job with a local context; returns the exit status.
   static func execute(
     _ line: String, registry: CommandRegistry, variables: JobVariables, log: TerminalLog,
-    artifactsDirectory: URL
+    artifactsDirectory: URL, httpConfiguration: HTTPClientConfiguration
   ) async -> Int {
     let http: HTTPClient
     do {
-      http = try HTTPClient(configuration: httpConfiguration(ProcessInfo.processInfo.environment))
+      http = try HTTPClient(configuration: httpConfiguration)
     } catch {
       await JobVerdict(
         outcome: .failed(.runnerSystemFailure), summary: "cannot start the HTTP client: \(error)"
       ).write(to: log)
       return 1
     }
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let jobFolder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "lava-runner-exec-\(UUID())")
     defer { try? FileManager.default.removeItem(at: jobFolder) }
@@ -132,7 +143,8 @@ struct ExecCommand: AsyncParsableCommand {
     let context = LocalJobContext(
       log: log, variables: variables,
       sourceDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-      workingDirectory: jobFolder, lava: LAVAConnections(http: http), control: JobControl())
+      workingDirectory: jobFolder, lava: LAVAConnections(http: http, metrics: RunnerMetrics()),
+      control: JobControl())
     return await run(
       line, executor: executor(registry), context: context, artifactsDirectory: artifactsDirectory)
   }
@@ -199,14 +211,6 @@ struct ExecCommand: AsyncParsableCommand {
       let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
       return plain ? word : "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }.joined(separator: " ")
-  }
-
-  static func httpConfiguration(_ environment: [String: String]) -> HTTPClientConfiguration {
-    var http = HTTPClientConfiguration()
-    if let ca = environment["RUNNER_TLS_CA_FILE"] ?? environment["SSL_CERT_FILE"], !ca.isEmpty {
-      http.tls.caBundle = URL(fileURLWithPath: ca)
-    }
-    return http
   }
 
   private static func printError(_ message: String) {
