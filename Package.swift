@@ -137,6 +137,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "Protocols",
+        "RunnerCore",
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],

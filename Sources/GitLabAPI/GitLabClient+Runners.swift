@@ -3,7 +3,7 @@ import HTTP
 import Protocols
 import RunnerCore
 
-/// The runner lifecycle calls: `POST runners`, `POST runners/verify`, `DELETE runners`,
+/// The runner registration calls: `POST runners`, `POST runners/verify`, `DELETE runners`,
 /// `DELETE runners/managers`. All send the token in the body and as `RUNNER-TOKEN`, as the
 /// official runner does.
 extension GitLabClient {
@@ -17,23 +17,17 @@ extension GitLabClient {
   /// `POST runners` with a registration token: GitLab creates the runner and answers its
   /// authentication token. Not retried: a lost reply may still have created a runner.
   package func registerRunner(_ registration: RunnerRegistration, registrationToken: String)
-    async throws(RunnerLifecycleError) -> RegisteredRunner
+    async throws(RunnerRegistrationError) -> RegisteredRunner
   {
     let path = "runners"
-    var body: [String: Any] = [
-      "token": registrationToken,
-      "run_untagged": registration.runUntagged,
-      "locked": registration.locked,
-      "paused": registration.paused,
-      "info": identity.info,
-    ]
-    if let description = registration.description { body["description"] = description }
-    if !registration.tags.isEmpty { body["tag_list"] = registration.tags.joined(separator: ",") }
-    if let level = registration.accessLevel { body["access_level"] = level.rawValue }
-    if let timeout = registration.maximumTimeout { body["maximum_timeout"] = timeout }
-    if let note = registration.maintenanceNote { body["maintenance_note"] = note }
+    let body = GitLabRequestBody.RegisterRunner(
+      token: registrationToken, description: registration.description,
+      tag_list: registration.tags.isEmpty ? nil : registration.tags.joined(separator: ","),
+      run_untagged: registration.runUntagged, locked: registration.locked, paused: registration.paused,
+      access_level: registration.accessLevel?.rawValue, maximum_timeout: registration.maximumTimeout,
+      maintenance_note: registration.maintenanceNote, info: identity.info)
 
-    let response = try await lifecycleCall(path, method: .post, body, token: registrationToken)
+    let response = try await registrationCall(path, method: .post, body, token: registrationToken)
     switch response.status {
     case 201:
       struct Reply: Decodable {
@@ -60,10 +54,10 @@ extension GitLabClient {
 
   /// `POST runners/verify` with this client's `runnerToken` and `system_id`. For a `glrt-`
   /// token GitLab also records this host as one of the runner's managers.
-  package func verifyRunner() async throws(RunnerLifecycleError) -> VerifiedRunner {
+  package func verifyRunner() async throws(RunnerRegistrationError) -> VerifiedRunner {
     let path = "runners/verify"
-    let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
-    let response = try await lifecycleCall(path, method: .post, body, token: runnerToken)
+    let body = GitLabRequestBody.RunnerToken(token: runnerToken, system_id: identity.systemID)
+    let response = try await registrationCall(path, method: .post, body, token: runnerToken)
     switch response.status {
     case 200:
       // GitLab 16+ answers the registration details; older ones the text "200".
@@ -80,9 +74,11 @@ extension GitLabClient {
   }
 
   /// `DELETE runners`: deletes the runner itself; its token stops working.
-  package func deleteRunner() async throws(RunnerLifecycleError) {
+  package func deleteRunner() async throws(RunnerRegistrationError) {
     let path = "runners"
-    let response = try await lifecycleCall(path, method: .delete, ["token": runnerToken], token: runnerToken)
+    let response = try await registrationCall(
+      path, method: .delete, GitLabRequestBody.RunnerToken(token: runnerToken, system_id: nil),
+      token: runnerToken)
     switch response.status {
     case 204, 200: return
     case 401, 403: throw .runnerTokenRejected(endpoint: path)
@@ -92,10 +88,10 @@ extension GitLabClient {
 
   /// `DELETE runners/managers`: forgets this host (`system_id`) as a manager of a `glrt-`
   /// runner; the runner and its token stay.
-  package func deleteRunnerManager() async throws(RunnerLifecycleError) {
+  package func deleteRunnerManager() async throws(RunnerRegistrationError) {
     let path = "runners/managers"
-    let body: [String: Any] = ["token": runnerToken, "system_id": identity.systemID]
-    let response = try await lifecycleCall(path, method: .delete, body, token: runnerToken)
+    let body = GitLabRequestBody.RunnerToken(token: runnerToken, system_id: identity.systemID)
+    let response = try await registrationCall(path, method: .delete, body, token: runnerToken)
     switch response.status {
     case 204, 200: return
     case 401, 403: throw .runnerTokenRejected(endpoint: path)
@@ -104,9 +100,9 @@ extension GitLabClient {
     }
   }
 
-  private func lifecycleCall(
-    _ path: String, method: HTTPMethod, _ body: [String: Any], token: String
-  ) async throws(RunnerLifecycleError) -> HTTPResponse {
+  private func registrationCall(
+    _ path: String, method: HTTPMethod, _ body: some Encodable, token: String
+  ) async throws(RunnerRegistrationError) -> HTTPResponse {
     do {
       return try await send(path, method: method, json: body, headers: ["RUNNER-TOKEN": token])
     } catch {
@@ -119,16 +115,16 @@ extension GitLabClient {
     let text = String(decoding: response.body.prefix(1024), as: UTF8.self)
     guard let object = try? JSONSerialization.jsonObject(with: response.body) as? [String: Any],
       let message = object["message"]
-    else { return scrub(text) }
-    if let string = message as? String { return scrub(string) }
+    else { return mask(text) }
+    if let string = message as? String { return mask(string) }
     if let fields = message as? [String: Any] {
       let parts = fields.keys.sorted().map { key in
         let errors = (fields[key] as? [Any])?.map { "\($0)" } ?? ["\(fields[key] ?? "")"]
         return "\(key) \(errors.joined(separator: ", "))"
       }
-      return scrub(parts.joined(separator: "; "))
+      return mask(parts.joined(separator: "; "))
     }
-    return scrub(text)
+    return mask(text)
   }
 }
 

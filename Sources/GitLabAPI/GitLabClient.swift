@@ -11,7 +11,7 @@ package struct GitLabClient: Sendable {
   package let identity: RunnerIdentity
   package let runnerToken: String
   /// Masks tokens in bodies quoted in errors.
-  package let scrub: @Sendable (String) -> String
+  package let mask: @Sendable (String) -> String
   package var metrics = RunnerMetrics()
 
   /// Long polling holds a job request open up to about 50 s.
@@ -33,12 +33,8 @@ package struct GitLabClient: Sendable {
   package func requestJob(lastUpdate: String?) async throws(GitLabError) -> (
     JobRequestReply, lastUpdate: String?
   ) {
-    var body: [String: Any] = [
-      "token": runnerToken,
-      "system_id": identity.systemID,
-      "info": identity.info,
-    ]
-    if let lastUpdate { body["last_update"] = lastUpdate }
+    let body = GitLabRequestBody.JobRequest(
+      token: runnerToken, system_id: identity.systemID, info: identity.info, last_update: lastUpdate)
     let response = try await send(
       "jobs/request", method: .post, json: body, headers: ["RUNNER-TOKEN": runnerToken],
       timeout: Self.jobRequestTimeout)
@@ -133,11 +129,12 @@ package struct GitLabClient: Sendable {
   package func updateJob(jobID: Int64, jobToken: String, _ update: JobUpdate) async throws(GitLabError)
     -> JobUpdateReply
   {
-    var body: [String: Any] = ["token": jobToken, "state": update.state, "info": identity.info]
-    if let reason = update.failureReason { body["failure_reason"] = reason.rawValue }
-    if let exitCode = update.exitCode { body["exit_code"] = exitCode }
+    var body = GitLabRequestBody.JobUpdate(
+      token: jobToken, state: update.state, info: identity.info,
+      failure_reason: update.failureReason?.rawValue,
+      exit_code: update.exitCode)
     if let checksum = update.checksum, let bytesize = update.bytesize {
-      body["output"] = ["checksum": checksum, "bytesize": bytesize]
+      body.output = .init(checksum: checksum, bytesize: bytesize)
     }
     let response = try await send("jobs/\(jobID)", method: .put, json: body, headers: [:])
     return JobUpdateReply(
@@ -195,12 +192,12 @@ package struct GitLabClient: Sendable {
   // MARK: plumbing (internal: GitLabClient+Runners.swift uses it too)
 
   package func send(
-    _ path: String, url: URL? = nil, method: HTTPMethod, json: [String: Any], headers: HTTPHeaders,
+    _ path: String, url: URL? = nil, method: HTTPMethod, json: some Encodable, headers: HTTPHeaders,
     timeout: Duration = callTimeout
   ) async throws(GitLabError) -> HTTPResponse {
     let data: Data
     do {
-      data = try JSONSerialization.data(withJSONObject: json, options: [.sortedKeys])
+      data = try GitLabRequestBody.encoded(json)
     } catch {
       throw .malformedReply(endpoint: path, detail: "the request body could not be encoded")
     }
@@ -235,22 +232,22 @@ package struct GitLabClient: Sendable {
 
   /// `jobs/123/trace` → `jobs/:id/trace`, so that metrics have one series per endpoint.
   package static func metricsLabel(_ path: String) -> String {
-    path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.joined(separator: "/")
+    RunnerMetrics.endpointLabel(path)
   }
 
   package func unexpected(_ path: String, _ response: HTTPResponse) -> GitLabError {
     let text = String(decoding: response.body.prefix(512), as: UTF8.self)
-    return .unexpectedStatus(endpoint: path, status: response.status, body: scrub(text))
+    return .unexpectedStatus(endpoint: path, status: response.status, body: mask(text))
   }
 
   package init(
     instance: URL, http: HTTPClient, identity: RunnerIdentity, runnerToken: String,
-    scrub: @escaping @Sendable (String) -> String
+    mask: @escaping @Sendable (String) -> String
   ) {
     self.instance = instance
     self.http = http
     self.identity = identity
     self.runnerToken = runnerToken
-    self.scrub = scrub
+    self.mask = mask
   }
 }

@@ -46,17 +46,11 @@ package struct RunnerIdentity: Sendable, Equatable {
   }
 
   /// The `info` object of job requests and registrations.
-  package var info: [String: Any] {
-    [
-      "name": "lava-runner",
-      "version": RunnerVersion.current,
-      "revision": RunnerVersion.revision,
-      "platform": Self.platform,
-      "architecture": Self.architecture,
-      "executor": "lava",
-      "shell": "lava-runner",
-      "features": features,
-    ]
+  package var info: GitLabRequestBody.RunnerInfo {
+    GitLabRequestBody.RunnerInfo(
+      name: "lava-runner", version: RunnerVersion.current, revision: RunnerVersion.revision,
+      platform: Self.platform, architecture: Self.architecture, executor: "lava", shell: "lava-runner",
+      features: features)
   }
 
   package static var platform: String {
@@ -93,6 +87,63 @@ package struct RunnerIdentity: Sendable, Equatable {
     }
     let hex = String(hash, radix: 16)
     return "s_" + String((String(repeating: "0", count: max(0, 16 - hex.count)) + hex).prefix(12))
+  }
+}
+
+extension RunnerIdentity {
+  /// The system id kept in `file`, as the official runner keeps one in `.runner_system_id`
+  /// next to its configuration: the file's id when it exists, else a new random one (`s_` and
+  /// 12 hex digits) written there for the next start. Each replica of a deployment gets a file
+  /// of its own, so that GitLab sees each as a runner manager of its own.
+  package static func systemID(file: URL) throws(SystemIDFileError) -> String {
+    let path = file.path
+    if FileManager.default.fileExists(atPath: path) {
+      let text: String
+      do {
+        text = try String(contentsOf: file, encoding: .utf8)
+      } catch {
+        throw .unreadable(path: path, reason: "\(error.localizedDescription)")
+      }
+      let id = text.trimmingCharacters(in: .whitespacesAndNewlines)
+      guard isValidSystemID(id) else { throw .malformed(path: path) }
+      return id
+    }
+    var generator = SystemRandomNumberGenerator()
+    let digits = Array("0123456789abcdef")
+    let id = "s_" + String((0..<12).map { _ in digits[Int(generator.next() % 16)] })
+    do {
+      try Data((id + "\n").utf8).write(to: file, options: .atomic)
+    } catch {
+      throw .unwritable(path: path, reason: "\(error.localizedDescription)")
+    }
+    return id
+  }
+
+  /// GitLab accepts `s_` (from the host) or `r_` (random) and 12 letters or digits.
+  package static func isValidSystemID(_ id: String) -> Bool {
+    let body = id.utf8.dropFirst(2)
+    return (id.hasPrefix("s_") || id.hasPrefix("r_")) && body.count == 12
+      && body.allSatisfy { (48...57).contains($0) || (65...90).contains($0) || (97...122).contains($0) }
+  }
+}
+
+/// A system id file (`--system-id-file`) that cannot be used.
+package enum SystemIDFileError: Error, Equatable, CustomStringConvertible {
+  case unreadable(path: String, reason: String)
+  case malformed(path: String)
+  case unwritable(path: String, reason: String)
+
+  package var description: String {
+    switch self {
+    case .unreadable(let path, let reason):
+      "cannot read the system id file \(path): \(reason)"
+    case .malformed(let path):
+      "the system id file \(path) does not hold a system id (s_ or r_ and 12 letters or digits): "
+        + "delete it to have a new one made"
+    case .unwritable(let path, let reason):
+      "cannot write a new system id to \(path): \(reason); point --system-id-file "
+        + "(RUNNER_SYSTEM_ID_FILE) to a writable place, e.g. a volume of the pod"
+    }
   }
 }
 

@@ -4,11 +4,11 @@ import RunnerCore
 
 extension HTTPClientError {
   /// Classifies a libcurl failure. `detail` is libcurl's error buffer, which names hosts and
-  /// ports but may quote the URL, so the URL's query and userinfo are scrubbed from it.
+  /// ports but may quote the URL, so the URL's query and userinfo are masked in it.
   package init(curlCode code: CURLcode, detail: String, url: URL) {
-    let shownURL = url.redactedForDisplay
+    let shownURL = url.maskedForDisplay
     let message = String(cString: curl_easy_strerror(code))
-    let text = Self.scrub(detail.isEmpty ? message : detail, of: url)
+    let text = Self.mask(detail.isEmpty ? message : detail, of: url)
     switch code {
     case CURLE_COULDNT_RESOLVE_HOST, CURLE_COULDNT_RESOLVE_PROXY, CURLE_COULDNT_CONNECT:
       self = .connectionFailed(url: shownURL, detail: text)
@@ -39,7 +39,7 @@ extension HTTPClientError {
     detail.range(of: #"(ssl|tls)v[0-9]* alert "#, options: [.regularExpression, .caseInsensitive]) != nil
   }
 
-  package static func scrub(_ text: String, of url: URL) -> String {
+  package static func mask(_ text: String, of url: URL) -> String {
     var result = text
     let components = URLComponents(url: url, resolvingAgainstBaseURL: false)
     for secret in [components?.percentEncodedQuery, components?.password, components?.user] {

@@ -18,9 +18,9 @@ package final class CurlMultiLoop: @unchecked Sendable {
   private let lock = NSLock()
   private var commands: [Command] = []
   private var isStopping = false
-  /// Set by the loop thread when it starts, so `shutdown()` knows not to wait for itself.
-  private var loopThread: pthread_t?
-  private let stopped = DispatchSemaphore(value: 0)
+  /// Set by the loop thread as its last act; until then, `shutdown()` callers wait here.
+  private var hasStopped = false
+  private var stopWaiters: [CheckedContinuation<Void, Never>] = []
   /// Loop thread only: the transfers whose handles are in the multi handle, by handle.
   private var active: [UnsafeMutableRawPointer: CurlTransfer] = [:]
 
@@ -56,18 +56,26 @@ package final class CurlMultiLoop: @unchecked Sendable {
     try? enqueue(.resume(transfer), failing: nil)
   }
 
-  /// Ends every pending transfer with `HTTPClientError.cancelled` and stops the thread;
-  /// waits for it unless called on it.
-  package func shutdown() {
-    lock.lock()
-    let first = !isStopping
-    isStopping = true
-    let onLoopThread = loopThread.map { pthread_equal($0, pthread_self()) != 0 } ?? false
-    lock.unlock()
-    guard first else { return }
-    curl_multi_wakeup(multi)
-    if !onLoopThread {
-      stopped.wait()
+  /// Tells the thread to end every pending transfer with `HTTPClientError.cancelled` and
+  /// stop; returns at once.
+  package func requestStop() {
+    let first = lock.withLock {
+      defer { isStopping = true }
+      return !isStopping
+    }
+    if first { curl_multi_wakeup(multi) }
+  }
+
+  /// Stops the thread as `requestStop()` does and returns once it has ended every pending
+  /// transfer, suspending rather than blocking the caller's thread.
+  package func shutdown() async {
+    requestStop()
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      let done = lock.withLock {
+        if !hasStopped { stopWaiters.append(continuation) }
+        return hasStopped
+      }
+      if done { continuation.resume() }
     }
   }
 
@@ -75,7 +83,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
     lock.lock()
     guard !isStopping else {
       lock.unlock()
-      throw HTTPClientError.cancelled(url: transfer?.url.redactedForDisplay ?? "-")
+      throw HTTPClientError.cancelled(url: transfer?.url.maskedForDisplay ?? "-")
     }
     commands.append(command)
     lock.unlock()
@@ -83,7 +91,6 @@ package final class CurlMultiLoop: @unchecked Sendable {
   }
 
   private func run() {
-    lock.withLock { loopThread = pthread_self() }
     while true {
       lock.lock()
       let pending = commands
@@ -96,7 +103,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
       }
       if stopping {
         for transfer in Array(active.values) {
-          end(transfer, .failure(HTTPClientError.cancelled(url: transfer.url.redactedForDisplay)))
+          end(transfer, .failure(HTTPClientError.cancelled(url: transfer.url.maskedForDisplay)))
         }
         break
       }
@@ -105,7 +112,12 @@ package final class CurlMultiLoop: @unchecked Sendable {
       collectFinished()
       _ = curl_multi_poll(multi, nil, 0, 1000, nil)
     }
-    stopped.signal()
+    let waiters = lock.withLock {
+      hasStopped = true
+      defer { stopWaiters.removeAll() }
+      return stopWaiters
+    }
+    for waiter in waiters { waiter.resume() }
   }
 
   private func apply(_ command: Command) {
@@ -119,7 +131,7 @@ package final class CurlMultiLoop: @unchecked Sendable {
         transfer.finish(
           .failure(
             HTTPClientError.curl(
-              code: Int(code.rawValue), message: message, url: transfer.url.redactedForDisplay)))
+              code: Int(code.rawValue), message: message, url: transfer.url.maskedForDisplay)))
         transfer.release()
       }
     case .cancel(let transfer):

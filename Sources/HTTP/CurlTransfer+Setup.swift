@@ -12,11 +12,11 @@ extension CurlTransfer {
     guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil
     else {
       throw HTTPClientError.invalidRequest(
-        reason: "\(url.redactedForDisplay) is not an absolute http or https URL")
+        reason: "\(url.maskedForDisplay) is not an absolute http or https URL")
     }
     guard let easy = curl_easy_init() else {
       throw HTTPClientError.curl(
-        code: 0, message: "libcurl could not create a handle (out of memory?)", url: url.redactedForDisplay)
+        code: 0, message: "libcurl could not create a handle (out of memory?)", url: url.maskedForDisplay)
     }
     // From here on the transfer owns the handle; its deinit frees it if setup fails.
     let transfer = CurlTransfer(
@@ -127,13 +127,13 @@ extension CurlTransfer {
   private func configureMultipart(_ form: MultipartForm) throws {
     guard let mime = curl_mime_init(easy) else {
       throw HTTPClientError.curl(
-        code: 0, message: "libcurl could not create a form", url: url.redactedForDisplay)
+        code: 0, message: "libcurl could not create a form", url: url.maskedForDisplay)
     }
     self.mime = mime
     for part in form.parts {
       guard let handle = curl_mime_addpart(mime) else {
         throw HTTPClientError.curl(
-          code: 0, message: "libcurl could not add a form part", url: url.redactedForDisplay)
+          code: 0, message: "libcurl could not add a form part", url: url.maskedForDisplay)
       }
       switch part {
       case .field(let name, let value):
@@ -180,7 +180,7 @@ extension CurlTransfer {
     }
     for line in lines {
       guard let list = curl_slist_append(headerList, line) else {
-        throw HTTPClientError.curl(code: 0, message: "out of memory for headers", url: url.redactedForDisplay)
+        throw HTTPClientError.curl(code: 0, message: "out of memory for headers", url: url.maskedForDisplay)
       }
       headerList = list
     }
@@ -221,7 +221,7 @@ extension CurlTransfer {
       throw HTTPClientError.curl(
         code: Int(code.rawValue),
         message: "libcurl refused the \(what): \(String(cString: curl_easy_strerror(code)))",
-        url: url.redactedForDisplay)
+        url: url.maskedForDisplay)
     }
   }
 }

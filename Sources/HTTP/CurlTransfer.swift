@@ -212,7 +212,7 @@ package final class CurlTransfer: @unchecked Sendable {
   }
 
   private func noReplyError() -> HTTPClientError {
-    .connectionLost(url: url.redactedForDisplay, detail: "the server sent no complete reply header")
+    .connectionLost(url: url.maskedForDisplay, detail: "the server sent no complete reply header")
   }
 
   private func publish(_ head: HTTPResponseHead) {
@@ -279,7 +279,7 @@ package final class CurlTransfer: @unchecked Sendable {
     case .memory(let limit, let truncates):
       if memoryBody.count + bytes.count > limit {
         guard truncates else {
-          callbackFailure = .bodyTooLarge(url: url.redactedForDisplay, limit: limit)
+          callbackFailure = .bodyTooLarge(url: url.maskedForDisplay, limit: limit)
           return 0
         }
         memoryBody.append(contentsOf: bytes.prefix(max(0, limit - memoryBody.count)))

@@ -6,7 +6,8 @@ import RunnerCore
 /// All transfers of a client share one thread and one libcurl multi handle (and so its
 /// connections). A reply with any status is a response, not an error; errors are
 /// `HTTPClientError`, and cancelling the calling task ends a call with `CancellationError`.
-/// Call `shutdown()` when done (deinit does it too).
+/// Await `shutdown()` when done, or use `withClient(configuration:_:)`; deinit only asks the
+/// thread to stop.
 package final class HTTPClient: Sendable {
   package let configuration: HTTPClientConfiguration
   private let loop: CurlMultiLoop
@@ -21,11 +22,33 @@ package final class HTTPClient: Sendable {
     loop = try CurlMultiLoop(maxHostConnections: configuration.maxHostConnections)
   }
 
-  deinit { loop.shutdown() }
+  deinit { loop.requestStop() }
 
-  /// Fails every pending request with `HTTPClientError.cancelled` and stops the client's thread.
-  package func shutdown() {
-    loop.shutdown()
+  /// Runs `body` with a new client and shuts the client down once `body` returns or throws.
+  package static func withClient<T>(
+    configuration: HTTPClientConfiguration = HTTPClientConfiguration(), _ body: (HTTPClient) async throws -> T
+  ) async throws -> T {
+    let client = try HTTPClient(configuration: configuration)
+    let result: Result<T, any Error>
+    do {
+      result = .success(try await body(client))
+    } catch {
+      result = .failure(error)
+    }
+    await client.shutdown()
+    return try result.get()
+  }
+
+  /// Fails every pending request with `HTTPClientError.cancelled` and stops the client's
+  /// thread; returns once that is done, without blocking the caller's thread.
+  package func shutdown() async {
+    await loop.shutdown()
+  }
+
+  /// Asks for what `shutdown()` does and returns at once: for cleanup that cannot wait (a
+  /// `defer`); pending requests fail with `HTTPClientError.cancelled` shortly after.
+  package func requestShutdown() {
+    loop.requestStop()
   }
 
   /// The whole reply in memory; throws `bodyTooLarge` past `maxBodySize` bytes.
@@ -81,7 +104,7 @@ package final class HTTPClient: Sendable {
         remaining = deadline - clock.now
         guard let left = remaining, left > .zero else {
           throw HTTPClientError.timedOut(
-            url: hop.url.redactedForDisplay, detail: "the \(limit) limit ran out while following redirects")
+            url: hop.url.maskedForDisplay, detail: "the \(limit) limit ran out while following redirects")
         }
       }
       let transfer = try CurlTransfer.make(
@@ -91,7 +114,7 @@ package final class HTTPClient: Sendable {
       guard let target = transfer.redirectURL else { return (transfer, head) }
       guard redirects < request.redirectLimit else {
         throw HTTPClientError.tooManyRedirects(
-          url: request.url.redactedForDisplay, limit: request.redirectLimit)
+          url: request.url.maskedForDisplay, limit: request.redirectLimit)
       }
       guard let next = RedirectPolicy.nextRequest(after: hop, status: head.status, target: target) else {
         return (transfer, head)

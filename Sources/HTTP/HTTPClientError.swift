@@ -101,7 +101,7 @@ extension HTTPClientError {
     return "the TLS handshake failed; check that the URL is an HTTPS server and that its certificate is valid"
   }
 
-  /// "host:port" of a URL as `redactedForDisplay` shows it.
+  /// "host:port" of a URL as `maskedForDisplay` shows it.
   static func hostAndPort(of url: String) -> String {
     guard let components = URLComponents(string: url), let host = components.host else { return url }
     return components.port.map { "\(host):\($0)" } ?? host
@@ -110,7 +110,7 @@ extension HTTPClientError {
 
 extension URL {
   /// This URL fit for a message: no userinfo, and the query and fragment replaced by a marker.
-  package var redactedForDisplay: String {
+  package var maskedForDisplay: String {
     guard var components = URLComponents(url: self, resolvingAgainstBaseURL: false) else {
       return "<unparsable URL>"
     }

@@ -107,7 +107,7 @@ package struct JobPoller: Sendable {
           } else {
             failures += 1
             logger.warning(
-              "asking GitLab for a job failed", metadata: ["error": "\(client.scrub(error.description))"])
+              "asking GitLab for a job failed", metadata: ["error": "\(client.mask(error.description))"])
           }
           await pause(backoff.delay(attempt: max(failures, rejections)), orStop: stop)
         }

@@ -3,6 +3,7 @@ import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
+import YAML
 
 /// One LAVA server as one token's user sees it, over REST API v0.2.
 ///
@@ -19,14 +20,17 @@ package final class LAVAClient: LAVAServer {
   package let url: URL
   private let transport: LAVATransport
   private let seenJobs = Mutex<Set<Int64>>([])
+  /// Jobs whose log was asked for, each counted once in `lava_runner_lava_jobs_followed_total`.
+  private let followedJobs = Mutex<Set<Int64>>([])
 
   package init(
-    url: URL, token: String, http: HTTPClient, slots: Slots, policy: LAVARetryPolicy = LAVARetryPolicy()
+    url: URL, token: String, http: HTTPClient, slots: Slots, metrics: RunnerMetrics,
+    policy: LAVARetryPolicy = LAVARetryPolicy()
   ) {
     self.url = url
     transport = LAVATransport(
       server: url, token: token, http: http, slots: slots, policy: policy,
-      masker: SecretMasker(secrets: [token]))
+      masker: SecretMasker(secrets: [token]), metrics: metrics)
   }
 
   /// The server's LAVA version: a cheap check that the URL and the token work.
@@ -52,13 +56,13 @@ package final class LAVAClient: LAVAServer {
         !submitted.job_ids.isEmpty
       else {
         throw LAVAClientError.submissionUncertain(
-          server: url.redactedForDisplay,
+          server: url.maskedForDisplay,
           detail: "LAVA answered \(response.status) without job ids: \(shown(response.body))")
       }
       seenJobs.withLock { $0.formUnion(submitted.job_ids) }
       return submitted.job_ids
     case 400:
-      throw LAVAClientError.definitionRejected(server: url.redactedForDisplay, body: shown(response.body))
+      throw LAVAClientError.definitionRejected(server: url.maskedForDisplay, body: shown(response.body))
     case 408, 429:
       throw LAVAClientError.serverUnavailable(
         endpoint: name, status: response.status, attempts: transport.policy.maxAttempts,
@@ -71,8 +75,8 @@ package final class LAVAClient: LAVAServer {
   package func job(_ id: Int64) async throws -> LAVAJob {
     let target = transport.endpoint("jobs/\(id)")
     let body = try await get(target, jobID: id)
-    let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.redactedForDisplay)
-      .job(endpoint: target.redactedForDisplay)
+    let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.maskedForDisplay)
+      .job(endpoint: target.maskedForDisplay)
     seenJobs.withLock { _ = $0.insert(id) }
     return job
   }
@@ -100,6 +104,7 @@ package final class LAVAClient: LAVAServer {
   /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
   /// requests, after which the caller goes on from its new count as it does while following.
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+    if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
     let step = transport.policy.logLinesPerRequest
     var lines: [LAVALogLine] = []
@@ -187,13 +192,13 @@ package final class LAVAClient: LAVAServer {
     while let page = next, seen.count < 10_000 {
       guard seen.insert(page).inserted else {
         throw LAVAClientError.malformedReply(
-          endpoint: page.redactedForDisplay, detail: "the next page link points back to an earlier page")
+          endpoint: page.maskedForDisplay, detail: "the next page link points back to an earlier page")
       }
       let body = try await get(page, jobID: jobID)
-      let reply = try LAVAReplies.decode(LAVAReplies.Page<Item>.self, body, endpoint: page.redactedForDisplay)
+      let reply = try LAVAReplies.decode(LAVAReplies.Page<Item>.self, body, endpoint: page.maskedForDisplay)
       items += reply.results
       next = try reply.next.map { link throws(LAVAClientError) in
-        try transport.pageURL(link, endpoint: page.redactedForDisplay)
+        try transport.pageURL(link, endpoint: page.maskedForDisplay)
       }
     }
     return items
@@ -202,7 +207,7 @@ package final class LAVAClient: LAVAServer {
   private func failure(
     _ response: HTTPResponse, endpoint: String, jobID: Int64?, submission: Bool = false
   ) -> LAVAClientError {
-    let server = url.redactedForDisplay
+    let server = url.maskedForDisplay
     switch response.status {
     case 401, 403:
       let detail = (try? JSONDecoder().decode(LAVAReplies.Detail.self, from: response.body))?.detail

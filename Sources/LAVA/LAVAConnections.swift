@@ -19,15 +19,21 @@ package final class LAVAConnections: LAVAConnector {
   }
 
   private let http: HTTPClient
+  private let metrics: RunnerMetrics
   private let maxConcurrentRequests: Int
   private let policy: LAVARetryPolicy
   private let pool = Mutex(Pool())
 
-  /// - Parameter maxConcurrentRequests: requests in flight to one LAVA server from the whole
-  ///   process (LAVA servers are easily overwhelmed); at least 1.
-  package init(http: HTTPClient, maxConcurrentRequests: Int = 4, policy: LAVARetryPolicy = LAVARetryPolicy())
-  {
+  /// - Parameters:
+  ///   - metrics: where every LAVA request and every followed job is counted.
+  ///   - maxConcurrentRequests: requests in flight to one LAVA server from the whole process
+  ///     (LAVA servers are easily overwhelmed); at least 1.
+  package init(
+    http: HTTPClient, metrics: RunnerMetrics, maxConcurrentRequests: Int = 4,
+    policy: LAVARetryPolicy = LAVARetryPolicy()
+  ) {
     self.http = http
+    self.metrics = metrics
     self.maxConcurrentRequests = max(1, maxConcurrentRequests)
     self.policy = policy
   }
@@ -44,7 +50,8 @@ package final class LAVAConnections: LAVAConnector {
       if let client = pool.clients[key] { return client }
       let slots = pool.slots[key.server] ?? Slots(maxConcurrentRequests)
       pool.slots[key.server] = slots
-      let client = LAVAClient(url: server, token: token, http: http, slots: slots, policy: policy)
+      let client = LAVAClient(
+        url: server, token: token, http: http, slots: slots, metrics: metrics, policy: policy)
       pool.clients[key] = client
       return client
     }

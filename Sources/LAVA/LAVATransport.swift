@@ -2,6 +2,7 @@ import Foundation
 import HTTP
 import Protocols
 import RunnerCore
+import YAML
 
 /// How hard a LAVA client tries before it gives up on a busy or unreachable server.
 package struct LAVARetryPolicy: Sendable {
@@ -46,6 +47,8 @@ package struct LAVATransport: Sendable {
   package let slots: Slots
   package let policy: LAVARetryPolicy
   package let masker: SecretMasker
+  /// Every request is counted here, by endpoint template and status.
+  package let metrics: RunnerMetrics
 
   /// `api/v0.2/<path>` under the server URL, with the query items given.
   package func endpoint(_ path: String, query: [URLQueryItem] = []) -> URL {
@@ -74,7 +77,7 @@ package struct LAVATransport: Sendable {
   }
 
   package func displayName(_ method: HTTPMethod, _ url: URL) -> String {
-    "\(method) \(url.redactedForDisplay)"
+    "\(method) \(url.maskedForDisplay)"
   }
 
   /// The whole reply of `method url`, retried as `replay` allows. Any status is returned once
@@ -118,6 +121,7 @@ package struct LAVATransport: Sendable {
     while true {
       let result: Result<Outcome, HTTPClientError>
       guard await slots.acquire() else { throw CancellationError() }
+      let started = ContinuousClock.now
       do {
         defer { slots.release() }
         do {
@@ -126,6 +130,9 @@ package struct LAVATransport: Sendable {
           result = .failure(error)
         }
       }
+      let label = Self.metricsLabel(request.url)
+      let status = (try? result.get()).map { String($0.head.status) } ?? "error"
+      metrics.lavaRequest(endpoint: label, status: status, duration: ContinuousClock.now - started)
       let retryAfter: Duration?
       switch result {
       case .success(let outcome):
@@ -141,7 +148,7 @@ package struct LAVATransport: Sendable {
         let detail = masker.mask(error.description)
         guard Self.isRetryable(error, replay: replay) else {
           if replay == .submission, !Self.isNotSent(error) {
-            throw LAVAClientError.submissionUncertain(server: server.redactedForDisplay, detail: detail)
+            throw LAVAClientError.submissionUncertain(server: server.maskedForDisplay, detail: detail)
           }
           throw LAVAClientError.transport(endpoint: name, attempts: attempt, detail: detail)
         }
@@ -150,9 +157,19 @@ package struct LAVATransport: Sendable {
         }
         retryAfter = nil
       }
+      metrics.retried(target: "lava", endpoint: label)
       try await Task.sleep(for: policy.backoff.delay(attempt: attempt, retryAfter: retryAfter))
       attempt += 1
     }
+  }
+
+  /// `…/api/v0.2/jobs/12/logs/?start=…` → `jobs/:id/logs`: the endpoint without ids, query or
+  /// server, so that metrics have one series per endpoint and never show a token or a job id.
+  package static func metricsLabel(_ url: URL) -> String {
+    let path = url.path
+    let root = "/api/v0.2/"
+    let relative = path.range(of: root, options: .backwards).map { String(path[$0.upperBound...]) } ?? path
+    return RunnerMetrics.endpointLabel(relative)
   }
 
   package static func isRetryable(status: Int, replay: Replay) -> Bool {

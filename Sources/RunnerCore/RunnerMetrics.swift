@@ -84,6 +84,7 @@ package final class RunnerMetrics: Sendable {
     ).increment()
   }
 
+  /// A LAVA job whose log a command started to follow.
   package func lavaJobFollowed() {
     CoreMetrics.Counter(label: "lava_runner_lava_jobs_followed_total", factory: factory).increment()
   }
@@ -91,6 +92,14 @@ package final class RunnerMetrics: Sendable {
   /// Job log bytes GitLab accepted.
   package func logBytesForwarded(_ count: Int) {
     CoreMetrics.Counter(label: "lava_runner_log_bytes_forwarded_total", factory: factory).increment(by: count)
+  }
+}
+
+extension RunnerMetrics {
+  /// `jobs/123/trace/` → `jobs/:id/trace`: a path without its numeric ids, so that metrics have
+  /// one series per endpoint.
+  package static func endpointLabel(_ path: String) -> String {
+    path.split(separator: "/").map { $0.allSatisfy(\.isNumber) ? ":id" : String($0) }.joined(separator: "/")
   }
 }
 

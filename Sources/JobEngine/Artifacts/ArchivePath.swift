@@ -2,12 +2,14 @@ import Foundation
 import Protocols
 import RunnerCore
 
-/// Path rules shared by the artifact archives: entry names are relative, `/`-separated and never
-/// climb out of the directory they are extracted into.
+/// Path rules shared by everything that names a file inside artifacts (archive entries, files
+/// asked for from dependencies, offered artifacts, in a GitLab job and under `exec`): names are
+/// relative, `/`-separated and never climb out of the directory they are extracted into.
 package enum ArchivePath {
   /// Cleans an archive entry name or a requested path: drops `.`, empty components and a
   /// trailing `/`, resolves `..` lexically. Nil when the name is absolute or climbs above its
-  /// root, which a safe archive never needs.
+  /// root, which a safe archive never needs. The one path normaliser of the job engine: callers
+  /// that need a file (not the root) also refuse the empty result.
   package static func normalize(_ name: String) -> String? {
     guard !name.hasPrefix("/") else { return nil }
     var components: [Substring] = []

@@ -83,7 +83,7 @@ package struct ArtifactUploader: Sendable {
           }
         default:
           let reason = String(decoding: response.body.prefix(300), as: UTF8.self)
-          await log.error("GitLab refused \(label) (\(response.status)): \(client.scrub(reason))")
+          await log.error("GitLab refused \(label) (\(response.status)): \(client.mask(reason))")
           return
         }
       } catch {

@@ -29,7 +29,9 @@ package actor DependencyFiles {
   /// Looks `path` up in each dependency's artifacts, in the job's order, and returns the
   /// first match extracted into the job's folder.
   package func file(at path: String) async throws -> URL {
-    let wanted = try DependencyFileError.normalized(path)
+    guard let wanted = ArchivePath.normalize(path), !wanted.isEmpty else {
+      throw DependencyFileError.badPath(path)
+    }
     var searched: [String] = []
     var unavailable: [String] = []
     var transient = false
@@ -106,12 +108,6 @@ package actor DependencyFiles {
 package enum DependencyFileError: JobFailure, Equatable {
   case notFound(path: String, searched: [String], unavailable: [String], transient: Bool)
   case badPath(String)
-
-  package static func normalized(_ path: String) throws(DependencyFileError) -> String {
-    let parts = path.split(separator: "/", omittingEmptySubsequences: true).filter { $0 != "." }
-    guard !path.hasPrefix("/"), !parts.isEmpty, !parts.contains("..") else { throw .badPath(path) }
-    return parts.joined(separator: "/")
-  }
 
   package var failureReason: FailureReason {
     switch self {

@@ -1,5 +1,6 @@
 import Foundation
 import GitLabAPI
+import HTTP
 import Logging
 import Protocols
 import RunnerCore
@@ -80,13 +81,12 @@ package struct JobRunner: Sendable {
       await trace.line(
         "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",
         color: .cyan)
-      let outcome = await executor.execute(job, context: context, control: control)
-      if control.cancellation != .canceledImmediately {
-        await ArtifactUploader(
-          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff
-        )
-        .upload(context.offeredArtifacts, outcome: outcome)
-      }
+      let artifacts = GitLabArtifactDelivery(
+        offers: context.offers,
+        uploader: ArtifactUploader(
+          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff),
+        control: control)
+      let outcome = await executor.execute(job, context: context, control: control, artifacts: artifacts)
       trace.finish()
       if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) {
         logger.warning(
@@ -117,7 +117,7 @@ package struct JobRunner: Sendable {
       logger.info("job ended in GitLab before its final update", metadata: ["status": "\(status)"])
     case .gaveUp(let problem):
       logger.error(
-        "GitLab did not take the job's final state", metadata: ["problem": "\(client.scrub(problem))"])
+        "GitLab did not take the job's final state", metadata: ["problem": "\(client.mask(problem))"])
     }
   }
 

@@ -1,4 +1,6 @@
 import Foundation
+import GitLabAPI
+import HTTP
 import Protocols
 import RunnerCore
 import Synchronization
@@ -7,21 +9,21 @@ import Synchronization
 /// the job's folder; the uploader sends the spool in order from the offset GitLab holds, so a
 /// chunk is never lost (the bytes stay on disk until GitLab has them) and never sent twice
 /// (GitLab's `Range` says where to go on).
-package final class JobTrace: JobLog, Sendable {
+package final class JobTrace: MaskingJobLog, Sendable {
   /// Writers wait while more than this is spooled but not yet accepted by GitLab, so a command
   /// that logs faster than GitLab takes cannot fill the disk.
   package let backlogLimit: Int64
 
   private struct State {
-    var masker: SecretMasker
-    var checksum = TraceChecksum()
-    var spool: FileHandle
-    var length: Int64 = 0
-    var sent: Int64 = 0
-    var finished = false
-    var abandoned = false
-    var waiters: [Int: (condition: Condition, continuation: CheckedContinuation<Void, Never>)] = [:]
-    var nextWaiter = 0
+    package var masker: SecretMasker
+    package var checksum = TraceChecksum()
+    package var spool: FileHandle
+    package var length: Int64 = 0
+    package var sent: Int64 = 0
+    package var finished = false
+    package var abandoned = false
+    package var waiters: [Int: (condition: Condition, continuation: CheckedContinuation<Void, Never>)] = [:]
+    package var nextWaiter = 0
   }
 
   private enum Condition {
@@ -54,6 +56,10 @@ package final class JobTrace: JobLog, Sendable {
       return state.abandoned || state.length - state.sent <= backlogLimit
     }
     if !ready { await wait(for: .backlog(atMost: backlogLimit)) }
+  }
+
+  package func addMask(_ secret: String) {
+    state.withLock { $0.masker.addMask(secret) }
   }
 
   /// Ends the log: releases what the masker held back. Later writes are dropped.

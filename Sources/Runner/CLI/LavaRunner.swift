@@ -8,10 +8,11 @@ struct LavaRunner: AsyncParsableCommand {
     abstract: "A GitLab CI runner that runs LAVA jobs.",
     version: RunnerVersion.current,
     subcommands: [
-      RunCommand.self, CommandsCommand.self, ValidateCommand.self, RegisterCommand.self, VerifyCommand.self,
-      UnregisterCommand.self, ExecCommand.self, BenchmarkCommand.self,
+      RunSubcommand.self, CommandsSubcommand.self, ValidateSubcommand.self, RegisterSubcommand.self,
+      VerifySubcommand.self,
+      UnregisterSubcommand.self, ExecSubcommand.self, BenchmarkSubcommand.self,
     ],
-    defaultSubcommand: RunCommand.self
+    defaultSubcommand: RunSubcommand.self
   )
 }
 

@@ -8,47 +8,6 @@ import Protocols
 /// to a point that no unfinished occurrence, and no held-back run or its anchor, lies before:
 /// rescanning the held-back bytes later then finds exactly the runs that masking everything at
 /// once would find.
-/// What a `SecretMasker` looks for, indexed by first byte so one pass over the log finds every
-/// candidate occurrence.
-package struct MaskPatterns: Sendable {
-  package enum Kind: Sendable {
-    /// The needle itself is hidden.
-    case secret
-    /// The token characters after the needle are hidden.
-    case tokenPrefix
-    /// The URL parameter value after the needle (`?name=`, matched ignoring case) is hidden.
-    case urlParameter
-  }
-
-  package struct Needle: Sendable {
-    package let bytes: [UInt8]
-    package let kind: Kind
-  }
-
-  package let needles: [Needle]
-  /// For each byte value, the needles starting with it (both cases for URL parameters).
-  package let byFirstByte: [[Int]]
-  /// Whether any needle starts with the byte: most log bytes are skipped on this alone.
-  package let startsANeedle: [Bool]
-
-  package init(secrets: [[UInt8]], tokenPrefixes: [[UInt8]], urlParameterStarts: [[UInt8]]) {
-    needles =
-      secrets.map { Needle(bytes: $0, kind: .secret) }
-      + tokenPrefixes.map { Needle(bytes: $0, kind: .tokenPrefix) }
-      + urlParameterStarts.map { Needle(bytes: $0.map(lowercasedASCII), kind: .urlParameter) }
-    var index = [[Int]](repeating: [], count: 256)
-    for (position, needle) in needles.enumerated() {
-      guard let first = needle.bytes.first else { continue }
-      index[Int(first)].append(position)
-      if needle.kind == .urlParameter && uppercasedASCII(first) != first {
-        index[Int(uppercasedASCII(first))].append(position)
-      }
-    }
-    byFirstByte = index
-    startsANeedle = index.map { !$0.isEmpty }
-  }
-}
-
 package struct MaskScan {
   package let buffer: [UInt8]
   /// Disjoint, sorted ranges to replace, each made of overlapping occurrences.
@@ -56,40 +15,37 @@ package struct MaskScan {
   /// Bytes before this offset cannot change whatever comes next.
   package private(set) var releasableLength = 0
 
-  package init(buffer: [UInt8], patterns: MaskPatterns, atEnd: Bool) {
+  package init(buffer: [UInt8], patterns: borrowing MaskPatterns, atEnd: Bool) {
     self.buffer = buffer
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
     var undecided = buffer.count
-    buffer.withUnsafeBufferPointer { bytes in
-      for start in bytes.indices where patterns.startsANeedle[Int(bytes[start])] {
-        for index in patterns.byFirstByte[Int(bytes[start])] {
-          let needle = patterns.needles[index]
-          let available = min(needle.bytes.count, bytes.count - start)
-          guard Self.matches(needle, bytes, at: start, count: available) else { continue }
-          guard available == needle.bytes.count else {
-            if !atEnd { undecided = min(undecided, start) }
-            continue
-          }
-          let hiddenStart: Int
-          var hiddenEnd: Int
-          switch needle.kind {
-          case .secret:
-            hidden.append(Run(range: start..<(start + available), anchor: start))
-            continue
-          case .tokenPrefix:
-            hiddenStart = start + available
-            hiddenEnd = hiddenStart
-            while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          case .urlParameter:
-            hiddenStart = start + available
-            hiddenEnd = hiddenStart
-            while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          }
-          if hiddenEnd == bytes.count && !atEnd {
-            undecided = min(undecided, start)
-          } else if hiddenEnd > hiddenStart {
-            hidden.append(Run(range: hiddenStart..<hiddenEnd, anchor: start))
+    patterns.withTables { tables in
+      buffer.withUnsafeBufferPointer { bytes in
+        for start in bytes.indices where tables.startsANeedle[Int(bytes[start])] {
+          let first = Int(bytes[start])
+          for index in tables.firstByteNeedles[
+            tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
+          {
+            let needle = tables.needles[index]
+            let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
+            if needsMore && !atEnd { undecided = min(undecided, start) }
+            guard let end else { continue }
+            var hiddenEnd = end
+            switch needle.kind {
+            case .secret:
+              hidden.append(Run(range: start..<end, anchor: start))
+              continue
+            case .tokenPrefix:
+              while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+            case .urlParameter:
+              while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+            }
+            if hiddenEnd == bytes.count && !atEnd {
+              undecided = min(undecided, start)
+            } else if hiddenEnd > end {
+              hidden.append(Run(range: end..<hiddenEnd, anchor: start))
+            }
           }
         }
       }
@@ -106,16 +62,118 @@ package struct MaskScan {
     releasableLength = cut
   }
 
-  /// Whether the first `count` bytes of `needle` are at `start`.
-  private static func matches(
-    _ needle: MaskPatterns.Needle, _ bytes: UnsafeBufferPointer<UInt8>, at start: Int, count: Int
-  ) -> Bool {
-    let ignoringCase = needle.kind == .urlParameter
-    for offset in 0..<count {
-      let byte = ignoringCase ? lowercasedASCII(bytes[start + offset]) : bytes[start + offset]
-      if byte != needle.bytes[offset] { return false }
+  /// Where the longest occurrence of `needle` at `start` ends, if one is complete, and whether
+  /// bytes past the end of the buffer could still make one (or a longer one).
+  ///
+  /// Units are matched form by form, following every form that fits: a secret holding `\`
+  /// matches both its raw byte and the escape `\\`, and either may be the one that leads on.
+  /// Nearly always one form fits, and the match follows a single offset without allocating.
+  private static func match(
+    _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    at start: Int
+  ) -> (end: Int?, needsMore: Bool) {
+    // The raw form, as long as no byte could begin another form (which only a unit's start
+    // can): then no other path exists and the raw comparison decides alone.
+    var position = 0
+    let count = needle.raw.count
+    while position < count {
+      let offset = start + position
+      guard offset < bytes.count else { return (nil, true) }
+      let byte = bytes[offset]
+      if tables.startsAnotherForm[Int(byte)] { return matchUnits(needle, tables, bytes, at: start) }
+      guard sameByte(byte, tables.bytes[needle.raw.lowerBound + position], needle.rawFolding) else {
+        return (nil, false)
+      }
+      position += 1
     }
-    return true
+    return (start + count, false)
+  }
+
+  /// `match` unit by unit, for where an escape or encoding may begin.
+  private static func matchUnits(
+    _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    at start: Int
+  ) -> (end: Int?, needsMore: Bool) {
+    var offset = start
+    var needsMore = false
+    var unit = needle.units.lowerBound
+    while unit < needle.units.upperBound {
+      // The buffer ends where this unit begins: any of its forms may follow.
+      guard offset < bytes.count else { return (nil, true) }
+      let byte = bytes[offset]
+      let unitForms = tables.unitForms[unit]
+      // Nearly every byte can start only the raw form: the other forms begin with `\`, `%`….
+      let candidates = tables.startsAnotherForm[Int(byte)] ? unitForms : unitForms.prefix(1)
+      var next = -1
+      var other = -1
+      for formIndex in candidates {
+        let form = tables.forms[formIndex]
+        guard byte == form.first || byte == form.firstOtherCase else { continue }
+        switch compare(form, tables, bytes, at: offset) {
+        case .mismatch: continue
+        case .partial: needsMore = true
+        case .full(let end):
+          if next < 0 {
+            next = end
+          } else if end != next {
+            other = end
+          }
+        }
+      }
+      guard next >= 0 else { return (nil, needsMore) }
+      if other >= 0 {
+        // Two forms of this unit fit with different lengths: follow every path from here.
+        let (end, more) = matchFrom([offset], unit: unit, needle, tables, bytes)
+        return (end, needsMore || more)
+      }
+      offset = next
+      unit += 1
+    }
+    return (offset, needsMore)
+  }
+
+  /// The general case of `match`: every offset the units from `first` on can reach.
+  private static func matchFrom(
+    _ offsets: [Int], unit first: Int, _ needle: MaskPatterns.Needle, _ tables: MaskPatterns.Tables,
+    _ bytes: UnsafeBufferPointer<UInt8>
+  ) -> (end: Int?, needsMore: Bool) {
+    var current = offsets
+    var needsMore = false
+    for unit in first..<needle.units.upperBound {
+      var next: [Int] = []
+      for offset in current {
+        for formIndex in tables.unitForms[unit] {
+          switch compare(tables.forms[formIndex], tables, bytes, at: offset) {
+          case .mismatch: continue
+          case .partial: needsMore = true
+          case .full(let end): if !next.contains(end) { next.append(end) }
+          }
+        }
+      }
+      guard !next.isEmpty else { return (nil, needsMore) }
+      current = next
+    }
+    return (current.max(), needsMore)
+  }
+
+  private enum FormMatch {
+    case mismatch
+    /// The buffer ends inside the form, every byte so far matching.
+    case partial
+    case full(end: Int)
+  }
+
+  @inline(__always)
+  private static func compare(
+    _ form: MaskPatterns.Form, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    at offset: Int
+  ) -> FormMatch {
+    let available = min(form.count, bytes.count - offset)
+    for position in 0..<available
+    where !sameByte(bytes[offset + position], tables.bytes[form.start + position], form.folding) {
+      return .mismatch
+    }
+    return available < form.count ? .partial : .full(end: offset + form.count)
   }
 
   package func render(upTo end: Int) -> [UInt8] {
@@ -131,8 +189,6 @@ package struct MaskScan {
     return output
   }
 
-  /// Calls `body` for each full occurrence of `needle` (complete: true) and for each tail of
-  /// the buffer that is a proper prefix of it (complete: false).
   private static func mergeOverlapping(_ runs: [Run]) -> [Run] {
     var merged: [Run] = []
     for run in runs.sorted(by: { $0.range.lowerBound < $1.range.lowerBound }) {
@@ -181,10 +237,11 @@ private func endsURLParameter(_ byte: UInt8) -> Bool {
   }
 }
 
-private func lowercasedASCII(_ byte: UInt8) -> UInt8 {
-  (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte + 32 : byte
-}
-
-private func uppercasedASCII(_ byte: UInt8) -> UInt8 {
-  (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte) ? byte - 32 : byte
+private func sameByte(_ input: UInt8, _ expected: UInt8, _ folding: MaskPatterns.Folding) -> Bool {
+  if input == expected { return true }
+  switch folding {
+  case .exact: return false
+  case .hexDigits: return (UInt8(ascii: "a")...UInt8(ascii: "f")).contains(expected) && input == expected - 32
+  case .letters: return lowercasedASCII(input) == expected
+  }
 }

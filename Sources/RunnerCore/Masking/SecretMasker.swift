@@ -13,8 +13,14 @@ import Protocols
 ///   `authenticity_token`, `rss_token`, `X-Amz-Signature`, `X-Amz-Credential`, any case) are
 ///   replaced by `[MASKED]`, as the official runner does by default;
 /// - any non-empty value is a secret (GitLab itself refuses masked variables shorter than 8
-///   characters); no URL-encoded or base64 variants are added, as the official runner adds
-///   none.
+///   characters);
+/// - a secret is also hidden where it was escaped or encoded on its way into the log, character
+///   by character in any mix: JSON and YAML string escapes (`\"`, `\\`, `\/`, `\n`…, `\uXXXX`
+///   with surrogate pairs, `\xXX`, `\UXXXXXXXX`, `''`) and percent-encoding (`%XX`, `+` for a
+///   space), hex digits in either case. The official runner adds only the URL-encoded form;
+///   base64, HTML entities and doubly escaped forms are not recognised.
+/// Matching is on UTF-8 bytes, never on Swift `Character`s: a secret followed by a combining
+/// mark or a variation selector (U+FE0F) is hidden like any other.
 /// Where occurrences overlap (one secret inside or across another) this masker hides the union
 /// of all of them as one `[MASKED]`, where the official runner's chain of writers can leave a
 /// fragment of the shorter one visible; occurrences that merely touch stay separate
@@ -23,7 +29,7 @@ import Protocols
 /// Output is byte-identical however the input is split into writes: `write` holds back only
 /// the tail that could still turn out to be part of a secret, and `flush` releases it at the
 /// end of the log.
-package struct SecretMasker: Sendable {
+package struct SecretMasker: StreamMasker {
   package static let maskText = "[MASKED]"
 
   /// Prefixes of GitLab's own tokens, masked in every job whatever it asks for: the official
@@ -39,7 +45,10 @@ package struct SecretMasker: Sendable {
     "private_token", "authenticity_token", "rss_token", "x-amz-signature", "x-amz-credential",
   ]
 
-  private let patterns: MaskPatterns
+  private var patterns: MaskPatterns
+  private var secrets: [String]
+  private let tokenPrefixes: [[UInt8]]
+  private let urlParameterStarts: [[UInt8]]
   /// Bytes written but not yet released: they may still be the start of a secret.
   private var pending: [UInt8] = []
 
@@ -50,11 +59,21 @@ package struct SecretMasker: Sendable {
   ///   - masksURLParameters: whether to mask `sensitiveURLParameters` values.
   package init(secrets: [String], tokenPrefixes: [String] = [], masksURLParameters: Bool = true) {
     let parameters = masksURLParameters ? Self.sensitiveURLParameters : []
+    self.secrets = Self.unique(secrets)
+    self.tokenPrefixes = Self.unique(
+      (Self.defaultTokenPrefixes + tokenPrefixes).map { Array($0.trimmingWhitespace().utf8) })
+    self.urlParameterStarts = parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) }
     patterns = MaskPatterns(
-      secrets: Self.unique(secrets.map { Array($0.utf8) }),
-      tokenPrefixes: Self.unique(
-        (Self.defaultTokenPrefixes + tokenPrefixes).map { Array($0.trimmingWhitespace().utf8) }),
-      urlParameterStarts: parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) })
+      secrets: self.secrets, tokenPrefixes: self.tokenPrefixes, urlParameterStarts: urlParameterStarts)
+  }
+
+  /// Hides `secret` too from now on, in every form the others are hidden in. Bytes already
+  /// released stay as they were; bytes held back are masked with it.
+  package mutating func addMask(_ secret: String) {
+    guard !secret.isEmpty, !secrets.contains(secret) else { return }
+    secrets.append(secret)
+    patterns = MaskPatterns(
+      secrets: secrets, tokenPrefixes: tokenPrefixes, urlParameterStarts: urlParameterStarts)
   }
 
   /// How many bytes are held back waiting for more input.
@@ -86,8 +105,8 @@ package struct SecretMasker: Sendable {
     return output
   }
 
-  private static func unique(_ values: [[UInt8]]) -> [[UInt8]] {
-    var seen = Set<[UInt8]>()
+  private static func unique<Value: Hashable & Collection>(_ values: [Value]) -> [Value] {
+    var seen = Set<Value>()
     return values.filter { !$0.isEmpty && seen.insert($0).inserted }
   }
 }

@@ -3,6 +3,7 @@ import Commands
 import Foundation
 import Logging
 import Protocols
+import RunnerCore
 import TestSupport
 import Testing
 
@@ -106,7 +107,7 @@ struct RunnerHarness {
     let client = GitLabClient(
       instance: await gitlab.url, http: http,
       identity: RunnerIdentity(name: "harness", systemID: "s_0123456789ab"), runnerToken: Self.runnerToken,
-      scrub: { masker.mask($0) })
+      mask: { masker.mask($0) })
     let registry = try CommandRegistry(
       builtInCommands + [
         EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, ProduceTestCommand.self,
@@ -137,12 +138,12 @@ struct RunnerHarness {
       let value = try await body()
       stop.abort()
       try await loop
-      http.shutdown()
+      await http.shutdown()
       return value
     } catch {
       stop.abort()
       try? await loop
-      http.shutdown()
+      await http.shutdown()
       throw error
     }
   }

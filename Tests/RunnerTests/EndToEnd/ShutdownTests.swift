@@ -35,7 +35,7 @@ import Testing
       let requests = await gitlab.requests.map { "\($0.method) \($0.path) \($0.status)" }
       #expect(lateStatus == .pending, "\(String(describing: lateStatus)) \(requests)")
       #expect(await gitlab.violations == [])
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 
@@ -67,7 +67,7 @@ import Testing
         #expect(!trace.contains("not-on-abort"))
       }
       #expect(await gitlab.violations == [])
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 
@@ -83,7 +83,7 @@ import Testing
       harness.stop.abort()
       try await loop.value
       #expect(await gitlab.finalResult(of: job.id)?.failureReason == "runner_interrupted")
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 }

@@ -266,7 +266,7 @@ import Testing
     let server = try LAVATestServer.fromEnvironment()
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500))) { gitlab in

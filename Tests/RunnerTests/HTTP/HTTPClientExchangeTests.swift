@@ -164,7 +164,7 @@ import Testing
       CannedReply(body: Data(repeating: 7, count: 100_000))
     } body: { base in
       try await withHTTPClient { client in
-        await #expect(throws: HTTPClientError.bodyTooLarge(url: base.redactedForDisplay, limit: 1000)) {
+        await #expect(throws: HTTPClientError.bodyTooLarge(url: base.maskedForDisplay, limit: 1000)) {
           _ = try await client.data(for: HTTPRequest(url: base), maxBodySize: 1000)
         }
       }

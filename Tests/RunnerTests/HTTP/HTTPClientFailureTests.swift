@@ -185,8 +185,8 @@ import Testing
     for _ in 0..<500 where !requested.current {
       try await Task.sleep(for: .milliseconds(10))
     }
-    client.shutdown()
-    let shownURL = server.baseURL.redactedForDisplay
+    await client.shutdown()
+    let shownURL = server.baseURL.maskedForDisplay
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) { _ = try await pending.value }
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) {
       _ = try await client.data(for: HTTPRequest(url: server.baseURL))

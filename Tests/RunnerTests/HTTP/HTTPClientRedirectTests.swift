@@ -180,6 +180,6 @@ import Testing
   @Test func displayedURLHidesUserinfoAndQuery() throws {
     let url = try #require(
       URL(string: "https://u:p@host.example:8443/path/file.zip?X-Amz-Signature=abc#frag"))
-    #expect(url.redactedForDisplay == "https://host.example:8443/path/file.zip?<query hidden>")
+    #expect(url.maskedForDisplay == "https://host.example:8443/path/file.zip?<query hidden>")
   }
 }

@@ -18,9 +18,7 @@ func withHTTPClient<Result>(
   var configuration = HTTPClientConfiguration()
   configuration.proxy = .direct
   configure(&configuration)
-  let client = try HTTPClient(configuration: configuration)
-  defer { client.shutdown() }
-  return try await body(client)
+  return try await HTTPClient.withClient(configuration: configuration, body)
 }
 
 /// A file of `count` bytes of `BodyPattern` in a fresh temporary folder, removed by `body`'s end.

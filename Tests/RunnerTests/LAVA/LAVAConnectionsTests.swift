@@ -41,7 +41,7 @@ import Testing
   static func offlineConnections() throws -> LAVAConnections {
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
-    return LAVAConnections(http: try HTTPClient(configuration: configuration))
+    return LAVAConnections(http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics())
   }
 
   @Test func webURLOfAJobIsTheSchedulerPage() throws {

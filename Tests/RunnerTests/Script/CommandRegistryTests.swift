@@ -47,7 +47,7 @@ struct ClashingTestCommand: Command {
 
   @Test func aTestOnlyCommandIsListedAndDispatched() async throws {
     let registry = try CommandRegistry(builtInCommands + [EchoTestCommand.self])
-    let listing = CommandsCommand.listing(registry.commands)
+    let listing = CommandsSubcommand.listing(registry.commands)
     let row = listing.split(separator: "\n").first { $0.hasPrefix("echo-test (alias: say-test) ") }
     #expect(row?.hasSuffix("  Write its words to the job log.") == true)
 

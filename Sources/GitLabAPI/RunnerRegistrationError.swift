@@ -2,7 +2,7 @@ import Protocols
 import RunnerCore
 
 /// Why `register`, `verify` or `unregister` did not succeed. Messages never hold a token.
-package enum RunnerLifecycleError: Error, Sendable, CustomStringConvertible {
+package enum RunnerRegistrationError: Error, Sendable, CustomStringConvertible {
   /// 403 on `POST runners`.
   case registrationTokenRejected
   /// 410 on `POST runners`: the instance no longer accepts registration tokens.

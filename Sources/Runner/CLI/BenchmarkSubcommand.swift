@@ -4,7 +4,7 @@ import RunnerCore
 /// `lava-runner benchmark`: speed figures of the job log path, measured in-process on the real
 /// code, each against a baseline timed in the same run. Hidden from `--help`: it is for
 /// developers (Benchmarks/run builds release and calls it), not for running jobs.
-struct BenchmarkCommand: ParsableCommand {
+struct BenchmarkSubcommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "benchmark",
     abstract: "Print speed figures of log masking and LAVA log parsing (for developers).",

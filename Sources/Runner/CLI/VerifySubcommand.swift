@@ -4,7 +4,7 @@ import GitLabAPI
 import RunnerCore
 
 /// `lava-runner verify [URL] [TOKEN]`: asks GitLab whether it accepts the runner token.
-struct VerifyCommand: AsyncParsableCommand {
+struct VerifySubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "verify",
     abstract: "Check that GitLab accepts the runner token (POST /api/v4/runners/verify).",
@@ -17,27 +17,24 @@ struct VerifyCommand: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The GitLab instance, e.g. https://gitlab.example.com (env: GITLAB_URL).")
-  var url: String?
+  static let settings = GitLabOptions.settings
 
-  @Argument(help: "The runner authentication token, glrt-… (env: GITLAB_TOKEN).")
-  var token: String?
-
-  @OptionGroup var tls: GitLabTLSOptions
+  @OptionGroup var options: GitLabOptions
 
   func run() async throws {
-    let (connection, session) = try LifecycleSession.open(
-      url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
-    defer { session.shutdown() }
+    let (connection, session) = try RegistrationSession.open(
+      options, environment: ProcessInfo.processInfo.environment)
     let verified: VerifiedRunner
     do {
-      verified = try await retryingTransient(
-        onRetry: { error, delay in
-          LifecycleExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
-        },
-        { () async throws(RunnerLifecycleError) in try await session.client.verifyRunner() })
+      verified = try await session.finishing { client throws(RunnerRegistrationError) in
+        try await retryingTransient(
+          onRetry: { error, delay in
+            RegistrationExit.printError("warning: trying again in \(delay.roundedSeconds) s after: \(error)")
+          },
+          { () async throws(RunnerRegistrationError) in try await client.verifyRunner() })
+      }
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
     print(Self.validMessage(verified, url: connection.url, token: connection.token))
   }

@@ -5,7 +5,7 @@ import RunnerCore
 
 /// `lava-runner register URL --registration-token T | --token glrt-…`: the legacy registration,
 /// or a check of a runner created in GitLab.
-struct RegisterCommand: AsyncParsableCommand {
+struct RegisterSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "register",
     abstract: "Register a runner with a registration token (deprecated), or check a glrt- token.",
@@ -30,18 +30,19 @@ struct RegisterCommand: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The GitLab instance, e.g. https://gitlab.example.com (env: GITLAB_URL).")
-  var url: String?
+  static let settings = GitLabInstanceOptions.settings + RegisterOptions.settings
+
+  @OptionGroup var instance: GitLabInstanceOptions
 
   @OptionGroup var options: RegisterOptions
 
-  @OptionGroup var tls: GitLabTLSOptions
+  var tls: TLSOptions { instance.tls }
 
   func run() async throws {
     let environment = ProcessInfo.processInfo.environment
     let settings: RegisterSettings
     do {
-      settings = try RegisterSettings(url: url, options: options, environment: environment)
+      settings = try RegisterSettings(url: instance.url, options: options, environment: environment)
     } catch {
       throw CLIError(error)
     }
@@ -57,20 +58,21 @@ struct RegisterCommand: AsyncParsableCommand {
     _ settings: RegisterSettings, token: String, environment: [String: String]
   ) async throws {
     if !settings.ignoredServerSettings.isEmpty {
-      LifecycleExit.printError(
+      RegistrationExit.printError(
         "warning: ignored \(settings.ignoredServerSettings.joined(separator: ", ")): a runner created "
           + "in GitLab has these settings on its page in GitLab (Settings > CI/CD > Runners), not here.")
     }
-    let session = try LifecycleSession(
+    let session = try RegistrationSession(
       url: settings.url, token: token, tls: tls, environment: environment)
-    defer { session.shutdown() }
     let verified: VerifiedRunner
     do {
-      verified = try await session.client.verifyRunner()
+      verified = try await session.finishing { client throws(RunnerRegistrationError) in
+        try await client.verifyRunner()
+      }
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
-    print(VerifyCommand.validMessage(verified, url: settings.url, token: token))
+    print(VerifySubcommand.validMessage(verified, url: settings.url, token: token))
     print(
       """
       Runners created in GitLab's UI or API need no registration: there is nothing to record, \
@@ -83,24 +85,25 @@ struct RegisterCommand: AsyncParsableCommand {
     _ settings: RegisterSettings, _ registrationToken: String, _ registration: RunnerRegistration,
     environment: [String: String]
   ) async throws {
-    LifecycleExit.printError(
+    RegistrationExit.printError(
       "warning: registration tokens are deprecated since GitLab 15.6 and disabled by default since "
         + "GitLab 17.0; prefer creating the runner in GitLab and using its glrt- token (see `lava-runner "
         + "register --help`).")
-    let session = try LifecycleSession(
+    let session = try RegistrationSession(
       url: settings.url, token: registrationToken, tls: tls, environment: environment)
-    defer { session.shutdown() }
     let runner: RegisteredRunner
     do {
-      runner = try await session.client.registerRunner(registration, registrationToken: registrationToken)
+      runner = try await session.finishing { client throws(RunnerRegistrationError) in
+        try await client.registerRunner(registration, registrationToken: registrationToken)
+      }
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
     // The one place a token is printed, by design: GitLab shows it to nobody else.
     print("GITLAB_URL=\(settings.url.absoluteString)")
     print("GITLAB_TOKEN=\(runner.token)")
     let expiry = runner.tokenExpiresAt.map { " It expires \($0)." } ?? ""
-    LifecycleExit.printError(
+    RegistrationExit.printError(
       """
       Registered runner \(runner.id) with GitLab at \(settings.url.absoluteString) \
       (\(Self.summary(registration))).
@@ -122,49 +125,38 @@ struct RegisterCommand: AsyncParsableCommand {
 
 /// The options of `register`; environment variables as the official runner names them.
 struct RegisterOptions: ParsableArguments {
-  @Option(
-    help: """
-      A registration token from Settings > CI/CD > Runners (deprecated since GitLab 15.6, \
-      disabled by default since 17.0) (env: REGISTRATION_TOKEN).
-      """)
+  static let settings: [CLISetting] = [
+    .registrationToken, .createdRunnerToken, .description, .tagList, .runUntagged, .locked, .paused,
+    .maintenanceNote, .accessLevel, .maximumTimeout,
+  ]
+
+  @Option(help: CLISetting.registrationToken.help)
   var registrationToken: String?
 
-  @Option(
-    help: "The glrt- token of a runner created in GitLab: verified, not registered (env: GITLAB_TOKEN).")
+  @Option(help: CLISetting.createdRunnerToken.help)
   var token: String?
 
-  @Option(
-    help:
-      "The runner's description in GitLab (env: RUNNER_DESCRIPTION, then RUNNER_NAME; default the host name)."
-  )
+  @Option(help: CLISetting.description.help)
   var description: String?
 
-  @Option(help: "Comma-separated tags, e.g. lava,imx8mp (env: RUNNER_TAG_LIST).")
+  @Option(help: CLISetting.tagList.help)
   var tagList: String?
 
-  @Flag(help: "Also take jobs without tags; off by default (env: REGISTER_RUN_UNTAGGED=true).")
+  @Flag(help: CLISetting.runUntagged.help)
   var runUntagged = false
 
-  @Flag(
-    inversion: .prefixedNo,
-    help: "Lock the runner to the project it is registered in; on by default (env: REGISTER_LOCKED).")
+  @Flag(inversion: .prefixedNo, help: CLISetting.locked.help)
   var locked: Bool?
 
-  @Flag(help: "Register the runner paused: it takes no jobs until resumed (env: REGISTER_PAUSED=true).")
+  @Flag(help: CLISetting.paused.help)
   var paused = false
 
-  @Option(help: "A note for GitLab administrators, at most 1024 characters (env: REGISTER_MAINTENANCE_NOTE).")
+  @Option(help: CLISetting.maintenanceNote.help)
   var maintenanceNote: String?
 
-  @Option(
-    help: """
-      not_protected, or ref_protected to take jobs of protected branches and tags only \
-      (env: REGISTER_ACCESS_LEVEL; default GitLab's, not_protected).
-      """)
+  @Option(help: CLISetting.accessLevel.help)
   var accessLevel: String?
 
-  @Option(
-    help: "Longest time in seconds a job may run on this runner, 600 or more (env: REGISTER_MAXIMUM_TIMEOUT)."
-  )
+  @Option(help: CLISetting.maximumTimeout.help)
   var maximumTimeout: Int?
 }

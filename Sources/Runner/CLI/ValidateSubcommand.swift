@@ -7,7 +7,7 @@ import LAVA
 import RunnerCore
 import YAML
 
-struct ValidateCommand: AsyncParsableCommand {
+struct ValidateSubcommand: AsyncParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "validate",
     abstract: "Check LAVA job definitions offline, before a pipeline submits them.",

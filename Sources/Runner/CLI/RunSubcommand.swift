@@ -7,10 +7,11 @@ import LAVA
 import Logging
 import RunnerCore
 import ServiceLifecycle
+import YAML
 
 /// `lava-runner run URL TOKEN`, also reached as `lava-runner URL TOKEN` as the original
 /// lava-gitlab-runner documents it.
-struct RunCommand: AsyncParsableCommand {
+struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "run",
     abstract: "Take jobs from a GitLab instance and run their LAVA commands (the default).",
@@ -25,11 +26,9 @@ struct RunCommand: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The GitLab instance, e.g. https://gitlab.example.com (env: GITLAB_URL).")
-  var url: String?
+  static let settings = GitLabOptions.settings + RunOptions.settings
 
-  @Argument(help: "The runner authentication token, glrt-… (env: GITLAB_TOKEN).")
-  var token: String?
+  @OptionGroup var gitlab: GitLabOptions
 
   @OptionGroup var options: RunOptions
 
@@ -37,7 +36,7 @@ struct RunCommand: AsyncParsableCommand {
     let environment = ProcessInfo.processInfo.environment
     let settings: RunSettings
     do {
-      settings = try RunSettings(url: url, token: token, options: options, environment: environment)
+      settings = try RunSettings(gitlab: gitlab, options: options, environment: environment)
     } catch {
       throw CLIError(error)
     }
@@ -57,15 +56,20 @@ struct RunCommand: AsyncParsableCommand {
     } catch {
       throw CLIError("cannot start the HTTP client: \(error)")
     }
-    defer { http.shutdown() }
 
     let metrics = RunnerMetrics()
     let health = RunnerHealth()
     let masker = SecretMasker(secrets: [settings.connection.token])
+    let systemID: String
+    do {
+      systemID = try settings.systemIDFile.map(RunnerIdentity.systemID(file:)) ?? RunnerIdentity.systemID()
+    } catch {
+      throw CLIError(error)
+    }
     var client = GitLabClient(
       instance: settings.connection.url, http: http,
-      identity: RunnerIdentity(name: settings.name, systemID: RunnerIdentity.systemID()),
-      runnerToken: settings.connection.token, scrub: { masker.mask($0) })
+      identity: RunnerIdentity(name: settings.name, systemID: systemID),
+      runnerToken: settings.connection.token, mask: { masker.mask($0) })
     client.metrics = metrics
     var jobSettings = JobRunner.Settings(workRoot: settings.workDirectory)
     jobSettings.finalUpdatePatience = min(jobSettings.finalUpdatePatience, settings.shutdownTimeout)
@@ -74,7 +78,8 @@ struct RunCommand: AsyncParsableCommand {
       runner: JobRunner(
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
         settings: jobSettings,
-        lava: LAVAConnections(http: http, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
+        lava: LAVAConnections(
+          http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health
@@ -107,58 +112,50 @@ struct RunCommand: AsyncParsableCommand {
       try await group.run()
     } catch {
       logger.critical("stopping: \(masker.mask(String(describing: error)))")
+      await http.shutdown()
       throw ExitCode(1)
     }
+    await http.shutdown()
     logger.info("lava-runner stopped")
   }
 }
 
 /// The options of `run`, each with its environment variable.
 struct RunOptions: ParsableArguments {
-  @Option(help: "How many jobs to run at once (env: RUNNER_CONCURRENT; default 64).")
+  static let settings: [CLISetting] = [
+    .concurrent, .checkInterval, .name, .workDir, .systemIDFile, .logLevel, .logFormat,
+    .lavaMaxConcurrentRequests,
+    .listenAddress, .shutdownTimeout,
+  ]
+
+  @Option(help: CLISetting.concurrent.help)
   var concurrent: Int?
 
-  @Option(help: "Seconds between job requests when GitLab has none (env: RUNNER_CHECK_INTERVAL; default 3).")
+  @Option(help: CLISetting.checkInterval.help)
   var checkInterval: Double?
 
-  @Option(help: "The runner's name in job logs (env: RUNNER_NAME; default the host name).")
+  @Option(help: CLISetting.name.help)
   var name: String?
 
-  @Option(
-    help:
-      "Folder for the jobs' temporary files (env: RUNNER_WORK_DIR; default the system's temporary folder).")
+  @Option(help: CLISetting.workDir.help)
   var workDir: String?
 
-  @OptionGroup var tls: GitLabTLSOptions
+  @Option(help: CLISetting.systemIDFile.help)
+  var systemIDFile: String?
 
-  @Option(
-    help:
-      "The runner's own log level: trace, debug, info, notice, warning, error, critical (env: RUNNER_LOG_LEVEL; default info)."
-  )
+  @Option(help: CLISetting.logLevel.help)
   var logLevel: String?
 
-  @Option(
-    help:
-      "The runner's own log format: text or json (env: RUNNER_LOG_FORMAT; default text on a terminal, json otherwise)."
-  )
+  @Option(help: CLISetting.logFormat.help)
   var logFormat: String?
 
-  @Option(
-    help:
-      "Requests in flight at once to one LAVA server, for all jobs (env: RUNNER_LAVA_MAX_CONCURRENT_REQUESTS; default 4)."
-  )
+  @Option(help: CLISetting.lavaMaxConcurrentRequests.help)
   var lavaMaxConcurrentRequests: Int?
 
-  @Option(
-    help:
-      "Serve /metrics, /health/live and /health/ready here, e.g. :9252 (env: RUNNER_LISTEN_ADDRESS; default off)."
-  )
+  @Option(help: CLISetting.listenAddress.help)
   var listenAddress: String?
 
-  @Option(
-    help:
-      "Seconds a stop signal waits for the running jobs before exiting (env: RUNNER_SHUTDOWN_TIMEOUT; default 30)."
-  )
+  @Option(help: CLISetting.shutdownTimeout.help)
   var shutdownTimeout: Double?
 }
 
@@ -169,6 +166,7 @@ struct RunSettings: Sendable {
   var checkInterval: Duration
   var name: String
   var workDirectory: URL
+  var systemIDFile: URL?
   var httpConfiguration: HTTPClientConfiguration
   var logLevel: Logger.Level
   var logFormat: RunnerLogging.Format?
@@ -176,63 +174,55 @@ struct RunSettings: Sendable {
   var shutdownTimeout: Duration
   var lavaMaxConcurrentRequests: Int
 
-  init(url: String?, token: String?, options: RunOptions, environment: [String: String]) throws(SettingsError)
+  init(gitlab: GitLabOptions, options: RunOptions, environment values: [String: String]) throws(SettingsError)
   {
-    func env(_ name: String) -> String? { environment[name].flatMap { $0.isEmpty ? nil : $0 } }
+    let env = SettingsEnvironment(values)
+    connection = try gitlab.connection(environment: values)
 
-    connection = try GitLabConnectionSettings(url: url, token: token, environment: environment)
+    concurrent = try CLISetting.concurrent.required(
+      options.concurrent.map(String.init), in: env, expected: "a whole number from 1 to 10000"
+    ) { Int($0).flatMap { (1...10_000).contains($0) ? $0 : nil } }
 
-    let concurrentText = options.concurrent.map(String.init) ?? env("RUNNER_CONCURRENT") ?? "64"
-    guard let concurrent = Int(concurrentText), (1...10_000).contains(concurrent) else {
-      throw .invalid("concurrent", concurrentText, expected: "a whole number from 1 to 10000")
-    }
-    self.concurrent = concurrent
-
-    let intervalText = options.checkInterval.map { "\($0)" } ?? env("RUNNER_CHECK_INTERVAL") ?? "3"
-    guard let interval = Double(intervalText), interval >= 0, interval <= 3600 else {
-      throw .invalid("check-interval", intervalText, expected: "seconds from 0 to 3600")
-    }
+    let interval = try CLISetting.checkInterval.required(
+      options.checkInterval.map { "\($0)" }, in: env, expected: "seconds from 0 to 3600"
+    ) { Double($0).flatMap { (0...3600).contains($0) ? $0 : nil } }
     checkInterval = .milliseconds(Int64(interval * 1000))
 
-    name = options.name ?? env("RUNNER_NAME") ?? ProcessInfo.processInfo.hostName
+    name = try CLISetting.name.required(options.name, in: env, expected: "a name") { $0 }
 
-    let work = options.workDir ?? env("RUNNER_WORK_DIR") ?? FileManager.default.temporaryDirectory.path
-    var isDirectory: ObjCBool = false
-    guard FileManager.default.fileExists(atPath: work, isDirectory: &isDirectory), isDirectory.boolValue
-    else {
-      throw .invalid("work-dir", work, expected: "an existing folder")
-    }
-    workDirectory = URL(fileURLWithPath: work, isDirectory: true)
-
-    httpConfiguration = try options.tls.httpConfiguration(environment: environment)
-
-    let levelText = options.logLevel ?? env("RUNNER_LOG_LEVEL") ?? "info"
-    guard let level = Logger.Level(rawValue: levelText.lowercased()) else {
-      throw .invalid(
-        "log-level", levelText, expected: "trace, debug, info, notice, warning, error or critical")
-    }
-    logLevel = level
-
-    if let formatText = options.logFormat ?? env("RUNNER_LOG_FORMAT") {
-      guard let format = RunnerLogging.Format(rawValue: formatText.lowercased()) else {
-        throw .invalid("log-format", formatText, expected: "text or json")
+    workDirectory = try CLISetting.workDir.required(options.workDir, in: env, expected: "an existing folder")
+    {
+      var isDirectory: ObjCBool = false
+      guard FileManager.default.fileExists(atPath: $0, isDirectory: &isDirectory), isDirectory.boolValue
+      else {
+        return nil
       }
-      logFormat = format
+      return URL(fileURLWithPath: $0, isDirectory: true)
     }
-    listenAddress = try (options.listenAddress ?? env("RUNNER_LISTEN_ADDRESS")).map(
+
+    systemIDFile = try CLISetting.systemIDFile.resolve(options.systemIDFile, in: env).map {
+      URL(fileURLWithPath: $0)
+    }
+
+    httpConfiguration = try gitlab.tls.httpConfiguration(environment: values)
+
+    logLevel = try CLISetting.logLevel.required(
+      options.logLevel, in: env, expected: "trace, debug, info, notice, warning, error or critical"
+    ) { Logger.Level(rawValue: $0.lowercased()) }
+
+    logFormat = try CLISetting.logFormat.resolve(options.logFormat, in: env, expected: "text or json") {
+      RunnerLogging.Format(rawValue: $0.lowercased())
+    }
+    listenAddress = try (CLISetting.listenAddress.resolve(options.listenAddress, in: env)).map(
       ListenAddress.init(parsing:))
 
-    let timeoutText = options.shutdownTimeout.map { "\($0)" } ?? env("RUNNER_SHUTDOWN_TIMEOUT") ?? "30"
-    guard let timeout = Double(timeoutText), timeout > 0, timeout <= 86400 else {
-      throw .invalid("shutdown-timeout", timeoutText, expected: "seconds from 1 to 86400")
-    }
+    let timeout = try CLISetting.shutdownTimeout.required(
+      options.shutdownTimeout.map { "\($0)" }, in: env, expected: "seconds from 1 to 86400"
+    ) { Double($0).flatMap { $0 > 0 && $0 <= 86400 ? $0 : nil } }
     shutdownTimeout = .milliseconds(Int64(timeout * 1000))
 
-    let capText =
-      options.lavaMaxConcurrentRequests.map(String.init) ?? env("RUNNER_LAVA_MAX_CONCURRENT_REQUESTS") ?? "4"
-    guard let cap = Int(capText), (1...256).contains(cap) else {
-      throw .invalid("lava-max-concurrent-requests", capText, expected: "a whole number from 1 to 256")
-    }
-    lavaMaxConcurrentRequests = cap
+    lavaMaxConcurrentRequests = try CLISetting.lavaMaxConcurrentRequests.required(
+      options.lavaMaxConcurrentRequests.map(String.init), in: env, expected: "a whole number from 1 to 256"
+    ) { Int($0).flatMap { (1...256).contains($0) ? $0 : nil } }
   }
 }

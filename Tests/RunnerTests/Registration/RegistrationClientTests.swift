@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 import TestSupport
 import Testing
 
@@ -10,10 +11,10 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-/// The lifecycle calls of `GitLabClient` against the strict fake GitLab, in process.
-@Suite struct LifecycleClientTests {
-  static let registrationToken = "GR1348941lifecycle-registration"
-  static let createdToken = "glrt-lifecycle-created-token-01"
+/// The registration calls of `GitLabClient` against the strict fake GitLab, in process.
+@Suite struct RegistrationClientTests {
+  static let registrationToken = "GR1348941registration-registration"
+  static let createdToken = "glrt-registration-created-tok01"
   static let systemID = "s_00aa11bb22cc"
 
   /// Runs `body` with a started fake and an HTTP client whose token is `token`.
@@ -22,12 +23,12 @@ import Testing
   ) async throws {
     try await FakeGitLab.withRunning { gitlab in
       let http = try HTTPClient()
-      defer { http.shutdown() }
+      defer { http.requestShutdown() }
       let masker = SecretMasker(secrets: [token, registrationToken])
       let client = GitLabClient(
         instance: await gitlab.url, http: http,
-        identity: RunnerIdentity(name: "lifecycle-test", systemID: systemID), runnerToken: token,
-        scrub: { masker.mask($0) })
+        identity: RunnerIdentity(name: "registration-test", systemID: systemID), runnerToken: token,
+        mask: { masker.mask($0) })
       try await body(gitlab, client)
       #expect(await gitlab.violations == [])
     }
@@ -77,7 +78,7 @@ import Testing
     try await Self.withClient(token: "") { gitlab, client in
       await gitlab.addRegistrationToken(Self.registrationToken)
       let wrong = "GR1348941not-the-right-one"
-      let error = await #expect(throws: RunnerLifecycleError.self) {
+      let error = await #expect(throws: RunnerRegistrationError.self) {
         _ = try await client.registerRunner(RunnerRegistration(tags: ["lava"]), registrationToken: wrong)
       }
       guard case .registrationTokenRejected = error else {
@@ -96,7 +97,7 @@ import Testing
     try await Self.withClient(token: "") { gitlab, client in
       await gitlab.addRegistrationToken(Self.registrationToken)
       await gitlab.setRegistrationTokensAllowed(false)
-      let error = await #expect(throws: RunnerLifecycleError.self) {
+      let error = await #expect(throws: RunnerRegistrationError.self) {
         _ = try await client.registerRunner(
           RunnerRegistration(tags: ["lava"]), registrationToken: Self.registrationToken)
       }
@@ -112,7 +113,7 @@ import Testing
   @Test func gitLabsRefusalOfASettingIsQuotedInTheError() async throws {
     try await Self.withClient(token: "") { gitlab, client in
       await gitlab.addRegistrationToken(Self.registrationToken)
-      let error = await #expect(throws: RunnerLifecycleError.self) {
+      let error = await #expect(throws: RunnerRegistrationError.self) {
         _ = try await client.registerRunner(
           RunnerRegistration(tags: ["lava"], maximumTimeout: 60), registrationToken: Self.registrationToken)
       }
@@ -137,7 +138,7 @@ import Testing
 
   @Test func verifyingAnUnknownTokenIsRejected() async throws {
     try await Self.withClient(token: "glrt-unknown-to-gitlab-xyz") { gitlab, client in
-      let error = await #expect(throws: RunnerLifecycleError.self) { _ = try await client.verifyRunner() }
+      let error = await #expect(throws: RunnerRegistrationError.self) { _ = try await client.verifyRunner() }
       guard case .runnerTokenRejected(let endpoint) = error else {
         Issue.record("expected runnerTokenRejected, got \(String(describing: error))")
         return
@@ -154,15 +155,16 @@ import Testing
       var retries = 0
       let verified = try await retryingTransient(
         backoff: .immediate, onRetry: { _, _ in retries += 1 },
-        { () async throws(RunnerLifecycleError) in try await client.verifyRunner() })
+        { () async throws(RunnerRegistrationError) in try await client.verifyRunner() })
       #expect(verified.id != nil)
       #expect(retries == 2)
 
       await gitlab.removeRunner(token: Self.createdToken)
       let before = await gitlab.requests.count
-      await #expect(throws: RunnerLifecycleError.self) {
+      await #expect(throws: RunnerRegistrationError.self) {
         _ = try await retryingTransient(
-          backoff: .immediate, { () async throws(RunnerLifecycleError) in try await client.verifyRunner() })
+          backoff: .immediate, { () async throws(RunnerRegistrationError) in try await client.verifyRunner() }
+        )
       }
       #expect(await gitlab.requests.count == before + 1)
     }
@@ -172,9 +174,10 @@ import Testing
     try await Self.withClient(token: Self.createdToken) { gitlab, client in
       await gitlab.addRunnerToken(Self.createdToken)
       await gitlab.failNext(.verifyRunner, with: .status(502), times: 5)
-      let error = await #expect(throws: RunnerLifecycleError.self) {
+      let error = await #expect(throws: RunnerRegistrationError.self) {
         _ = try await retryingTransient(
-          backoff: .immediate, { () async throws(RunnerLifecycleError) in try await client.verifyRunner() })
+          backoff: .immediate, { () async throws(RunnerRegistrationError) in try await client.verifyRunner() }
+        )
       }
       #expect(error?.isTransient == true)
       #expect(await gitlab.injectedFaults.count == 3)
@@ -185,17 +188,17 @@ import Testing
     try await FakeGitLab.withRunning { gitlab in
       await gitlab.addRegistrationToken(Self.registrationToken)
       let http = try HTTPClient()
-      defer { http.shutdown() }
+      defer { http.requestShutdown() }
       func client(_ token: String) async -> GitLabClient {
         GitLabClient(
           instance: await gitlab.url, http: http,
-          identity: RunnerIdentity(name: "t", systemID: Self.systemID), runnerToken: token, scrub: { $0 })
+          identity: RunnerIdentity(name: "t", systemID: Self.systemID), runnerToken: token, mask: { $0 })
       }
       let runner = try await client("").registerRunner(
         RunnerRegistration(tags: ["lava"]), registrationToken: Self.registrationToken)
       try await client(runner.token).deleteRunner()
       #expect(await gitlab.registeredRunners.isEmpty)
-      let error = await #expect(throws: RunnerLifecycleError.self) {
+      let error = await #expect(throws: RunnerRegistrationError.self) {
         try await client(runner.token).deleteRunner()
       }
       guard case .runnerTokenRejected(let endpoint) = error else {
@@ -216,7 +219,9 @@ import Testing
       #expect(runner.token == Self.createdToken)
       #expect(runner.systemIDs.isEmpty)
 
-      let error = await #expect(throws: RunnerLifecycleError.self) { try await client.deleteRunnerManager() }
+      let error = await #expect(throws: RunnerRegistrationError.self) {
+        try await client.deleteRunnerManager()
+      }
       guard case .runnerManagerNotFound(let systemID) = error else {
         Issue.record("expected runnerManagerNotFound, got \(String(describing: error))")
         return

@@ -5,7 +5,7 @@ import RunnerCore
 
 /// `lava-runner unregister [URL] [TOKEN]`, as the official runner's `unregister` does: for a
 /// runner created in GitLab (`glrt-`) only this host is removed; a legacy runner is deleted.
-struct UnregisterCommand: AsyncParsableCommand {
+struct UnregisterSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "unregister",
     abstract: "Remove this host from the runner in GitLab, or delete a legacy-registered runner.",
@@ -25,22 +25,19 @@ struct UnregisterCommand: AsyncParsableCommand {
       """
   )
 
-  @Argument(help: "The GitLab instance, e.g. https://gitlab.example.com (env: GITLAB_URL).")
-  var url: String?
+  static let settings = GitLabOptions.settings
 
-  @Argument(help: "The runner authentication token (env: GITLAB_TOKEN).")
-  var token: String?
-
-  @OptionGroup var tls: GitLabTLSOptions
+  @OptionGroup var options: GitLabOptions
 
   func run() async throws {
-    let (connection, session) = try LifecycleSession.open(
-      url: url, token: token, tls: tls, environment: ProcessInfo.processInfo.environment)
-    defer { session.shutdown() }
+    let (connection, session) = try RegistrationSession.open(
+      options, environment: ProcessInfo.processInfo.environment)
     let client = session.client
     do {
       if GitLabClient.isCreatedRunnerToken(connection.token) {
-        try await client.deleteRunnerManager()
+        try await session.finishing { client throws(RunnerRegistrationError) in
+          try await client.deleteRunnerManager()
+        }
         print(
           """
           Unregistered: GitLab at \(connection.url.absoluteString) no longer lists this host \
@@ -48,13 +45,15 @@ struct UnregisterCommand: AsyncParsableCommand {
           token stay; delete the runner in GitLab (Settings > CI/CD > Runners) when no host uses it.
           """)
       } else {
-        try await client.deleteRunner()
+        try await session.finishing { client throws(RunnerRegistrationError) in
+          try await client.deleteRunner()
+        }
         print(
           "Unregistered: the runner is deleted from GitLab at \(connection.url.absoluteString); "
             + "its token no longer works.")
       }
     } catch {
-      throw LifecycleExit.fail(error)
+      throw RegistrationExit.fail(error)
     }
   }
 }

@@ -9,7 +9,7 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-@Suite struct ValidateCommandTests {
+@Suite struct ValidateSubcommandTests {
   private static let files: [String: String] = [
     "good.yaml": """
     job_name: a
@@ -53,7 +53,7 @@ import Testing
   }
 
   @Test func helpListsWhatIsChecked() {
-    let help = ValidateCommand.helpMessage(columns: 200)
+    let help = ValidateSubcommand.helpMessage(columns: 200)
     for topic in [
       "job_name", "device_type", "timeouts", "visibility", "actions", "{{ job.DEVICE_TYPE }}", "Exit status",
     ] {
@@ -62,7 +62,7 @@ import Testing
   }
 
   @Test func atLeastOneFileIsRequired() {
-    #expect(throws: (any Error).self) { try ValidateCommand.parse([]) }
+    #expect(throws: (any Error).self) { try ValidateSubcommand.parse([]) }
   }
 
   @Test func theBuiltBinaryValidatesTheExamplesWithTheRightExitStatus() throws {

@@ -5,7 +5,7 @@ import RunnerCore
 
 /// `lava-runner commands`: what script lines this runner understands, from the commands' own
 /// metadata.
-struct CommandsCommand: ParsableCommand {
+struct CommandsSubcommand: ParsableCommand {
   static let configuration = CommandConfiguration(
     commandName: "commands",
     abstract: "List the script commands this runner understands, or show one in full.",

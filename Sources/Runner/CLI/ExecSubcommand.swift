@@ -9,7 +9,7 @@ import UnixSignals
 
 /// `lava-runner exec COMMAND ...`: one script line run locally, as a GitLab job would run it,
 /// for people writing LAVA definitions.
-struct ExecCommand: AsyncParsableCommand {
+struct ExecSubcommand: AsyncParsableCommand, DeclaresSettings {
   static let configuration = CommandConfiguration(
     commandName: "exec",
     abstract: "Run one script command locally, without GitLab, as a job would run it.",
@@ -25,11 +25,14 @@ struct ExecCommand: AsyncParsableCommand {
       contains TOKEN, PASSWORD or SECRET (any case), and every KEY given with --mask.
 
       Files the command would take from the job's dependencies are read relative to the \
-      current directory (absolute paths and '..' are refused). Artifacts the command offers \
-      (e.g. <id>_log.yaml, <id>_junit.xml) are copied to --artifacts-dir and listed at the end.
+      current directory (absolute paths and paths that climb out of it are refused). Artifacts \
+      the command offers (e.g. <id>_log.yaml, <id>_junit.xml) are copied to --artifacts-dir and \
+      listed at the end.
 
       Ctrl-C cancels the command as cancelling the GitLab job would (submit cancels its LAVA \
-      jobs unless LAVA_CANCELLATION=ignore); a second Ctrl-C exits at once.
+      jobs unless LAVA_CANCELLATION=ignore) and gives it \
+      \(JobExecutor.format(JobExecutor.defaultCancellationGracePeriod)) to stop; a second Ctrl-C \
+      exits at once.
 
       Exit status: 0 when the GitLab job would succeed; otherwise the failure's exit code (1 \
       unless the command says otherwise) after a last line 'ERROR: Job failed (REASON): \
@@ -52,6 +55,10 @@ struct ExecCommand: AsyncParsableCommand {
   @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
   var noColor = false
 
+  static let settings = TLSOptions.settings
+
+  @OptionGroup var tls: TLSOptions
+
   @Argument(
     parsing: .captureForPassthrough,
     help: ArgumentHelp("The script command and its arguments, e.g. submit job.yaml.", valueName: "command"))
@@ -67,6 +74,13 @@ struct ExecCommand: AsyncParsableCommand {
       Self.printError("unknown option '\(first)' for exec; see 'lava-runner exec --help'")
       throw ExitCode(2)
     }
+    let httpConfiguration: HTTPClientConfiguration
+    do {
+      httpConfiguration = try tls.httpConfiguration(environment: ProcessInfo.processInfo.environment)
+    } catch {
+      Self.printError(error.description)
+      throw ExitCode(2)
+    }
     let variables: JobVariables
     do {
       variables = try Self.jobVariables(
@@ -75,9 +89,10 @@ struct ExecCommand: AsyncParsableCommand {
       Self.printError(error.description)
       throw ExitCode(2)
     }
-    let command: any Command
+    let registry = CommandRegistry.builtIn()
     do {
-      command = try CommandRegistry.builtIn().parse(words)
+      // Parsed here only to refuse a bad command line with status 2; the executor parses it again.
+      _ = try registry.parse(words)
     } catch .helpRequested(_, let help) {
       print(help)
       return
@@ -93,131 +108,76 @@ struct ExecCommand: AsyncParsableCommand {
       !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     let log = TerminalLog.standardOutput(secrets: variables.secretValues, colours: colours)
     let status = await Self.execute(
-      command, line: Self.scriptLine(words), variables: variables, log: log,
-      artifactsDirectory: URL(fileURLWithPath: artifactsDir))
+      Self.scriptLine(words), registry: registry, variables: variables, log: log,
+      artifactsDirectory: URL(fileURLWithPath: artifactsDir), httpConfiguration: httpConfiguration)
     log.finish()
     if status != 0 { throw ExitCode(Int32(truncatingIfNeeded: status)) }
   }
 
-  /// Runs `command` with a local context, cancelled by SIGINT; returns the exit status.
+  /// Runs `line` as a one-line job with a local context; returns the exit status.
   static func execute(
-    _ command: any Command, line: String, variables: JobVariables, log: TerminalLog, artifactsDirectory: URL
+    _ line: String, registry: CommandRegistry, variables: JobVariables, log: TerminalLog,
+    artifactsDirectory: URL, httpConfiguration: HTTPClientConfiguration
   ) async -> Int {
     let http: HTTPClient
     do {
-      http = try HTTPClient(configuration: httpConfiguration(ProcessInfo.processInfo.environment))
+      http = try HTTPClient(configuration: httpConfiguration)
     } catch {
-      await log.error("Job failed (runner_system_failure): cannot start the HTTP client: \(error)")
+      await JobVerdict(
+        outcome: .failed(.runnerSystemFailure), summary: "cannot start the HTTP client: \(error)"
+      ).write(to: log)
       return 1
     }
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     let jobFolder = FileManager.default.temporaryDirectory.appendingPathComponent(
       "lava-runner-exec-\(UUID())")
     defer { try? FileManager.default.removeItem(at: jobFolder) }
     do {
       try FileManager.default.createDirectory(at: jobFolder, withIntermediateDirectories: true)
     } catch {
-      await log.error("Job failed (runner_system_failure): cannot create \(jobFolder.path): \(error)")
+      await JobVerdict(
+        outcome: .failed(.runnerSystemFailure), summary: "cannot create \(jobFolder.path): \(error)"
+      ).write(to: log)
       return 1
     }
-    let control = JobControl()
     let context = LocalJobContext(
       log: log, variables: variables,
       sourceDirectory: URL(fileURLWithPath: FileManager.default.currentDirectoryPath),
-      workingDirectory: jobFolder, lava: LAVAConnections(http: http), control: control)
-
-    let result = await run(command, line: line, context: context, control: control)
-    return await finish(result, context: context, artifactsDirectory: artifactsDirectory)
+      workingDirectory: jobFolder, lava: LAVAConnections(http: http, metrics: RunnerMetrics()),
+      control: JobControl())
+    return await run(
+      line, executor: executor(registry), context: context, artifactsDirectory: artifactsDirectory)
   }
 
-  enum ExecResult: Sendable {
-    case succeeded
-    case failed(any Error)
-    case interrupted
+  /// The executor of GitLab jobs, with exec's words for a cancel.
+  static func executor(_ registry: CommandRegistry) -> JobExecutor {
+    JobExecutor(
+      interpreter: ScriptInterpreter(registry: registry), cancellationSummary: "interrupted (Ctrl-C)")
   }
 
-  /// The command in a task that the job's control cancels, after SIGINT has told the control
-  /// why; the command is waited for so that it can cancel its LAVA jobs. A second SIGINT exits
-  /// at once.
-  static func run(_ command: any Command, line: String, context: LocalJobContext, control: JobControl) async
-    -> ExecResult
+  /// Runs `line` through `executor` as a GitLab job's script, without a timeout, its artifacts
+  /// copied to `artifactsDirectory`. SIGINT cancels it as cancelling the GitLab job would; a
+  /// second SIGINT exits at once. Returns the exit status: the job's, or 130 after Ctrl-C.
+  static func run(_ line: String, executor: JobExecutor, context: LocalJobContext, artifactsDirectory: URL)
+    async -> Int
   {
+    let control = context.control
     let signals = await UnixSignalsSequence(trapping: .sigint)
-    return await withTaskGroup(of: ExecResult?.self) { group in
-      group.addTask {
-        for await _ in signals {
-          if control.cancel(.canceledImmediately) {
-            await context.log.warning("Interrupted: cancelling, as if the GitLab job were cancelled")
-          } else {
-            FileHandle.standardError.write(Data("lava-runner: second interrupt: exiting now\n".utf8))
-            Foundation.exit(130)
-          }
-        }
-        return nil
-      }
-      group.addTask {
-        await runUntilCancelled(command, line: line, context: context, control: control)
-      }
-      var result: ExecResult?
-      for await next in group where next != nil && result == nil {
-        result = next
-        group.cancelAll()
-      }
-      return result ?? .interrupted
-    }
-  }
-
-  private static func runUntilCancelled(
-    _ command: any Command, line: String, context: LocalJobContext, control: JobControl
-  ) async -> ExecResult {
-    await withTaskGroup(of: ExecResult?.self) { group in
-      group.addTask {
-        await context.log.line("$ " + line, color: .green)
-        do {
-          try await command.run(in: context)
-          return control.cancellation == nil ? .succeeded : .interrupted
-        } catch {
-          return control.cancellation == nil ? .failed(error) : .interrupted
+    let interrupts = Task {
+      for await _ in signals {
+        if control.cancel(.canceledImmediately) {
+          await context.log.warning("Interrupted: cancelling, as if the GitLab job were cancelled")
+        } else {
+          FileHandle.standardError.write(Data("lava-runner: second interrupt: exiting now\n".utf8))
+          Foundation.exit(130)
         }
       }
-      group.addTask {
-        await control.waitForCancellation().map { _ in .interrupted }
-      }
-      var result: ExecResult?
-      for await next in group where next != nil {
-        if result == nil { result = next }
-        group.cancelAll()
-      }
-      return result ?? .interrupted
     }
-  }
-
-  /// Copies the artifacts, prints the verdict; returns the exit status.
-  static func finish(_ result: ExecResult, context: LocalJobContext, artifactsDirectory: URL) async -> Int {
-    let log = context.log
-    var result = result
-    do {
-      let copied = try context.copyArtifacts(to: artifactsDirectory)
-      if !copied.isEmpty {
-        await log.line("Artifacts in \(artifactsDirectory.path):", color: .cyan)
-        for name in copied { await log.line("  " + name) }
-      }
-    } catch {
-      if case .succeeded = result { result = .failed(error) } else { await log.warning(error.description) }
-    }
-    switch result {
-    case .succeeded:
-      await log.line("Job succeeded", color: .green)
-      return 0
-    case .failed(let error):
-      let failure = error as? any JobFailure
-      let reason = failure?.failureReason ?? .unknownFailure
-      await log.error("Job failed (\(reason.rawValue)): \(context.mask(String(describing: error)))")
-      return failure?.exitCode ?? 1
-    case .interrupted:
-      await log.error("Job failed (\(FailureReason.scriptFailure.rawValue)): interrupted (Ctrl-C)")
-      return 130
-    }
+    defer { interrupts.cancel() }
+    let outcome = await executor.execute(
+      JobScript(lines: [line]), context: context, control: control,
+      artifacts: LocalArtifactFolder(offers: context.offers, directory: artifactsDirectory))
+    return control.cancellation == nil ? outcome.exitCode : 130
   }
 
   /// The environment plus `extra` (KEY=VALUE), masked by name or by `masked`.
@@ -251,14 +211,6 @@ struct ExecCommand: AsyncParsableCommand {
       let plain = !word.isEmpty && word.allSatisfy { $0.isLetter || $0.isNumber || "-_./=:,@%+".contains($0) }
       return plain ? word : "'" + word.replacingOccurrences(of: "'", with: #"'\''"#) + "'"
     }.joined(separator: " ")
-  }
-
-  static func httpConfiguration(_ environment: [String: String]) -> HTTPClientConfiguration {
-    var http = HTTPClientConfiguration()
-    if let ca = environment["RUNNER_TLS_CA_FILE"] ?? environment["SSL_CERT_FILE"], !ca.isEmpty {
-      http.tls.caBundle = URL(fileURLWithPath: ca)
-    }
-    return http
   }
 
   private static func printError(_ message: String) {

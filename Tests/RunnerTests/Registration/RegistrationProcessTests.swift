@@ -40,7 +40,7 @@ struct FinishedRun {
 }
 
 /// `register`, `verify` and `unregister` as a user runs them, against the strict fake GitLab.
-@Suite(.serialized) struct LifecycleProcessTests {
+@Suite(.serialized) struct RegistrationProcessTests {
   static let registrationToken = "GR1348941process-registration"
   static let createdToken = "glrt-process-created-token-0123"
 
@@ -181,7 +181,7 @@ struct FinishedRun {
     }
   }
 
-  @Test func theLifecycleHelpNamesEveryEnvironmentVariableAndTheDeprecation() async throws {
+  @Test func theRegistrationHelpNamesEveryEnvironmentVariableAndTheDeprecation() async throws {
     let register = try await FinishedRun.run(["register", "--help"])
     for variable in [
       "GITLAB_URL", "GITLAB_TOKEN", "REGISTRATION_TOKEN", "RUNNER_DESCRIPTION", "RUNNER_TAG_LIST",
