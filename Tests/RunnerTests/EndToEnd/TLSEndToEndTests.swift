@@ -33,7 +33,7 @@ import Testing
     var reason: String {
       switch self {
       case .untrustedCA: "not signed by a CA this runner trusts"
-      case .expired: "certificate has expired"
+      case .expired: "the server's certificate has expired"
       case .mismatchedHost: "for another host name"
       }
     }

@@ -79,7 +79,7 @@ import Testing
     try await withTLSServer(serving: certificates.expired) { proxy in
       let message = try #require(try await tlsError(proxy.url()) { $0.tls.caBundle = certificates.ca })
       #expect(message.contains("127.0.0.1:\(proxy.port)"), "\(message)")
-      #expect(message.contains("certificate has expired"), "\(message)")
+      #expect(message.contains("the server's certificate has expired"), "\(message)")
     }
   }
 
