@@ -157,9 +157,11 @@ package struct LAVATransport: Sendable {
     return RunnerMetrics.endpointLabel(relative)
   }
 
-  /// No connection was made, so no byte of the request left this process.
+  /// No connection was made, so no byte of the request left this process (or, for a failed
+  /// TLS handshake, none reached a server that could act on it).
   package static func isNotSent(_ error: HTTPClientError) -> Bool {
     if case .connectionFailed = error { return true }
+    if case .tls = error { return true }
     if case .invalidRequest = error { return true }
     return false
   }
