@@ -96,7 +96,9 @@ private func job(
   fake.failStates(with: [flaky, flaky])
   let context = try lavaContext(fake, files: ["jobs.json": #"{"jobids": [131]}"#])
   #expect(await monitor(context) == nil)
-  #expect(context.recordingLog.plainText.contains("attempt 2 of 4"))
+  // Said at once, then once per notice interval; the job goes on.
+  #expect(context.recordingLog.plainText.contains("LAVA unreachable since"))
+  #expect(context.recordingLog.plainText.contains("connection reset"))
   #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
 }
 
@@ -167,4 +169,23 @@ func everyHealthHasAVerdict(health: LAVAJobHealth) {
   case .unknown: #expect(failure?.failureReason == .runnerSystemFailure)
   }
   #expect(failure == nil || failure!.message.contains("https://l/scheduler/job/6"))
+}
+
+@Test func aJobsFileLargerThanOneMiBIsRefusedBeforeItIsRead() async throws {
+  let fake = FakeLAVAServer()
+  let huge = #"{"jobids": [1], "padding": ""# + String(repeating: "x", count: 1 << 20) + #""}"#
+  let context = try lavaContext(fake, files: ["jobs.json": huge])
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.contains("monitor-file: jobs.json is larger than 1 MiB"))
+  #expect(fake.requests.isEmpty)
+}
+
+@Test func aJobsFileListingMoreThanTenThousandIdsIsRefused() async throws {
+  let fake = FakeLAVAServer()
+  let ids = (1...10_001).map(String.init).joined(separator: ",")
+  let context = try lavaContext(fake, files: ["jobs.json": #"{"jobids": ["# + ids + "]}"])
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.contains("lists 10001 job ids, more than the 10000 one job may wait for"))
 }
