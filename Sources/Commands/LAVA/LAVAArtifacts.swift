@@ -52,12 +52,19 @@ enum LAVAArtifactNames {
 }
 
 extension LAVAServer {
-  /// Downloads the job's JUnit report to `<id>_junit.xml`, masks it (reports are small) and
-  /// offers it as an artifact. A report that cannot be had is a warning: the verdict comes from
-  /// the job's health and test cases, not from this file.
+  /// Downloads the job's JUnit report to `<id>_junit.xml`, masks it as a stream and offers it as
+  /// an artifact. A report that cannot be had is a warning: the verdict comes from the job's
+  /// health and test cases, not from this file. So is a report larger than the runner accepts:
+  /// its download stops at the limit and no partial file is offered (a cut XML file would only
+  /// make GitLab's report parser fail).
   func saveJUnit(of id: Int64, context: any JobContext, redact: Redactor, retrier: LAVARetrier) async {
     do {
       try await downloadAndOfferJUnit(of: id, context: context, redact: redact, retrier: retrier)
+    } catch let tooLarge as LAVAReplyTooLarge {
+      await context.log.warning(
+        "no JUnit report for LAVA job \(id): its results are too large (more than "
+          + "\(tooLarge.limitText), the most lava-runner downloads); the download was stopped. "
+          + "The job's verdict does not depend on the report; see the results on LAVA.")
     } catch {
       await context.log.warning("no JUnit report for LAVA job \(id): \(redact(error))")
     }
@@ -71,12 +78,14 @@ extension LAVAServer {
     try await retrier.run("the JUnit report of LAVA job \(id)") {
       try await downloadJUnit(of: id, to: file)
     }
-    let data = try Data(contentsOf: file)
-    let text = String(decoding: data, as: UTF8.self)
-    let masked = redact(text)
-    if masked != text { try Data(masked.utf8).write(to: file) }
+    try maskJUnit(file, redact: redact)
     try await context.offerArtifact(named: LAVAArtifactNames.junit(id), file: file)
   }
+}
+
+/// The one place a JUnit report is masked, so that the masking can change without its callers.
+func maskJUnit(_ file: URL, redact: Redactor) throws {
+  try FileMasking.maskInPlace(file, mask: { redact($0) })
 }
 
 /// What a LAVA log says about how its job ended: the `lava` suite's `job` result line.

@@ -57,6 +57,8 @@ struct LAVARetrier: Sendable {
         return try await request()
       } catch {
         if Task.isCancelled || error is CancellationError { throw error }
+        // The same request would get the same oversized reply.
+        if error is LAVAReplyTooLarge { throw error }
         // The server said the request itself is wrong (bad token, unknown job): asking again
         // would get the same answer.
         if let failure = error as? any JobFailure, failure.failureReason == .scriptFailure {

@@ -51,6 +51,15 @@ final class LAVAClient: LAVAServer {
           server: url.redactedForDisplay,
           detail: "LAVA answered \(response.status) without job ids: \(shown(response.body))")
       }
+      // Ids that could not name a job, or name one twice, cannot be followed: the jobs LAVA
+      // really created (if any) are unknown.
+      let ids = submitted.job_ids
+      guard ids.allSatisfy({ $0 > 0 }), Set(ids).count == ids.count else {
+        throw LAVAClientError.submissionUncertain(
+          server: url.redactedForDisplay,
+          detail: "LAVA answered \(response.status) with the job ids \(ids), which are not distinct "
+            + "positive numbers")
+      }
       seenJobs.withLock { $0.formUnion(submitted.job_ids) }
       return submitted.job_ids
     case 400:
@@ -69,6 +78,10 @@ final class LAVAClient: LAVAServer {
     let body = try await get(target, jobID: id)
     let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.redactedForDisplay)
       .job(endpoint: target.redactedForDisplay)
+    guard job.id == id else {
+      throw LAVAClientError.replyAboutOtherJob(
+        endpoint: transport.displayName(.get, target), asked: [id], got: job.id)
+    }
     seenJobs.withLock { _ = $0.insert(id) }
     return job
   }
@@ -84,7 +97,16 @@ final class LAVAClient: LAVAServer {
         .joined(separator: ",")
       let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
       let replies = try await pages(LAVAReplies.Job.self, from: first)
-      jobs += try replies.map { reply throws(LAVAClientError) in try reply.job(endpoint: "jobs/") }
+      let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]
+      var listed = Set<Int64>()
+      for reply in replies {
+        // A job not asked for, or listed twice, would be taken for another job's state.
+        guard asked.contains(reply.id), listed.insert(reply.id).inserted else {
+          throw LAVAClientError.replyAboutOtherJob(
+            endpoint: transport.displayName(.get, first), asked: Array(asked), got: reply.id)
+        }
+        jobs.append(try reply.job(endpoint: "jobs/"))
+      }
     }
     seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
     return jobs.sorted { $0.id < $1.id }
@@ -95,17 +117,54 @@ final class LAVAClient: LAVAServer {
   /// Every line from `start` that LAVA has now, asked for `policy.logLinesPerRequest` at a
   /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
   /// requests, after which the caller goes on from its new count as it does while following.
+  ///
+  /// A reply larger than `limits.logReply` is asked again for fewer lines; a single line too
+  /// large for a reply on its own is kept up to `limits.logLine` bytes, with a marker.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     precondition(start >= 0, "log lines are counted from 0")
-    let step = transport.policy.logLinesPerRequest
+    let most = transport.policy.logLinesPerRequest
+    var step = most
     var lines: [LAVALogLine] = []
     for _ in 0..<transport.policy.logRequestsPerCall {
-      let chunk = try await logChunk(of: id, from: start + lines.count, count: step)
+      let chunk: [LAVALogLine]
+      do {
+        chunk = try await logChunk(of: id, from: start + lines.count, count: step)
+      } catch is LAVAReplyTooLarge {
+        if step > 1 {
+          step = max(1, step / 8)
+        } else {
+          lines.append(try await oversizedLogLine(of: id, at: start + lines.count))
+        }
+        continue
+      }
       lines += chunk
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
+      step = min(most, step * 8)
     }
     return lines
+  }
+
+  /// Line `index`, alone larger than a log reply may be: its start, read as a stream, and a
+  /// marker instead of the rest.
+  private func oversizedLogLine(of id: Int64, at index: Int) async throws -> LAVALogLine {
+    let limits = transport.policy.limits
+    let target = transport.endpoint(
+      "jobs/\(id)/logs",
+      query: [
+        URLQueryItem(name: "start", value: "\(index)"), URLQueryItem(name: "end", value: "\(index + 1)"),
+      ])
+    let (head, body, _) = try await transport.prefix(target, maxBytes: limits.logLine)
+    guard head.isSuccess else {
+      throw failure(
+        HTTPResponse(head: head, body: body), endpoint: transport.displayName(.get, target), jobID: id)
+    }
+    var text = LAVALogLineLimit.prefix(of: body, maxBytes: limits.logLine)
+    if let newline = text.firstIndex(of: UInt8(ascii: "\n")) { text = text[..<newline] }
+    let raw =
+      String(decoding: text, as: UTF8.self)
+      + LAVALogLineLimit.marker(moreThan: LAVAReplyTooLarge.sizeText(limits.logReply))
+    return LAVALogLine(raw: raw, entry: nil)
   }
 
   private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> [LAVALogLine] {
@@ -114,10 +173,12 @@ final class LAVAClient: LAVAServer {
       query: [
         URLQueryItem(name: "start", value: "\(start)"), URLQueryItem(name: "end", value: "\(start + count)"),
       ])
-    let response = try await transport.send(.get, target, maxBodySize: 64 << 20)
+    let limits = transport.policy.limits
+    let response = try await transport.send(.get, target, maxBodySize: limits.logReply)
     switch response.status {
     case 200:
-      return LAVALogParser.lines(in: response.body)
+      return LAVALogParser.lines(
+        in: LAVALogLineLimit.truncatingLongLines(response.body, limit: limits.logLine))
     case 404:
       if !seenJobs.withLock({ $0.contains(id) }) {
         _ = try await job(id)
@@ -130,7 +191,7 @@ final class LAVAClient: LAVAServer {
 
   func downloadJUnit(of id: Int64, to file: URL) async throws {
     let target = transport.endpoint("jobs/\(id)/junit")
-    let result = try await transport.download(target, to: file)
+    let result = try await transport.download(target, to: file, maxBodySize: transport.policy.limits.junit)
     guard result.head.isSuccess else {
       let response = HTTPResponse(head: result.head, body: result.errorBody ?? Data())
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
@@ -142,8 +203,12 @@ final class LAVAClient: LAVAServer {
     let tests = try await pages(
       LAVAReplies.TestCase.self, from: transport.endpoint("jobs/\(id)/tests"), jobID: id)
     guard !tests.isEmpty else { return [] }
-    let suites = try await pages(
-      LAVAReplies.Suite.self, from: transport.endpoint("jobs/\(id)/suites"), jobID: id)
+    let suitesURL = transport.endpoint("jobs/\(id)/suites")
+    let suites = try await pages(LAVAReplies.Suite.self, from: suitesURL, jobID: id)
+    if let other = suites.first(where: { $0.job != nil && $0.job != id }), let got = other.job {
+      throw LAVAClientError.replyAboutOtherJob(
+        endpoint: transport.displayName(.get, suitesURL), asked: [id], got: got)
+    }
     let names = Dictionary(suites.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
     return tests.map { test in
       LAVATestCase(

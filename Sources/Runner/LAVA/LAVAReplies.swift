@@ -39,6 +39,8 @@ enum LAVAReplies {
   struct Suite: Decodable {
     var id: Int64
     var name: String
+    /// The job the suite belongs to (LAVA 2023.01 sends it; older releases may not).
+    var job: Int64?
   }
 
   struct TestCase: Decodable {

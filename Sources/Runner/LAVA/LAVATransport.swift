@@ -12,6 +12,8 @@ struct LAVARetryPolicy: Sendable {
   /// Log lines asked for per request (LAVA's `end=`), and requests per `logLines` call.
   var logLinesPerRequest = 5_000
   var logRequestsPerCall = 20
+  /// What the client takes in of LAVA's replies.
+  var limits = LAVAReplyLimits()
 
   init() {}
 
@@ -79,8 +81,9 @@ struct LAVATransport: Sendable {
   /// retries are over or not allowed; transport failures throw.
   func send(
     _ method: HTTPMethod, _ url: URL, json: Data? = nil, replay: Replay = .idempotent,
-    maxBodySize: Int = 16 << 20
+    maxBodySize: Int? = nil
   ) async throws -> HTTPResponse {
+    let maxBodySize = maxBodySize ?? policy.limits.replyBody
     var headers: HTTPHeaders = ["Authorization": "Token \(token)", "Accept": "application/json"]
     var body = HTTPRequestBody.none
     if let json {
@@ -96,16 +99,40 @@ struct LAVATransport: Sendable {
     return response
   }
 
-  /// Streams a 2xx body to `file`; for any other status the start of the body comes back.
-  func download(_ url: URL, to file: URL) async throws -> HTTPDownloadResult {
+  /// Streams a 2xx body to `file`, at most `maxBodySize` bytes; for any other status the start
+  /// of the body comes back.
+  func download(_ url: URL, to file: URL, maxBodySize: Int64) async throws -> HTTPDownloadResult {
     let request = HTTPRequest(
       method: .get, url: url, headers: ["Authorization": "Token \(token)"], timeout: nil,
       idleTimeout: policy.downloadIdleTimeout)
     let outcome = try await attempt(request, replay: .idempotent) {
-      try await .download(http.download($0, to: file))
+      try await .download(http.download($0, to: file, maxBodySize: maxBodySize))
     }
     guard case .download(let result) = outcome else { preconditionFailure("download gives a result") }
     return result
+  }
+
+  /// The first `maxBytes` of a reply's body, read as a stream and abandoned there, and whether
+  /// that was the whole body: for a reply too large to hold, whose start is still worth having.
+  /// One try, no retries.
+  func prefix(_ url: URL, maxBytes: Int) async throws -> (head: HTTPResponseHead, body: Data, isWhole: Bool) {
+    let request = HTTPRequest(
+      method: .get, url: url, headers: ["Authorization": "Token \(token)", "Accept": "application/json"],
+      timeout: policy.callTimeout)
+    guard await slots.acquire() else { throw CancellationError() }
+    defer { slots.release() }
+    do {
+      let (head, stream) = try await http.stream(request)
+      var body = Data()
+      for try await chunk in stream {
+        body.append(chunk.prefix(maxBytes - body.count))
+        if body.count >= maxBytes { return (head, body, false) }
+      }
+      return (head, body, true)
+    } catch let error as HTTPClientError {
+      throw LAVAClientError.transport(
+        endpoint: displayName(.get, url), attempts: 1, detail: masker.mask(error.description))
+    }
   }
 
   private func attempt(
@@ -135,6 +162,10 @@ struct LAVATransport: Sendable {
       case .failure(let error):
         if case .fileAccess(let path, let detail) = error {
           throw LAVAClientError.fileAccess(path: path, detail: detail)
+        }
+        // The same request would get the same reply: not retried.
+        if case .bodyTooLarge(_, let limit) = error {
+          throw LAVAReplyTooLarge(request: name, limit: limit)
         }
         let detail = masker.mask(error.description)
         guard Self.isRetryable(error, replay: replay) else {
