@@ -24,8 +24,11 @@ struct ValidateCommand: AsyncParsableCommand {
       duplicate keys
 
       GitLab CI placeholders such as {{ job.DEVICE_TYPE }} are accepted wherever a value is \
-      expected, since they are filled in before submission. The contents of each action (deploy \
-      methods, boot methods, test definitions) are left to LAVA.
+      expected, since they are filled in before submission; the template itself is checked as \
+      submit checks it: only {{ job.NAME }} tags and {{#job.NAME}}…{{/job.NAME}} sections, every \
+      {{ and every section closed, no partials, blocks, pragmas or delimiter changes. Whether each \
+      variable exists is known only in the job. The contents of each action (deploy methods, boot \
+      methods, test definitions) are left to LAVA.
 
       Exit status: 0 when every file is valid, 1 when any file is invalid or cannot be read.
       """

@@ -1,3 +1,4 @@
+import Commands
 import Foundation
 
 /// Why a job definition file could not be read at all.
@@ -58,13 +59,24 @@ struct JobDefinitionReport: Sendable {
     var outcomes: [Outcome] = []
     for path in paths {
       do {
-        let diagnostics = validator.validate(try read(path), file: path)
+        let text = try read(path)
+        let diagnostics =
+          Self.templateDiagnostics(in: text, file: path) + validator.validate(text, file: path)
         outcomes.append(diagnostics.isEmpty ? .valid(path: path) : .invalid(path: path, diagnostics))
       } catch {
         outcomes.append(.unreadable(error))
       }
     }
     return JobDefinitionReport(outcomes: outcomes)
+  }
+
+  /// The template problems `submit` would refuse the file for, from the same check.
+  static func templateDiagnostics(in text: String, file: String) -> [SourceDiagnostic] {
+    TemplateCheck.problems(in: text).map { problem in
+      SourceDiagnostic(
+        file: file, mark: YAMLMark(line: problem.line, column: problem.column), message: problem.message,
+        sourceLine: SourceText.line(problem.line, of: text))
+    }
   }
 
   func rendered(colours: Bool) -> String {
