@@ -127,8 +127,9 @@ final class LAVAClient: LAVAServer {
     var lines: [LAVALogLine] = []
     for _ in 0..<transport.policy.logRequestsPerCall {
       let chunk: [LAVALogLine]
+      let bytes: Int
       do {
-        chunk = try await logChunk(of: id, from: start + lines.count, count: step)
+        (chunk, bytes) = try await logChunk(of: id, from: start + lines.count, count: step)
       } catch is LAVAReplyTooLarge {
         if step > 1 {
           step = max(1, step / 8)
@@ -140,7 +141,9 @@ final class LAVAClient: LAVAServer {
       lines += chunk
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
-      step = min(most, step * 8)
+      // Long lines: ask next for about as many as half a reply holds at this size.
+      let fit = bytes > 0 ? transport.policy.limits.logReply / 2 / max(1, bytes / chunk.count) : most
+      step = min(most, max(step, fit))
     }
     return lines
   }
@@ -167,7 +170,8 @@ final class LAVAClient: LAVAServer {
     return LAVALogLine(raw: raw, entry: nil)
   }
 
-  private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> [LAVALogLine] {
+  /// The lines of one reply, and the reply's size in bytes.
+  private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> ([LAVALogLine], Int) {
     let target = transport.endpoint(
       "jobs/\(id)/logs",
       query: [
@@ -177,13 +181,14 @@ final class LAVAClient: LAVAServer {
     let response = try await transport.send(.get, target, maxBodySize: limits.logReply)
     switch response.status {
     case 200:
-      return LAVALogParser.lines(
+      let lines = LAVALogParser.lines(
         in: LAVALogLineLimit.truncatingLongLines(response.body, limit: limits.logLine))
+      return (lines, response.body.count)
     case 404:
       if !seenJobs.withLock({ $0.contains(id) }) {
         _ = try await job(id)
       }
-      return []
+      return ([], 0)
     default:
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
     }
