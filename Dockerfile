@@ -1,8 +1,12 @@
 # lava-runner container image. Build: docker build -t lava-runner .
 # Run:   docker run -e GITLAB_URL=https://gitlab.example.com -e GITLAB_TOKEN=glrt-… lava-runner
+# Or, from a lava-runner already built with --static-swift-stdlib (what `make image` does with
+# buildah, where the Swift image cannot be pulled): put it alone in a folder DIR as
+# DIR/lava-runner and run  docker build --target prebuilt -f Dockerfile DIR
 # scripts/check-packaging lints this file with hadolint and checks that the runtime stage's
 # package list provides every shared library the binary loads; keep the two install lines
-# below on one `apt-get install` each so that it can read them.
+# below on one `apt-get install` each so that it can read them. scripts/check-image builds it
+# and runs the image.
 
 # The toolchain the project is tested with (Swift 6.3.1), on the same Debian release as the
 # runtime stage so that the libraries linked at build time are the ones installed at run time.
@@ -25,7 +29,7 @@ COPY Tests ./Tests
 RUN swift build -c release --static-swift-stdlib --product lava-runner \
     && install -D -m 0755 .build/release/lava-runner /out/lava-runner
 
-FROM debian:bookworm-slim
+FROM debian:bookworm-slim AS runtime-base
 
 # libcurl4 (HTTP, with OpenSSL), libyaml-0-2 (LAVA job definitions) and zlib1g (gzip, CRC-32)
 # are what the binary links besides libc and libstdc++, which the base image has;
@@ -40,8 +44,6 @@ RUN apt-get update \
     && groupadd --system --gid 10001 lava-runner \
     && useradd --system --uid 10001 --gid 10001 --home-dir /nonexistent --no-create-home \
         --shell /usr/sbin/nologin lava-runner
-
-COPY --from=build /out/lava-runner /usr/local/bin/lava-runner
 
 # Jobs keep their temporary files in /tmp: the only place written to, so that the root file
 # system can be mounted read-only (the Helm chart mounts an emptyDir there).
@@ -63,3 +65,11 @@ STOPSIGNAL SIGQUIT
 # GITLAB_URL and GITLAB_TOKEN come from the environment, as with the original image.
 ENTRYPOINT ["lava-runner"]
 CMD ["run"]
+
+# The binary built on the host: `--target prebuilt` with a build context holding only it.
+FROM runtime-base AS prebuilt
+COPY lava-runner /usr/local/bin/lava-runner
+
+# The default target (the last stage): the binary from the build stage above.
+FROM runtime-base AS runtime
+COPY --from=build /out/lava-runner /usr/local/bin/lava-runner

@@ -1,11 +1,12 @@
 # The two commands a newcomer needs (see README.md):
 #   make run ARGS="https://gitlab.example.com"   install what is missing, build, run lava-runner
 #   make test                                    install what is missing, run every test
+#   make image                                   build the container image with buildah
 SWIFT ?= swift
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: deps build run test lint lava-up lava-down clean
+.PHONY: deps build run test lint image check-image check-packaging lava-up lava-down clean
 
 deps:
 	scripts/install-deps
@@ -17,10 +18,26 @@ run: build
 	$(SWIFT) run -c $(CONFIG) --skip-build lava-runner $(ARGS)
 
 # Everything CI checks: no warnings in the project's own code, swift-format clean, all tests
-# (unit, HTTP against local servers, end to end against a real LAVA server on loopback).
+# (unit, HTTP against local servers, end to end against a real LAVA server on loopback), the
+# container image built and run, the chart rendered and validated.
 test: deps
 	scripts/install-deps --test
 	scripts/run-tests
+
+# The container image, localhost/lava-runner:dev, from the Dockerfile's `prebuilt` target with
+# buildah (no docker engine, no image pulls: the base is made with debootstrap), and its checks.
+image: deps
+	scripts/build-image
+
+check-image: image
+	scripts/check-image
+
+# The Dockerfile's lint and libraries, the chart rendered and validated; then the image.
+check-packaging: deps
+	scripts/install-deps --test
+	scripts/check-packaging
+	scripts/build-image
+	scripts/check-image
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift

@@ -68,19 +68,62 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // The lava-runner executable: CLI, interpreter core and the adapters to GitLab, LAVA,
-    // HTTP (libcurl) and YAML (libyaml).
+    // The layers below the executable, each seeing only the ones below it (ARCHITECTURE.md has the
+    // graph; ArchitectureTests fails on an import that goes up or sideways).
+    // Core: what every layer shares and nothing else: masking, backoff, slots and latches, the
+    // runner's metrics, its version and a job's outcome.
+    .target(
+      name: "RunnerCore",
+      dependencies: [
+        "Protocols",
+        .product(name: "Metrics", package: "swift-metrics"),
+        .product(name: "Prometheus", package: "swift-prometheus"),
+      ],
+      swiftSettings: strict
+    ),
+    // HTTP through libcurl: one multi-handle thread, streamed bodies, redirects, TLS options.
+    .target(
+      name: "HTTP",
+      dependencies: ["RunnerCore", "CCurl"],
+      swiftSettings: strict
+    ),
+    // libyaml into a node tree with positions; `file:line:column` diagnostics.
+    .target(
+      name: "YAML",
+      dependencies: ["CYAML"],
+      swiftSettings: strict
+    ),
+    // GitLab's runner API: one method per endpoint, the job payload, the runner's identity.
+    .target(
+      name: "GitLabAPI",
+      dependencies: ["Protocols", "RunnerCore", "HTTP"],
+      swiftSettings: strict
+    ),
+    // LAVA's REST API, its log format and job definition checks: the `LAVAConnector` commands use.
+    .target(
+      name: "LAVA",
+      dependencies: ["Protocols", "RunnerCore", "HTTP", "YAML"],
+      swiftSettings: strict
+    ),
+    // Jobs from first line to final state: poller, job runner, the one executor, trace,
+    // artifacts, the script interpreter and the job contexts (GitLab's and a local one).
+    .target(
+      name: "JobEngine",
+      dependencies: [
+        "Protocols", "RunnerCore", "HTTP", "GitLabAPI", "CZlibShim",
+        .product(name: "Logging", package: "swift-log"),
+        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
+      ],
+      swiftSettings: strict
+    ),
+    // The lava-runner executable: CLI parsing and the service wiring (signals, status server,
+    // the runner's own log) over the layers above.
     .executableTarget(
       name: "Runner",
       dependencies: [
-        "Protocols",
-        "Commands",
-        "CCurl",
-        "CYAML",
-        "CZlibShim",
+        "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
         .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "Logging", package: "swift-log"),
-        .product(name: "ZIPFoundation", package: "ZIPFoundation"),
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -94,6 +137,7 @@ let package = Package(
       name: "TestSupport",
       dependencies: [
         "Protocols",
+        "RunnerCore",
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
@@ -103,7 +147,8 @@ let package = Package(
     .testTarget(
       name: "RunnerTests",
       dependencies: [
-        "Runner", "Protocols", "Commands", "TestSupport",
+        "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+        "TestSupport",
         .product(name: "FlyingFox", package: "FlyingFox"),
       ],
       swiftSettings: strict

@@ -48,21 +48,22 @@ public struct MonitorFileCommand: Command {
     self.polling = polling
   }
 
-  public func run(in job: any JobContext) async throws {
+  public func run(in context: any JobContext) async throws {
+    // Nothing is written with LAVA_URL before it is checked, and the token is masked
+    // everywhere (job log, artifacts, messages) before anything that could echo it runs.
     let settings = try LAVASettings(
-      variables: job.variables, defaultCancellation: .ignore, command: "monitor-file", mask: job.mask)
-    let redact = Redactor(context: job, token: settings.token)
-    let context = RedactedJobContext(base: job, redact: redact)
+      variables: context.variables, defaultCancellation: .ignore, command: "monitor-file", mask: context.mask)
+    await context.addMask(settings.token)
     let log = context.log
-    let ids = try await readIDs(context: context, redact: redact)
+    let ids = try await readIDs(context: context)
     let server: any LAVAServer
     do {
       server = try context.lava.server(url: settings.url, token: settings.token)
     } catch {
       throw CommandFailure(
-        SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(redact(error))")
+        SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(context.mask(error))")
     }
-    let retrier = LAVARetrier(polling: polling, redact: redact, log: log)
+    let retrier = LAVARetrier(polling: polling, context: context)
 
     let jobs: [Int64: LAVAJob]
     do {
@@ -73,7 +74,7 @@ public struct MonitorFileCommand: Command {
     } catch {
       if Task.isCancelled {
         let cleanup = LAVACleanup(
-          server: server, policy: settings.cancellation, polling: polling, redact: redact, log: log)
+          server: server, policy: settings.cancellation, polling: polling, context: context)
         await cleanup.run(ids: ids, cancellation: await context.cancellation)
       }
       throw error
@@ -86,8 +87,8 @@ public struct MonitorFileCommand: Command {
       for id in ids {
         guard let job = jobs[id] else { continue }
         let error = try await saveLog(
-          of: id, server: server, context: context, redact: redact, retrier: retrier)
-        await server.saveJUnit(of: id, context: context, redact: redact, retrier: retrier)
+          of: id, server: server, context: context, retrier: retrier)
+        await server.saveJUnit(of: id, context: context, retrier: retrier)
         let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
         reports.append(
           LAVAJobReport(
@@ -102,16 +103,16 @@ public struct MonitorFileCommand: Command {
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "monitor-file")
     {
-      throw CommandFailure(failure.failureReason, redact(failure.message))
+      throw CommandFailure(failure.failureReason, context.mask(failure.message))
     }
   }
 
-  private func readIDs(context: any JobContext, redact: Redactor) async throws -> [Int64] {
+  private func readIDs(context: any JobContext) async throws -> [Int64] {
     let url: URL
     do {
       url = try await context.dependencyFile(at: file)
     } catch {
-      throw CommandFailure(SubmitCommand.reason(of: error), "monitor-file: \(redact(error))")
+      throw CommandFailure(SubmitCommand.reason(of: error), "monitor-file: \(context.mask(error))")
     }
     let data: Data
     do {
@@ -158,9 +159,9 @@ public struct MonitorFileCommand: Command {
   /// The whole raw log into `<id>_log.yaml`, page by page from line 0, and the job's error from
   /// its results lines.
   private func saveLog(
-    of id: Int64, server: any LAVAServer, context: any JobContext, redact: Redactor, retrier: LAVARetrier
+    of id: Int64, server: any LAVAServer, context: any JobContext, retrier: LAVARetrier
   ) async throws -> LAVAJobError {
-    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, redact: redact)
+    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
     defer { file.close() }
     var error = LAVAJobError()
     var consumed = 0

@@ -48,24 +48,26 @@ public struct SubmitCommand: Command {
     self.polling = polling
   }
 
-  public func run(in job: any JobContext) async throws {
+  public func run(in context: any JobContext) async throws {
+    // Nothing is written with LAVA_URL before it is checked, and the token is masked
+    // everywhere (job log, artifacts, messages) before anything that could echo it runs.
     let settings = try LAVASettings(
-      variables: job.variables, defaultCancellation: .cancel, command: "submit", mask: job.mask)
-    let redact = Redactor(context: job, token: settings.token)
-    let context = RedactedJobContext(base: job, redact: redact)
+      variables: context.variables, defaultCancellation: .cancel, command: "submit", mask: context.mask)
+    await context.addMask(settings.token)
     let log = context.log
 
     let definition = try await context.log.section(
       "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
       header: "Submitting \(file) to \(settings.url.absoluteString)"
     ) {
-      try await prepare(context: context, redact: redact)
+      try await prepare(context: context)
     }
     let server: any LAVAServer
     do {
       server = try context.lava.server(url: settings.url, token: settings.token)
     } catch {
-      throw CommandFailure(Self.reason(of: error), "submit: cannot use the LAVA server: \(redact(error))")
+      throw CommandFailure(
+        Self.reason(of: error), "submit: cannot use the LAVA server: \(context.mask(error))")
     }
     let ids: [Int64]
     do {
@@ -73,7 +75,7 @@ public struct SubmitCommand: Command {
     } catch {
       if Task.isCancelled { throw error }
       throw CommandFailure(
-        Self.reason(of: error), "submit: LAVA did not accept \(file): \(redact(error))")
+        Self.reason(of: error), "submit: LAVA did not accept \(file): \(context.mask(error))")
     }
     guard !ids.isEmpty else {
       throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
@@ -82,14 +84,14 @@ public struct SubmitCommand: Command {
       await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)")
     }
 
-    let retrier = LAVARetrier(polling: polling, redact: redact, log: log)
+    let retrier = LAVARetrier(polling: polling, context: context)
     let reports: [LAVAJobReport]
     do {
-      reports = try await follow(ids, server: server, context: context, redact: redact, retrier: retrier)
+      reports = try await follow(ids, server: server, context: context, retrier: retrier)
     } catch {
       if Task.isCancelled {
         let cleanup = LAVACleanup(
-          server: server, policy: settings.cancellation, polling: polling, redact: redact, log: log)
+          server: server, policy: settings.cancellation, polling: polling, context: context)
         await cleanup.run(ids: ids, cancellation: await context.cancellation)
       }
       throw error
@@ -100,30 +102,42 @@ public struct SubmitCommand: Command {
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "submit")
     {
-      throw CommandFailure(failure.failureReason, redact(failure.message))
+      throw CommandFailure(failure.failureReason, context.mask(failure.message))
     }
   }
 
+  /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
+  static let maximumDefinitionBytes = 16 * 1_048_576
+
   /// The definition as it will be sent: read, templated, checked.
-  private func prepare(context: any JobContext, redact: Redactor) async throws -> String {
+  private func prepare(context: any JobContext) async throws -> String {
     let url: URL
     do {
       url = try await context.dependencyFile(at: file)
     } catch {
-      throw CommandFailure(Self.reason(of: error), "submit: \(redact(error))")
+      throw CommandFailure(Self.reason(of: error), "submit: \(context.mask(error))")
     }
     let data: Data
     do {
-      data = try Data(contentsOf: url)
+      // At most one byte past the limit: a huge file is refused without being read whole.
+      let handle = try FileHandle(forReadingFrom: url)
+      defer { try? handle.close() }
+      data = try handle.read(upToCount: Self.maximumDefinitionBytes + 1) ?? Data()
     } catch {
       throw CommandFailure(.runnerSystemFailure, "submit: cannot read \(file): \(error.localizedDescription)")
     }
+    guard data.count <= Self.maximumDefinitionBytes else {
+      throw CommandFailure(
+        .scriptFailure,
+        "submit: \(file) is larger than 16 MiB, the most a job definition may be; LAVA job definitions are "
+          + "a few KiB: check the path")
+    }
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
-    let problems = context.lava.problems(inDefinition: rendered, name: file)
+    let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
-        redact(
+        context.mask(
           "submit: \(file) is not a valid LAVA job definition:\n"
             + problems.map { "  " + $0 }.joined(separator: "\n")))
     }
@@ -134,7 +148,7 @@ public struct SubmitCommand: Command {
 
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
   private func follow(
-    _ ids: [Int64], server: any LAVAServer, context: any JobContext, redact: Redactor, retrier: LAVARetrier
+    _ ids: [Int64], server: any LAVAServer, context: any JobContext, retrier: LAVARetrier
   ) async throws -> [LAVAJobReport] {
     let header =
       ids.count == 1
@@ -142,7 +156,7 @@ public struct SubmitCommand: Command {
     let outcomes = try await context.log.section("lava_log_\(ids[0])", header: header) {
       try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
-          let file = try LAVALogFile(jobID: id, in: context.workingDirectory, redact: redact)
+          let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
             server: server, id: id, renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] "),
@@ -160,7 +174,7 @@ public struct SubmitCommand: Command {
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      await server.saveJUnit(of: id, context: context, redact: redact, retrier: retrier)
+      await server.saveJUnit(of: id, context: context, retrier: retrier)
       let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
       reports.append(
         LAVAJobReport(

@@ -22,9 +22,20 @@ public protocol JobContext: Sendable {
   /// is read when the upload happens, after the script.
   func offerArtifact(named name: String, file: URL) async throws
 
-  /// `text` with every secret of the job (masked variables, tokens) replaced by `[MASKED]`,
-  /// for what a command writes outside the job log, such as artifacts.
+  /// `text` with every secret of the job (masked variables, tokens, what ``addMask(_:)``
+  /// added) replaced by `[MASKED]`, for messages a command builds and files it writes.
   func mask(_ text: String) -> String
+
+  /// Hides `secret` from now on wherever the job's secrets are hidden: the job log, ``mask(_:)``
+  /// and every ``makeMasker()``. For a secret the command knows and the runner does not, such
+  /// as a server token in a variable that is not masked. Register it before using it: what was
+  /// written before is not revisited.
+  func addMask(_ secret: String) async
+
+  /// A streaming masker holding every secret of the job, for a file a command writes piece by
+  /// piece (artifacts): the same byte-level masking as the job log, so a secret split across
+  /// writes is still hidden.
+  func makeMasker() -> any StreamMasker
 
   /// LAVA servers and definition checks.
   var lava: any LAVAConnector { get }
@@ -32,6 +43,13 @@ public protocol JobContext: Sendable {
   /// Why the job is being cancelled, or `nil` while it is not. The runner also cancels the
   /// command's task; a command that must clean up (cancel LAVA jobs) reads this to decide how.
   var cancellation: JobCancellation? { get async }
+}
+
+extension JobContext {
+  /// An error's description with every secret of the job masked, for messages about it.
+  public func mask(_ error: any Error) -> String {
+    mask(String(describing: error))
+  }
 }
 
 /// Why a running job is asked to stop.

@@ -8,8 +8,9 @@ public protocol LAVAConnector: Sendable {
 
   /// Problems of a LAVA job definition as LAVA would see them: libyaml syntax errors and
   /// LAVA's structure rules, each `name:line:column: message` with the offending line.
-  /// Empty when the definition is fine.
-  func problems(inDefinition text: String, name: String) -> [String]
+  /// Empty when the definition is fine. Asynchronous because reading a large definition is
+  /// CPU-bound work that must not hold a thread of the pool that runs every job.
+  func problems(inDefinition text: String, name: String) async -> [String]
 }
 
 /// One LAVA server as the token's user sees it (REST API v0.2). Errors thrown conform to

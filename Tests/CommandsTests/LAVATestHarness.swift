@@ -16,7 +16,8 @@ let maskedSecret = "s3cr3t-value-xyz"
 /// masked variable (the commands must keep it out of the log themselves) and one masked secret.
 func lavaContext(
   _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
-  omit: Set<String> = [], problems: @escaping @Sendable (String) -> [String] = { _ in [] }
+  omit: Set<String> = [], token: String = lavaToken,
+  problems: @escaping @Sendable (String) -> [String] = { _ in [] }
 ) throws -> RecordingJobContext {
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -28,14 +29,14 @@ func lavaContext(
   }
   let base = [
     JobVariable(key: "LAVA_URL", value: "https://lava.example.com/"),
-    JobVariable(key: "LAVA_TOKEN", value: lavaToken),
+    JobVariable(key: "LAVA_TOKEN", value: token),
     JobVariable(key: "SECRET", value: maskedSecret, masked: true),
     JobVariable(key: "CI_JOB_ID", value: "777", isPublic: true),
   ].filter { !omit.contains($0.key) }
   return RecordingJobContext(
     variables: base + extra, dependencyFiles: dependencies,
     workingDirectory: directory.appendingPathComponent("work"),
-    lava: FakeLAVAConnector(fake, token: lavaToken, definitionProblems: problems))
+    lava: FakeLAVAConnector(fake, token: token, definitionProblems: problems))
 }
 
 /// Runs a command and returns the failure it ended with, if any.

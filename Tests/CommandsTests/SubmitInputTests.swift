@@ -76,6 +76,17 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
   #expect(fake.definitions.isEmpty)
 }
 
+/// Issue 11, item 2: the definition's size is bounded before it is read whole.
+@Test func aDefinitionLargerThan16MiBIsRefusedBeforeAnythingIsSubmitted() async throws {
+  let fake = FakeLAVAServer(submitting: [1])
+  let large = "x: " + String(repeating: "a", count: SubmitCommand.maximumDefinitionBytes - 2)
+  let context = try lavaContext(fake, files: ["lava-job.yaml": large])
+  let failure = try #require(await submit(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.hasPrefix("submit: lava-job.yaml is larger than 16 MiB"))
+  #expect(fake.definitions.isEmpty)
+}
+
 @Test func templateValuesAreInsertedVerbatim() throws {
   let variables = JobVariables([
     JobVariable(key: "URL", value: "https://x.example/a?b=1&c=<2>\"'"),

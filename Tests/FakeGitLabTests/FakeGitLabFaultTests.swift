@@ -89,8 +89,8 @@ struct FakeGitLabFaultTests {
   }
 }
 
-@Suite("FakeGitLab: runner lifecycle")
-struct FakeGitLabLifecycleTests {
+@Suite("FakeGitLab: runner registration")
+struct FakeGitLabRegistrationTests {
   @Test func registrationTokenCreatesARunnerThatCanBeVerifiedAndRemoved() async throws {
     try await withGitLab { gitlab, runner in
       await gitlab.addRegistrationToken("GR1348941registration")

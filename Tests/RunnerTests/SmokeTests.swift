@@ -1,8 +1,14 @@
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Test func linksLibcurlAndLibyaml() {
-  #expect(LinkedLibraries.curlVersion.contains("libcurl"))
-  #expect(LinkedLibraries.yamlVersion.hasPrefix("0."))
+  #expect(LinkedCurl.curlVersion.contains("libcurl"))
+  #expect(LinkedYAML.version.hasPrefix("0."))
 }

@@ -240,7 +240,7 @@ public struct FakeLAVAConnector: LAVAConnector {
     token == self.token ? fake : ForbiddenLAVAServer(url: url)
   }
 
-  public func problems(inDefinition text: String, name: String) -> [String] { definitionProblems(text) }
+  public func problems(inDefinition text: String, name: String) async -> [String] { definitionProblems(text) }
 }
 
 /// What a LAVA server answers to a wrong token: 403 to everything.

@@ -1,15 +1,18 @@
 import Foundation
 import Protocols
+import RunnerCore
 
 /// A job context for tests of commands and of the interpreter: keeps what is written to the
-/// log, serves dependency files from a dictionary, records offered artifacts.
+/// log, masked by the runner's own streaming masker as the GitLab trace is, serves dependency
+/// files from a dictionary, records offered artifacts.
 public final class RecordingJobContext: JobContext, @unchecked Sendable {
   private let lock = NSLock()
   private var offered: [String: URL] = [:]
   private var cancellationState: JobCancellation?
   private let files: [String: URL]
+  private var masks: SecretMasker
 
-  public let recordingLog = RecordingJobLog()
+  public let recordingLog: RecordingJobLog
   public var log: any JobLog { recordingLog }
   public let variables: JobVariables
   public let workingDirectory: URL
@@ -21,6 +24,8 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   ) {
     self.lava = lava
     self.variables = JobVariables(variables)
+    self.masks = SecretMasker(secrets: self.variables.secretValues)
+    self.recordingLog = RecordingJobLog(secrets: self.variables.secretValues)
     self.files = dependencyFiles
     self.workingDirectory =
       workingDirectory
@@ -33,8 +38,15 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   }
 
   public func mask(_ text: String) -> String {
-    variables.secretValues.reduce(text) { $0.replacingOccurrences(of: $1, with: "[MASKED]") }
+    lock.withLock { masks }.mask(text)
   }
+
+  public func addMask(_ secret: String) async {
+    lock.withLock { masks.addMask(secret) }
+    recordingLog.addMask(secret)
+  }
+
+  public func makeMasker() -> any StreamMasker { lock.withLock { masks } }
 
   public func offerArtifact(named name: String, file: URL) async throws {
     lock.withLock { offered[name] = file }
@@ -53,19 +65,36 @@ public struct MissingDependencyFile: Error, CustomStringConvertible {
   public var description: String { "\(path) is not among the test's dependency files \(known)" }
 }
 
-/// A job log that keeps every write, in order.
+/// A job log that keeps every write, in order, masked as the GitLab trace is.
 public final class RecordingJobLog: JobLog, @unchecked Sendable {
   private let lock = NSLock()
-  private var writes: [String] = []
+  private var masker: SecretMasker
+  private var released: [UInt8] = []
 
-  public init() {}
+  /// - Parameter secrets: hidden with the runner's masker, with its default token prefixes.
+  public init(secrets: [String] = []) {
+    masker = SecretMasker(secrets: secrets)
+  }
 
   public func write(_ text: String) async {
-    lock.withLock { writes.append(text) }
+    lock.withLock { released += masker.write(text.utf8) }
+  }
+
+  /// Hides `secret` in what is written from now on, and in what is still held back.
+  public func addMask(_ secret: String) {
+    lock.withLock { masker.addMask(secret) }
+  }
+
+  /// The masked bytes written so far, as if the log ended now.
+  public var bytes: [UInt8] {
+    lock.withLock {
+      var copy = masker
+      return released + copy.flush()
+    }
   }
 
   /// Everything written so far.
-  public var text: String { lock.withLock { writes.joined() } }
+  public var text: String { String(decoding: bytes, as: UTF8.self) }
 
   /// The text with ANSI colour codes removed, as a reader sees it.
   public var plainText: String {
@@ -81,5 +110,5 @@ public struct NoLAVA: LAVAConnector {
     throw MissingDependencyFile(path: "LAVA server \(url)", known: [])
   }
 
-  public func problems(inDefinition text: String, name: String) -> [String] { [] }
+  public func problems(inDefinition text: String, name: String) async -> [String] { [] }
 }

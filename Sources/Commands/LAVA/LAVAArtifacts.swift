@@ -2,15 +2,16 @@ import Foundation
 import Protocols
 
 /// `<id>_log.yaml` in the job's working directory, written line by line as lines arrive so that a
-/// long log never sits in memory, each line masked.
+/// long log never sits in memory, masked as a stream by the job's masker.
 final class LAVALogFile: @unchecked Sendable {
   // Only the task following the job writes; the lock keeps that true if it ever changes.
   private let lock = NSLock()
   private let handle: FileHandle
   let url: URL
-  private let mask: @Sendable (String) -> String
+  private var masker: any StreamMasker
+  private var closed = false
 
-  init(jobID: Int64, in directory: URL, redact: Redactor) throws(CommandFailure) {
+  init(jobID: Int64, in directory: URL, masker: any StreamMasker) throws(CommandFailure) {
     do {
       try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     } catch {
@@ -25,25 +26,38 @@ final class LAVALogFile: @unchecked Sendable {
     } catch {
       throw CommandFailure(.runnerSystemFailure, "cannot open \(url.path) for the raw LAVA log: \(error)")
     }
-    mask = { redact($0) }
+    self.masker = masker
   }
 
   func append(_ lines: [LAVALogLine]) throws(CommandFailure) {
     guard !lines.isEmpty else { return }
-    let text = lines.map { mask($0.raw) + "\n" }.joined()
+    var bytes: [UInt8] = []
+    for line in lines {
+      bytes.append(contentsOf: line.raw.utf8)
+      bytes.append(UInt8(ascii: "\n"))
+    }
     do {
-      try lock.withLock { try handle.write(contentsOf: Data(text.utf8)) }
+      try lock.withLock {
+        guard !closed else { return }
+        try handle.write(contentsOf: masker.write(bytes))
+      }
     } catch {
       throw CommandFailure(
         .runnerSystemFailure, "cannot write the raw LAVA log to \(url.path) (disk full?): \(error)")
     }
   }
 
+  /// Writes what the masker still holds back and closes the file.
   func close() {
-    lock.withLock { try? handle.close() }
+    lock.withLock {
+      guard !closed else { return }
+      closed = true
+      try? handle.write(contentsOf: masker.flush())
+      try? handle.close()
+    }
   }
 
-  deinit { try? handle.close() }
+  deinit { close() }
 }
 
 enum LAVAArtifactNames {
@@ -52,40 +66,57 @@ enum LAVAArtifactNames {
 }
 
 extension LAVAServer {
-  /// Downloads the job's JUnit report to `<id>_junit.xml`, masks it as a stream and offers it as
-  /// an artifact. A report that cannot be had is a warning: the verdict comes from the job's
+  /// Downloads the job's JUnit report, masks it into `<id>_junit.xml` as a stream and offers it
+  /// as an artifact. A report that cannot be had is a warning: the verdict comes from the job's
   /// health and test cases, not from this file. So is a report larger than the runner accepts:
   /// its download stops at the limit and no partial file is offered (a cut XML file would only
   /// make GitLab's report parser fail).
-  func saveJUnit(of id: Int64, context: any JobContext, redact: Redactor, retrier: LAVARetrier) async {
+  func saveJUnit(of id: Int64, context: any JobContext, retrier: LAVARetrier) async {
     do {
-      try await downloadAndOfferJUnit(of: id, context: context, redact: redact, retrier: retrier)
+      try await downloadAndOfferJUnit(of: id, context: context, retrier: retrier)
     } catch let tooLarge as LAVAReplyTooLarge {
       await context.log.warning(
         "no JUnit report for LAVA job \(id): its results are too large (more than "
           + "\(tooLarge.limitText), the most lava-runner downloads); the download was stopped. "
           + "The job's verdict does not depend on the report; see the results on LAVA.")
     } catch {
-      await context.log.warning("no JUnit report for LAVA job \(id): \(redact(error))")
+      await context.log.warning("no JUnit report for LAVA job \(id): \(context.mask(error))")
     }
   }
 
-  private func downloadAndOfferJUnit(
-    of id: Int64, context: any JobContext, redact: Redactor, retrier: LAVARetrier
-  ) async throws {
+  private func downloadAndOfferJUnit(of id: Int64, context: any JobContext, retrier: LAVARetrier) async throws
+  {
     let file = context.workingDirectory.appendingPathComponent(LAVAArtifactNames.junit(id))
+    let download = file.appendingPathExtension("download")
     try FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
+    defer { try? FileManager.default.removeItem(at: download) }
     try await retrier.run("the JUnit report of LAVA job \(id)") {
-      try await downloadJUnit(of: id, to: file)
+      try await downloadJUnit(of: id, to: download)
     }
-    try maskJUnit(file, redact: redact)
+    try MaskedCopy.copy(download, to: file, masker: context.makeMasker())
     try await context.offerArtifact(named: LAVAArtifactNames.junit(id), file: file)
   }
 }
 
-/// The one place a JUnit report is masked, so that the masking can change without its callers.
-func maskJUnit(_ file: URL, redact: Redactor) throws {
-  try FileMasking.maskInPlace(file, mask: { redact($0) })
+/// Copies a file through a streaming masker, a block at a time.
+enum MaskedCopy {
+  static let blockSize = 64 << 10
+
+  static func copy(_ source: URL, to target: URL, masker: any StreamMasker, blockSize: Int = blockSize) throws
+  {
+    var masker = masker
+    let input = try FileHandle(forReadingFrom: source)
+    defer { try? input.close() }
+    guard FileManager.default.createFile(atPath: target.path, contents: nil) else {
+      throw CommandFailure(.runnerSystemFailure, "cannot create \(target.path)")
+    }
+    let output = try FileHandle(forWritingTo: target)
+    defer { try? output.close() }
+    while let block = try input.read(upToCount: blockSize), !block.isEmpty {
+      try output.write(contentsOf: masker.write(block))
+    }
+    try output.write(contentsOf: masker.flush())
+  }
 }
 
 /// What a LAVA log says about how its job ended: the `lava` suite's `job` result line.

@@ -102,8 +102,7 @@ struct LAVACleanup: Sendable {
   let server: any LAVAServer
   let policy: LAVACancellationPolicy
   let polling: LAVAPolling
-  let redact: Redactor
-  let log: any JobLog
+  let context: any JobContext
 
   func run(ids: [Int64], cancellation: JobCancellation?) async {
     let why =
@@ -116,7 +115,7 @@ struct LAVACleanup: Sendable {
     let cleanup = Task { [self] in
       guard policy == .cancel else {
         for id in ids {
-          await log.warning(
+          await context.log.warning(
             "\(why); LAVA job \(id) keeps running (LAVA_CANCELLATION=ignore): \(server.webURL(of: id).absoluteString)"
           )
         }
@@ -127,9 +126,11 @@ struct LAVACleanup: Sendable {
           for id in ids {
             do {
               try await server.cancel(id)
-              await log.warning("\(why); canceled LAVA job \(id): \(server.webURL(of: id).absoluteString)")
+              await context.log.warning(
+                "\(why); canceled LAVA job \(id): \(server.webURL(of: id).absoluteString)")
             } catch {
-              await log.error("\(why), but LAVA job \(id) could not be canceled: \(redact(error))")
+              await context.log.error(
+                "\(why), but LAVA job \(id) could not be canceled: \(context.mask(error))")
             }
           }
           return true
@@ -143,7 +144,7 @@ struct LAVACleanup: Sendable {
         return first
       }
       if !finished {
-        await log.error(
+        await context.log.error(
           "\(why), but canceling the LAVA jobs took longer than \(LAVARetrier.format(polling.cleanupTimeout)); "
             + "check them: " + ids.map { server.webURL(of: $0).absoluteString }.joined(separator: " "))
       }

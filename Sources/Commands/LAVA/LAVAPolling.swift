@@ -46,8 +46,8 @@ public struct LAVAPolling: Sendable, Equatable {
 /// succeeds, the failures stop being worth retrying, or ``LAVAPolling/attempts`` is exhausted.
 struct LAVARetrier: Sendable {
   let polling: LAVAPolling
-  let redact: Redactor
-  let log: any JobLog
+  /// Where retries are reported, their errors masked.
+  let context: any JobContext
 
   /// `what` names the request in messages, e.g. "the log of LAVA job 12".
   func run<T: Sendable>(_ what: String, _ request: () async throws -> T) async throws -> T {
@@ -62,18 +62,19 @@ struct LAVARetrier: Sendable {
         // The server said the request itself is wrong (bad token, unknown job): asking again
         // would get the same answer.
         if let failure = error as? any JobFailure, failure.failureReason == .scriptFailure {
-          throw CommandFailure(.scriptFailure, "LAVA refused to give \(what): \(redact(error))")
+          throw CommandFailure(.scriptFailure, "LAVA refused to give \(what): \(context.mask(error))")
         }
         failures += 1
         if failures >= polling.attempts {
           throw CommandFailure(
             .runnerSystemFailure,
-            "could not get \(what) from LAVA after \(failures) attempts; the last error: \(redact(error))")
+            "could not get \(what) from LAVA after \(failures) attempts; the last error: \(context.mask(error))"
+          )
         }
         let pause = polling.retryPause(afterFailure: failures)
-        await log.warning(
+        await context.log.warning(
           "could not get \(what) (attempt \(failures) of \(polling.attempts)), retrying in "
-            + "\(Self.format(pause)): \(redact(error))")
+            + "\(Self.format(pause)): \(context.mask(error))")
         try await Task.sleep(for: pause)
       }
     }

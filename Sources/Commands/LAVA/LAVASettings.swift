@@ -25,8 +25,8 @@ struct LAVASettings: Sendable {
   static let ignoreTestFailuresVariable = "LAVA_IGNORE_TEST_FAILURES"
 
   /// Reads the settings; `defaultCancellation` is the command's own choice when
-  /// `LAVA_CANCELLATION` is not set. Values are quoted in errors only once masked, and the token
-  /// never is.
+  /// `LAVA_CANCELLATION` is not set. Values are quoted in errors only once masked, the token
+  /// never is, and neither is what stands before `@` in an address (a user name and password).
   init(
     variables: JobVariables, defaultCancellation: LAVACancellationPolicy, command: String,
     mask: (String) -> String
@@ -41,11 +41,17 @@ struct LAVASettings: Sendable {
     } else if let parsed = URL(string: rawURL), let scheme = parsed.scheme?.lowercased(),
       scheme == "http" || scheme == "https", let host = parsed.host, !host.isEmpty
     {
-      url = parsed
+      if parsed.user != nil || parsed.password != nil || Self.userInfo(in: rawURL) != nil {
+        problems.append(
+          "\(Self.urlVariable) holds a user name or password before '@' ('\(mask(Self.shown(rawURL)))'); "
+            + "remove it and give the API token in \(Self.tokenVariable) (masked) instead")
+      } else {
+        url = parsed
+      }
     } else {
       problems.append(
-        "\(Self.urlVariable) is '\(mask(rawURL))', which is not an http:// or https:// address "
-          + "such as https://lava.example.com/")
+        "\(Self.urlVariable) is '\(mask(Self.shown(rawURL)))', which is not an http:// or https:// "
+          + "address such as https://lava.example.com/")
     }
 
     let token = variables[Self.tokenVariable] ?? ""
@@ -93,54 +99,29 @@ struct LAVASettings: Sendable {
     self.cancellation = cancellation
     self.ignoreTestFailures = ignoreTestFailures
   }
-}
 
-/// Removes every secret from text that came from outside (server replies, error messages):
-/// the job's masked values and the LAVA token, which need not be a masked variable.
-struct Redactor: Sendable {
-  let mask: @Sendable (String) -> String
-  let token: String
-
-  init(context: any JobContext, token: String) {
-    self.mask = { [context] in context.mask($0) }
-    self.token = token
+  /// The byte range of an address's user information (`user:password`) as written, if any:
+  /// what stands before the last `@` of the part between `://` and the path. On bytes, so that
+  /// a combining mark after `@` cannot hide it.
+  static func userInfo(in address: String) -> Range<Int>? {
+    let bytes = Array(address.utf8)
+    var authorityStart = 0
+    if let scheme = bytes.indices.first(where: { bytes[$0...].starts(with: "://".utf8) }) {
+      authorityStart = scheme + 3
+    }
+    let authorityEnd =
+      bytes[authorityStart...].firstIndex(where: { "/?#".utf8.contains($0) }) ?? bytes.count
+    guard let at = bytes[authorityStart..<authorityEnd].lastIndex(of: UInt8(ascii: "@")) else {
+      return nil
+    }
+    return authorityStart..<at
   }
 
-  func callAsFunction(_ text: String) -> String {
-    let masked = mask(text)
-    return token.isEmpty ? masked : masked.replacingOccurrences(of: token, with: "[MASKED]")
+  /// An address as it may be quoted: its user information replaced by `[MASKED]`.
+  static func shown(_ address: String) -> String {
+    guard let userInfo = userInfo(in: address) else { return address }
+    var bytes = Array(address.utf8)
+    bytes.replaceSubrange(userInfo, with: "[MASKED]".utf8)
+    return String(decoding: bytes, as: UTF8.self)
   }
-
-  func callAsFunction(_ error: any Error) -> String {
-    self(String(describing: error))
-  }
-}
-
-/// The job log with every write redacted: LAVA logs and server messages can carry the LAVA
-/// token, which the runner's masking does not know about unless it is a masked variable.
-struct RedactingJobLog: JobLog {
-  let base: any JobLog
-  let redact: Redactor
-
-  func write(_ text: String) async {
-    await base.write(redact(text))
-  }
-}
-
-/// The job's context as LAVA commands use it: the same, but with a log that cannot leak the token.
-struct RedactedJobContext: JobContext {
-  let base: any JobContext
-  let redact: Redactor
-
-  var log: any JobLog { RedactingJobLog(base: base.log, redact: redact) }
-  var variables: JobVariables { base.variables }
-  var workingDirectory: URL { base.workingDirectory }
-  var lava: any LAVAConnector { base.lava }
-  var cancellation: JobCancellation? { get async { await base.cancellation } }
-
-  func dependencyFile(at path: String) async throws -> URL { try await base.dependencyFile(at: path) }
-  func offerArtifact(named name: String, file: URL) async throws {
-    try await base.offerArtifact(named: name, file: file)
-  }
-  func mask(_ text: String) -> String { redact(text) }
 }

@@ -124,7 +124,7 @@ extension LAVAServer {
       let cases = try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }
       return (cases.filter { $0.result == "fail" }, nil)
     } catch {
-      return ([], retrier.redact(error))
+      return ([], retrier.context.mask(error))
     }
   }
 }

@@ -1,5 +1,11 @@
 import Foundation
+import GitLabAPI
+import HTTP
+import JobEngine
+import LAVA
 import Protocols
+import RunnerCore
+import YAML
 
 /// The benchmarks behind `lava-runner benchmark`: each case is timed `repetitions` times in this
 /// process against a baseline timed in the same run, and its output is checked once so a fast

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 
 /// One timed case: how much work one repetition did (in the table's unit, before "/s") and how
 /// long each repetition took.

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 
 /// Deterministic inputs for `lava-runner benchmark`: the same bytes on every run and machine, so
 /// figures from two runs compare.

@@ -1,4 +1,5 @@
 import Foundation
+import RunnerCore
 
 /// The GitLab instance and runner token a runner works with, validated.
 struct GitLabConnectionSettings: Sendable, Equatable {
@@ -6,12 +7,17 @@ struct GitLabConnectionSettings: Sendable, Equatable {
   let url: URL
   let token: String
 
-  init(url rawURL: String?, token rawToken: String?, environment: [String: String]) throws(SettingsError) {
-    guard let rawURL = rawURL ?? environment["GITLAB_URL"], !rawURL.isEmpty else {
-      throw .missing("URL", environment: "GITLAB_URL")
+  init(url rawURL: String?, token rawToken: String?, environment values: [String: String])
+    throws(SettingsError)
+  {
+    let environment = SettingsEnvironment(values)
+    let urlSetting = CLISetting.gitLabURL
+    guard let rawURL = urlSetting.resolve(rawURL, in: environment), !rawURL.isEmpty else {
+      throw .missing("URL", environment: urlSetting.environment.joined(separator: " or "))
     }
-    guard let rawToken = rawToken ?? environment["GITLAB_TOKEN"], !rawToken.isEmpty else {
-      throw .missing("TOKEN", environment: "GITLAB_TOKEN")
+    let tokenSetting = CLISetting.runnerToken
+    guard let rawToken = tokenSetting.resolve(rawToken, in: environment), !rawToken.isEmpty else {
+      throw .missing("TOKEN", environment: tokenSetting.environment.joined(separator: " or "))
     }
     self.url = try Self.validatedURL(rawURL)
     guard rawToken.allSatisfy({ $0.isASCII && !$0.isWhitespace && !$0.isNewline }) else {

@@ -1,4 +1,5 @@
 import ArgumentParser
+import RunnerCore
 
 @main
 struct LavaRunner: AsyncParsableCommand {
@@ -7,17 +8,12 @@ struct LavaRunner: AsyncParsableCommand {
     abstract: "A GitLab CI runner that runs LAVA jobs.",
     version: RunnerVersion.current,
     subcommands: [
-      RunCommand.self, CommandsCommand.self, ValidateCommand.self, RegisterCommand.self, VerifyCommand.self,
-      UnregisterCommand.self, ExecCommand.self, BenchmarkCommand.self,
+      RunSubcommand.self, CommandsSubcommand.self, ValidateSubcommand.self, RegisterSubcommand.self,
+      VerifySubcommand.self,
+      UnregisterSubcommand.self, ExecSubcommand.self, BenchmarkSubcommand.self,
     ],
-    defaultSubcommand: RunCommand.self
+    defaultSubcommand: RunSubcommand.self
   )
-}
-
-enum RunnerVersion {
-  static let current = "0.1.0"
-  /// The source revision sent to GitLab in the runner info; release packaging may set it.
-  static let revision = "unknown"
 }
 
 /// A user-facing error of a CLI subcommand: printed as `Error: <message>`, exit status 1,

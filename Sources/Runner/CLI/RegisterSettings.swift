@@ -1,6 +1,9 @@
 import Foundation
+import GitLabAPI
+import RunnerCore
 
-/// The validated settings of `register`: flags first, then the environment, then defaults.
+/// The validated settings of `register`: options first, then the environment, then defaults
+/// (all as `CLISetting` declares them).
 struct RegisterSettings: Sendable {
   enum Mode: Sendable, Equatable {
     /// A runner authentication token: only verified.
@@ -14,77 +17,72 @@ struct RegisterSettings: Sendable {
   /// Runner settings given although the token is verified, not registered (they are GitLab's).
   var ignoredServerSettings: [String]
 
-  init(url rawURL: String?, options: RegisterOptions, environment: [String: String]) throws(SettingsError) {
-    let env = LifecycleEnvironment(environment)
+  init(url rawURL: String?, options: RegisterOptions, environment values: [String: String])
+    throws(SettingsError)
+  {
+    let env = SettingsEnvironment(values)
     if options.registrationToken != nil, options.token != nil {
       throw .invalid(
         "token", "…", expected: "either --registration-token or --token, not both")
     }
+    // An option of either kind wins over both variables.
+    let registrationToken = CLISetting.registrationToken
+    let createdToken = CLISetting.createdRunnerToken
     let token: String
     let isRegistrationToken: Bool
-    if let value = options.registrationToken {
+    if options.token == nil, let value = registrationToken.resolveGiven(options.registrationToken, in: env) {
       (token, isRegistrationToken) = (value, true)
-    } else if let value = options.token {
-      (token, isRegistrationToken) = (value, false)
-    } else if let value = env["REGISTRATION_TOKEN"] {
-      (token, isRegistrationToken) = (value, true)
-    } else if let value = env["GITLAB_TOKEN"] {
+    } else if let value = createdToken.resolveGiven(options.token, in: env) {
       (token, isRegistrationToken) = (value, false)
     } else {
-      throw .missing(
-        "token (--token glrt-… or --registration-token)", environment: "GITLAB_TOKEN or REGISTRATION_TOKEN")
+      let variables = (createdToken.environment + registrationToken.environment).joined(separator: " or ")
+      throw .missing("token (--token glrt-… or --registration-token)", environment: variables)
     }
     // Validates the URL and the token's characters the way `run` does.
-    url = try GitLabConnectionSettings(url: rawURL, token: token, environment: environment).url
+    url = try GitLabConnectionSettings(url: rawURL, token: token, environment: values).url
 
     var registration = RunnerRegistration()
     var given: [String] = []
-    if let description = options.description ?? env["RUNNER_DESCRIPTION"] {
-      registration.description = description
-      given.append("--description")
-    } else {
-      registration.description = env["RUNNER_NAME"] ?? ProcessInfo.processInfo.hostName
-    }
-    if let list = options.tagList ?? env["RUNNER_TAG_LIST"] {
+    func note(_ setting: CLISetting) { given.append("--" + setting.name) }
+    registration.description = CLISetting.description.resolve(options.description, in: env)
+    if CLISetting.description.resolveGiven(options.description, in: env) != nil { note(.description) }
+    if let list = CLISetting.tagList.resolveGiven(options.tagList, in: env) {
       registration.tags = list.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
         .filter { !$0.isEmpty }
-      given.append("--tag-list")
+      note(.tagList)
     }
-    let untaggedFromEnvironment = try env.bool("REGISTER_RUN_UNTAGGED", option: "run-untagged")
-    if options.runUntagged || untaggedFromEnvironment == true {
+    if try CLISetting.runUntagged.resolveFlag(options.runUntagged ? true : nil, in: env) == true {
       registration.runUntagged = true
-      given.append("--run-untagged")
+      note(.runUntagged)
     }
-    let lockedFromEnvironment = try env.bool("REGISTER_LOCKED", option: "locked")
-    if let locked = options.locked ?? lockedFromEnvironment {
+    if let locked = try CLISetting.locked.resolveFlag(options.locked, in: env, includingDefault: false) {
       registration.locked = locked
       given.append(locked ? "--locked" : "--no-locked")
     }
-    let pausedFromEnvironment = try env.bool("REGISTER_PAUSED", option: "paused")
-    if options.paused || pausedFromEnvironment == true {
+    if try CLISetting.paused.resolveFlag(options.paused ? true : nil, in: env) == true {
       registration.paused = true
-      given.append("--paused")
+      note(.paused)
     }
-    if let note = options.maintenanceNote ?? env["REGISTER_MAINTENANCE_NOTE"] {
+    if let note = CLISetting.maintenanceNote.resolveGiven(options.maintenanceNote, in: env) {
       guard note.count <= 1024 else {
         throw .invalid("maintenance-note", "\(note.prefix(20))…", expected: "at most 1024 characters")
       }
       registration.maintenanceNote = note
       given.append("--maintenance-note")
     }
-    if let text = options.accessLevel ?? env["REGISTER_ACCESS_LEVEL"] {
-      guard let level = RunnerRegistration.AccessLevel(rawValue: text) else {
-        throw .invalid("access-level", text, expected: "not_protected or ref_protected")
-      }
+    if let level = try CLISetting.accessLevel.resolve(
+      options.accessLevel, in: env, expected: "not_protected or ref_protected",
+      RunnerRegistration.AccessLevel.init(rawValue:))
+    {
       registration.accessLevel = level
-      given.append("--access-level")
+      note(.accessLevel)
     }
-    if let text = options.maximumTimeout.map(String.init) ?? env["REGISTER_MAXIMUM_TIMEOUT"] {
-      guard let seconds = Int(text), seconds >= 600 else {
-        throw .invalid("maximum-timeout", text, expected: "seconds, 600 or more (GitLab's minimum)")
-      }
+    if let seconds = try CLISetting.maximumTimeout.resolve(
+      options.maximumTimeout.map(String.init), in: env, expected: "seconds, 600 or more (GitLab's minimum)",
+      { Int($0).flatMap { $0 >= 600 ? $0 : nil } })
+    {
       registration.maximumTimeout = seconds
-      given.append("--maximum-timeout")
+      note(.maximumTimeout)
     }
 
     // The official runner treats a glrt- token given as a registration token the same way.

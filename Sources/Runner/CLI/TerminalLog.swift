@@ -1,12 +1,18 @@
 import Foundation
+import GitLabAPI
+import HTTP
+import JobEngine
+import LAVA
 import Protocols
+import RunnerCore
 import Synchronization
+import YAML
 
 /// The job log of `lava-runner exec`, written to a terminal or a file instead of GitLab: masked
 /// as the GitLab trace is (streaming, so a secret split across writes is still hidden), GitLab
 /// section markers dropped, ANSI colours kept only when `colours` is true, other control
 /// characters made visible.
-final class TerminalLog: JobLog {
+final class TerminalLog: MaskingJobLog {
   private struct State {
     var masker: SecretMasker
     var renderer: TerminalLogRenderer
@@ -34,6 +40,10 @@ final class TerminalLog: JobLog {
       let rendered = state.renderer.feed(state.masker.write(text.utf8))
       if !rendered.isEmpty { sink(rendered) }
     }
+  }
+
+  func addMask(_ secret: String) {
+    state.withLock { $0.masker.addMask(secret) }
   }
 
   /// Releases what the masker and the renderer still hold; call once at the end.

@@ -1,5 +1,6 @@
 import Foundation
 import Logging
+import RunnerCore
 import Synchronization
 
 /// The runner's own log: one line per event on standard error, secrets masked in the message

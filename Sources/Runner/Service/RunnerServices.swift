@@ -1,5 +1,7 @@
 import Foundation
+import JobEngine
 import Logging
+import RunnerCore
 import ServiceLifecycle
 import UnixSignals
 

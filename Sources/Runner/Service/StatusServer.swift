@@ -1,6 +1,8 @@
 import FlyingFox
 import FlyingSocks
 import Foundation
+import HTTP
+import RunnerCore
 import ServiceLifecycle
 
 /// `/metrics` (Prometheus text), `/health/live` and `/health/ready` on the listen address.
@@ -24,7 +26,15 @@ struct StatusServer: Service {
         Self.answer(request, metrics: metrics, health: health)
       })
     try await withThrowingTaskGroup(of: Void.self) { group in
-      group.addTask { try await server.run() }
+      group.addTask {
+        do {
+          try await server.run()
+        } catch {
+          // `server.stop` below ends `run` with an error: the stop asked for, not a failure
+          // (which would make a drained runner exit 1).
+          guard Task.isShuttingDownGracefully else { throw error }
+        }
+      }
       group.addTask {
         try? await gracefulShutdown()
         await server.stop(timeout: 1)

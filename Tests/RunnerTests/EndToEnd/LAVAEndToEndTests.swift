@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The `lava-runner` binary against the strict fake GitLab and the real LAVA server that
 /// `scripts/lava-test-server` runs, with real qemu jobs.
@@ -37,16 +43,23 @@ struct LAVAEndToEndTests {
       .artifact(.junit(paths: ["*_junit.xml"]))
   }
 
-  /// Runs the binary against a fresh fake GitLab while `body` runs.
-  func withRunner(_ body: @Sendable (FakeGitLab) async throws -> Void) async throws {
+  /// How a runner process is started: the host binary (`BuiltRunner.start`) or the container
+  /// image (`ImageUnderTest.start`); arguments, then environment variables to add.
+  typealias StartRunner = ([String], [String: String]) throws -> (Process, output: URL)
+
+  /// Runs the binary (or what `start` starts) against a fresh fake GitLab while `body` runs.
+  func withRunner(
+    start: StartRunner = { try BuiltRunner.start($0, environment: $1) },
+    _ body: @Sendable (FakeGitLab) async throws -> Void
+  ) async throws {
     try await FakeGitLab.withRunning(
       configuration: .init(longPollTimeout: .milliseconds(500), traceUpdateInterval: 1)
     ) {
       gitlab in
       await gitlab.addRunnerToken(Self.runnerToken)
-      let (process, output) = try BuiltRunner.start(
+      let (process, output) = try start(
         ["run", "--check-interval", "0.2"],
-        environment: ["GITLAB_URL": await gitlab.url.absoluteString, "GITLAB_TOKEN": Self.runnerToken])
+        ["GITLAB_URL": await gitlab.url.absoluteString, "GITLAB_TOKEN": Self.runnerToken])
       do {
         try await body(gitlab)
       } catch {
@@ -76,22 +89,26 @@ struct LAVAEndToEndTests {
   }
 
   @Test func aPassingQemuJobSucceedsWithItsLogAndResultsUploaded() async throws {
-    try await withRunner { gitlab in
-      let job = await gitlab.enqueue(try lavaJob("qemu-pass.yaml"))
-      let result = try await gitlab.result(of: job.id, timeout: .seconds(180))
-      let trace = await gitlab.traceText(of: job.id)
-      #expect(result.status == .success, "\(trace.suffix(3000))")
-      #expect(trace.contains("/scheduler/job/"))
-      #expect(trace.contains("lava-test-case") || trace.contains("pass"))
-      let uploads = await gitlab.uploads(of: job.id)
-      let archive = try #require(uploads.first { $0.artifactType == "archive" })
-      let entries = try archive.zipEntries()
-      let logName = try #require(entries.keys.first { $0.hasSuffix("_log.yaml") })
-      #expect(String(decoding: entries[logName]!, as: UTF8.self).contains("\"lvl\""))
-      let junit = try #require(uploads.first { $0.artifactType == "junit" })
-      #expect(String(decoding: try junit.gunzipped(), as: UTF8.self).contains("<testsuite"))
-      try await expectNoSecrets(gitlab, job)
-    }
+    try await withRunner { gitlab in try await expectPassingQemuJob(gitlab) }
+  }
+
+  /// A qemu job that passes: success, the LAVA job's URL and results in the log, its log and
+  /// JUnit uploaded, no secret anywhere.
+  func expectPassingQemuJob(_ gitlab: FakeGitLab) async throws {
+    let job = await gitlab.enqueue(try lavaJob("qemu-pass.yaml"))
+    let result = try await gitlab.result(of: job.id, timeout: .seconds(180))
+    let trace = await gitlab.traceText(of: job.id)
+    #expect(result.status == .success, "\(trace.suffix(3000))")
+    #expect(trace.contains("/scheduler/job/"))
+    #expect(trace.contains("lava-test-case") || trace.contains("pass"))
+    let uploads = await gitlab.uploads(of: job.id)
+    let archive = try #require(uploads.first { $0.artifactType == "archive" })
+    let entries = try archive.zipEntries()
+    let logName = try #require(entries.keys.first { $0.hasSuffix("_log.yaml") })
+    #expect(String(decoding: entries[logName]!, as: UTF8.self).contains("\"lvl\""))
+    let junit = try #require(uploads.first { $0.artifactType == "junit" })
+    #expect(String(decoding: try junit.gunzipped(), as: UTF8.self).contains("<testsuite"))
+    try await expectNoSecrets(gitlab, job)
   }
 
   @Test func aFailingTestCaseFailsTheJobAsAScriptFailureNamingTheCase() async throws {
@@ -134,8 +151,8 @@ struct LAVAEndToEndTests {
       await gitlab.cancel(jobID: job.id)
       _ = try await gitlab.result(of: job.id, timeout: .seconds(60))
       let http = try HTTPClient()
-      defer { http.shutdown() }
-      let lava = LAVAConnections(http: http)
+      defer { http.requestShutdown() }
+      let lava = LAVAConnections(http: http, metrics: RunnerMetrics())
       let client = try lava.server(url: server.url, token: server.token)
       var health = LAVAJobHealth.unknown
       let lavaDeadline = clock.now + .seconds(60)

@@ -67,4 +67,64 @@ import Testing
     #expect(try fetch(port, "/health/live").status == 200)
     #expect(try fetch(port, "/metrics").body.contains(#"endpoint="jobs/request",status="error""#))
   }
+
+  @Test func lavaRequestCountersMoveAfterALAVAJob() async throws {
+    let lavaToken = "lava-metrics-process-token-4242"
+    let definition = """
+      device_type: qemu
+      job_name: metrics
+      visibility: public
+      timeouts:
+        job:
+          minutes: 5
+      actions:
+      - boot:
+          method: qemu
+      """
+    try await FakeLAVA.withRunning(token: lavaToken) { lava in
+      try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(300))) { gitlab in
+        try await runLAVAJob(gitlab: gitlab, lava: lava, lavaToken: lavaToken, definition: definition)
+      }
+    }
+  }
+
+  func runLAVAJob(gitlab: FakeGitLab, lava: FakeLAVA, lavaToken: String, definition: String) async throws {
+    let token = "glrt-lava-metrics-test-token-01"
+    await gitlab.addRunnerToken(token)
+    let (process, output) = try BuiltRunner.start(
+      ["run", "--check-interval", "0.2", "--listen-address", "127.0.0.1:0", "--log-format", "json"],
+      environment: ["GITLAB_URL": await gitlab.url.absoluteString, "GITLAB_TOKEN": token])
+    defer {
+      if process.isRunning { process.terminate() }
+      process.waitUntilExit()
+    }
+    try await waitUntil { (try? statusPort(in: output)) != nil }
+    let port = try #require(try statusPort(in: output), "the runner did not log its status port")
+
+    let job = await gitlab.enqueue(
+      FakeJob(script: ["submit lava-job.yaml"])
+        .variable(.init("LAVA_URL", await lava.url.absoluteString))
+        .variable(.init("LAVA_TOKEN", lavaToken, masked: true))
+        .dependency(.init(id: 5, name: "prepare", archive: .files(["lava-job.yaml": definition]))))
+    try await waitUntil { await !lava.jobs.isEmpty }
+    for id in await lava.jobs.keys {
+      await lava.appendLog(id, [#"- {"dt": "t", "lvl": "target", "msg": "booted"}"#])
+      await lava.update(id) {
+        $0.state = "Finished"
+        $0.health = "Complete"
+      }
+    }
+    let result = try await gitlab.result(of: job.id, timeout: .seconds(60))
+    let trace = await gitlab.traceText(of: job.id)
+    #expect(result.status == .success, "\(trace)")
+
+    let metrics = try fetch(port, "/metrics").body
+    #expect(metrics.contains(#"lava_runner_lava_requests_total{endpoint="jobs",status="201"} 1"#))
+    #expect(metrics.contains(#"lava_runner_lava_requests_total{endpoint="jobs/:id/logs",status="200"}"#))
+    #expect(metrics.contains(#"lava_runner_lava_request_duration_seconds_count{endpoint="jobs/:id"}"#))
+    #expect(metrics.contains("lava_runner_lava_jobs_followed_total 1"))
+    #expect(!metrics.contains(lavaToken))
+    #expect(await lava.violations == [])
+    #expect(await gitlab.violations == [])
+  }
 }

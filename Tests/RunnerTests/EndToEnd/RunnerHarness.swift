@@ -3,10 +3,17 @@ import Commands
 import Foundation
 import Logging
 import Protocols
+import RunnerCore
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Writes a file and offers it as an artifact: `produce-test NAME CONTENT`.
 struct ProduceTestCommand: Command {
@@ -100,7 +107,7 @@ struct RunnerHarness {
     let client = GitLabClient(
       instance: await gitlab.url, http: http,
       identity: RunnerIdentity(name: "harness", systemID: "s_0123456789ab"), runnerToken: Self.runnerToken,
-      scrub: { masker.mask($0) })
+      mask: { masker.mask($0) })
     let registry = try CommandRegistry(
       builtInCommands + [
         EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, ProduceTestCommand.self,
@@ -131,12 +138,12 @@ struct RunnerHarness {
       let value = try await body()
       stop.abort()
       try await loop
-      http.shutdown()
+      await http.shutdown()
       return value
     } catch {
       stop.abort()
       try? await loop
-      http.shutdown()
+      await http.shutdown()
       throw error
     }
   }

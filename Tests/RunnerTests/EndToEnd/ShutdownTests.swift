@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite(.serialized) struct ShutdownTests {
   let configuration = FakeGitLab.Configuration(longPollTimeout: .milliseconds(300), traceUpdateInterval: 1)
@@ -29,7 +35,7 @@ import Testing
       let requests = await gitlab.requests.map { "\($0.method) \($0.path) \($0.status)" }
       #expect(lateStatus == .pending, "\(String(describing: lateStatus)) \(requests)")
       #expect(await gitlab.violations == [])
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 
@@ -61,7 +67,7 @@ import Testing
         #expect(!trace.contains("not-on-abort"))
       }
       #expect(await gitlab.violations == [])
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 
@@ -77,7 +83,7 @@ import Testing
       harness.stop.abort()
       try await loop.value
       #expect(await gitlab.finalResult(of: job.id)?.failureReason == "runner_interrupted")
-      harness.http.shutdown()
+      await harness.http.shutdown()
     }
   }
 }

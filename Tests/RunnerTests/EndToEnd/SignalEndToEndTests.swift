@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Signals sent to the `lava-runner` binary while it follows LAVA jobs that the test plays on
 /// the real LAVA server, with the fake GitLab as the coordinator.
@@ -56,7 +62,7 @@ struct SignalEndToEndTests {
   @Test func sigquitTakesNoMoreJobsAndLetsTheRunningLAVAJobsFinish() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500))) { gitlab in
@@ -95,7 +101,7 @@ struct SignalEndToEndTests {
   @Test func sigtermEndsTheJobsAsRunnerInterruptedAndCancelsTheirLAVAJobs() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
+    defer { http.requestShutdown() }
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(500))) { gitlab in
@@ -124,7 +130,8 @@ struct SignalEndToEndTests {
           try await worker.finish(id, result: .fail)
         }
         #expect(try await waitForExit(process, within: .seconds(60)) == 0)
-        let client = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+        let client = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
+          url: server.url, token: server.token)
         for id in ids {
           let detail = try await client.job(id)
           #expect(detail.health == .canceled, "LAVA job \(id) is \(detail.state)/\(detail.health)")
@@ -148,8 +155,9 @@ struct MonitorFileEndToEndTests {
   @Test func threeJobsFinishingInAnyOrderAreReportedAndAFailedCaseFailsTheJob() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
-    defer { http.shutdown() }
-    let lava = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+    defer { http.requestShutdown() }
+    let lava = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
+      url: server.url, token: server.token)
     try await worker.whileOnline {
       try await freePlayedDevices(worker: worker, http: http)
       var ids: [Int64] = []

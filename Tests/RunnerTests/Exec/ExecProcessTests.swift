@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// `lava-runner exec` as a user runs it: the built binary in a working directory of its own.
 struct ExecRun {
@@ -220,8 +226,9 @@ struct ExecLAVATests {
     #expect(run.stdout.hasSuffix("ERROR: Job failed (script_failure): interrupted (Ctrl-C)\n"))
     #expect(run.stdout.contains("canceled LAVA job \(id)"), "\(run.stdout.suffix(2000))")
     let http = try HTTPClient()
-    defer { http.shutdown() }
-    let client = try LAVAConnections(http: http).server(url: server.url, token: server.token)
+    defer { http.requestShutdown() }
+    let client = try LAVAConnections(http: http, metrics: RunnerMetrics()).server(
+      url: server.url, token: server.token)
     let clock = ContinuousClock()
     let deadline = clock.now + .seconds(60)
     var health = LAVAJobHealth.unknown

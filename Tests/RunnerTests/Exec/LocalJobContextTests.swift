@@ -5,7 +5,13 @@ import Synchronization
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Collects what a TerminalLog prints.
 final class ExecPrintedText: Sendable {
@@ -46,7 +52,13 @@ struct LocalJobContextTests {
     try FileManager.default.createDirectory(at: work, withIntermediateDirectories: true)
   }
 
-  func context(variables: JobVariables = JobVariables(), log: any JobLog = RecordingJobLog())
+  /// exec's executor, with the test command registered.
+  let executor = ExecSubcommand.executor(try! CommandRegistry([ExecEchoCommand.self]))
+
+  func context(
+    variables: JobVariables = JobVariables(),
+    log: any MaskingJobLog = TerminalLog(secrets: [], colours: false) { _ in }
+  )
     -> LocalJobContext
   {
     LocalJobContext(
@@ -84,7 +96,7 @@ struct LocalJobContextTests {
     try FileManager.default.createDirectory(
       at: target.appendingPathComponent("logs"), withIntermediateDirectories: true)
     try Data("old".utf8).write(to: target.appendingPathComponent("logs/12_log.yaml"))
-    #expect(try context.copyArtifacts(to: target) == ["logs/12_log.yaml"])
+    #expect(try LocalArtifactFolder(offers: context.offers, directory: target).copy() == ["logs/12_log.yaml"])
     #expect(
       try String(contentsOf: target.appendingPathComponent("logs/12_log.yaml"), encoding: .utf8) == "log")
   }
@@ -96,7 +108,7 @@ struct LocalJobContextTests {
   }
 
   @Test func secretVariablesAreMaskedByNameAndByMaskOption() throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value", "MY_PASSWORD": "pw-value-123", "PLAIN": "visible"],
       extra: ["BOARD_KEY=board-key-value", "PLAIN=visible-too"], masked: ["BOARD_KEY"])
     #expect(Set(variables.secretValues) == ["lava-token-value", "pw-value-123", "board-key-value"])
@@ -105,27 +117,25 @@ struct LocalJobContextTests {
 
   @Test func aVarWithoutEqualsIsRefusedWithoutShowingItsValue() {
     #expect(throws: ExecUsageError.badVariable("SECRET_ONLY")) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["SECRET_ONLY"], masked: [])
     }
     #expect(throws: ExecUsageError.self) {
-      try ExecCommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
+      try ExecSubcommand.jobVariables(environment: [:], extra: ["=x"], masked: [])
     }
   }
 
   @Test func thePrintedLogMasksLAVATokenAndMaskedKeysEvenAcrossWrites() async throws {
-    let variables = try ExecCommand.jobVariables(
+    let variables = try ExecSubcommand.jobVariables(
       environment: ["LAVA_TOKEN": "lava-token-value"], extra: ["BOARD_KEY=board-key-value"],
       masked: ["BOARD_KEY"])
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: variables.secretValues, colours: false) { printed.append($0) }
     let context = context(variables: variables, log: log)
-    let command = try ExecEchoCommand.parse([
-      "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
+    let line = ExecSubcommand.scriptLine([
+      "echo-test", "lava-token-value", "board-key-value", "--fail", "bad lava-token-value",
     ])
-    let result = await ExecCommand.run(
-      command, line: "echo-test ...", context: context, control: context.control)
-    let status = await ExecCommand.finish(
-      result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
+    let status = await ExecSubcommand.run(
+      line, executor: executor, context: context, artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     let text = printed.value
     #expect(!text.contains("lava-token-value"))
@@ -141,11 +151,9 @@ struct LocalJobContextTests {
     let printed = ExecPrintedText()
     let log = TerminalLog(secrets: [], colours: false) { printed.append($0) }
     let context = context(log: log)
-    let result = await ExecCommand.run(
-      try ExecEchoCommand.parse(["hello"]), line: "echo-test hello", context: context,
-      control: context.control)
-    let status = await ExecCommand.finish(
-      result, context: context, artifactsDirectory: source.appendingPathComponent("a"))
+    let status = await ExecSubcommand.run(
+      "echo-test hello", executor: executor, context: context,
+      artifactsDirectory: source.appendingPathComponent("a"))
     log.finish()
     #expect(status == 0)
     #expect(printed.value.hasPrefix("$ echo-test hello\nhello\n"))
@@ -170,7 +178,7 @@ struct LocalJobContextTests {
   }
 
   @Test func theEchoedLineQuotesWordsThatNeedIt() {
-    #expect(ExecCommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
-    #expect(ExecCommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
+    #expect(ExecSubcommand.scriptLine(["submit", "boards/rock 5b.yaml"]) == "submit 'boards/rock 5b.yaml'")
+    #expect(ExecSubcommand.scriptLine(["submit", "it's.yaml"]) == #"submit 'it'\''s.yaml'"#)
   }
 }

@@ -1,7 +1,13 @@
 import Foundation
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Issue 11, finding 13: `lava-runner exec --no-color` sends no escape or control byte from a
 /// LAVA log to the terminal; with colours only colour sequences pass.

@@ -2,10 +2,17 @@ import ArgumentParser
 import Commands
 import Foundation
 import Protocols
+import Synchronization
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Waits until cancelled, then records that it saw the cancellation (as `submit` will, to
 /// cancel its LAVA jobs).
@@ -34,6 +41,58 @@ struct InfraFailTestCommand: Command {
   }
 }
 
+/// Ignores cancellation: waits on a timer that cancelling its task does not stop, then says so.
+/// Bounded: it ends by itself after 20 s.
+struct StubbornTestCommand: Command {
+  static let metadata = CommandMetadata(
+    name: "stubborn-test", summary: "Ignore cancellation.",
+    examples: [CommandExample("stubborn-test", "Waits.")])
+
+  static let ended = Mutex<Int>(0)
+
+  func run(in context: any JobContext) async throws {
+    await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+      DispatchQueue.global().asyncAfter(deadline: .now() + 20) { continuation.resume() }
+    }
+    Self.ended.withLock { $0 += 1 }
+    await context.log.line("stubborn command ended")
+  }
+}
+
+/// Takes a while to clean up once cancelled, but less than the grace period.
+struct SlowCleanupTestCommand: Command {
+  static let metadata = CommandMetadata(
+    name: "slow-cleanup-test", summary: "Clean up slowly.",
+    examples: [CommandExample("slow-cleanup-test", "Waits.")])
+
+  func run(in context: any JobContext) async throws {
+    do {
+      try await Task.sleep(for: .seconds(60))
+    } catch {
+      // Clean-up that must not be cut short: a timer the cancelled task cannot interrupt.
+      await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        DispatchQueue.global().asyncAfter(deadline: .now() + 0.5) { continuation.resume() }
+      }
+      await context.log.line("cleaned up")
+      throw error
+    }
+  }
+}
+
+/// Records what it is asked to deliver and fails when told to.
+final class RecordingArtifactDelivery: ArtifactDelivery {
+  let failure: CommandFailure?
+  private let outcomes = Mutex<[JobOutcome]>([])
+  init(failing failure: CommandFailure? = nil) { self.failure = failure }
+  var delivered: [JobOutcome] { outcomes.withLock { $0 } }
+
+  func deliver(after outcome: JobOutcome, log: any JobLog) async throws {
+    outcomes.withLock { $0.append(outcome) }
+    await log.line("delivering artifacts")
+    if let failure { throw failure }
+  }
+}
+
 /// A context whose cancellation is the job control's, like the runner's own.
 final class ControlledContext: JobContext {
   let inner = RecordingJobContext()
@@ -43,6 +102,8 @@ final class ControlledContext: JobContext {
   var variables: JobVariables { inner.variables }
   var lava: any LAVAConnector { inner.lava }
   func mask(_ text: String) -> String { inner.mask(text) }
+  func addMask(_ secret: String) async { await inner.addMask(secret) }
+  func makeMasker() -> any StreamMasker { inner.makeMasker() }
   var workingDirectory: URL { inner.workingDirectory }
   func dependencyFile(at path: String) async throws -> URL { try await inner.dependencyFile(at: path) }
   func offerArtifact(named name: String, file: URL) async throws {}
@@ -54,7 +115,10 @@ final class ControlledContext: JobContext {
   let executor = JobExecutor(
     interpreter: ScriptInterpreter(
       registry: try! CommandRegistry(
-        builtInCommands + [EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self])))
+        builtInCommands + [
+          EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, StubbornTestCommand.self,
+          SlowCleanupTestCommand.self,
+        ])))
 
   func job(script: [String], afterScript: [String] = [], timeout: Int? = nil, afterTimeout: Int? = nil)
     -> JobPayload
@@ -88,7 +152,7 @@ final class ControlledContext: JobContext {
     #expect(outcome == .failed(.runnerSystemFailure))
     #expect(!context.text.contains("never"))
     #expect(context.text.contains("after\n"))
-    #expect(context.text.hasSuffix("ERROR: Job failed: asked to fail\n"))
+    #expect(context.text.hasSuffix("ERROR: Job failed (runner_system_failure): asked to fail\n"))
   }
 
   @Test func anUnknownCommandFailsWithScriptFailureAndItsMessage() async {
@@ -96,7 +160,9 @@ final class ControlledContext: JobContext {
     let context = ControlledContext(control: control)
     let outcome = await executor.execute(job(script: ["sumbit x.yaml"]), context: context, control: control)
     #expect(outcome == .failed(.scriptFailure))
-    #expect(context.text.contains("ERROR: Job failed: unknown command 'sumbit'; did you mean 'submit'?"))
+    #expect(
+      context.text.contains(
+        "ERROR: Job failed (script_failure): unknown command 'sumbit'; did you mean 'submit'?"))
   }
 
   @Test func theCommandsExitCodeAndReasonAreReported() async {
@@ -126,7 +192,7 @@ final class ControlledContext: JobContext {
     #expect(outcome == .failed(.jobExecutionTimeout))
     #expect(context.text.contains("cleaning up after timedOut"))
     #expect(context.text.contains("after\n"))
-    #expect(context.text.contains("ERROR: Job failed: execution took longer than 1s"))
+    #expect(context.text.contains("ERROR: Job failed (job_execution_timeout): execution took longer than 1s"))
     #expect(!context.text.contains("never"))
   }
 
@@ -155,5 +221,80 @@ final class ControlledContext: JobContext {
     #expect(result.failureReason == (how == .runnerShutdown ? .runnerInterrupted : .scriptFailure))
     #expect(context.text.contains("cleaning up after \(how)"))
     #expect(context.text.contains("after\n") == afterScriptRuns)
+  }
+
+  @Test func aCommandThatIgnoresCancellationIsAbandonedAfterTheGracePeriod() async {
+    var executor = executor
+    executor.cancellationGracePeriod = .milliseconds(300)
+    let control = JobControl()
+    let context = ControlledContext(control: control)
+    let endedBefore = StubbornTestCommand.ended.withLock { $0 }
+    async let outcome = executor.execute(
+      job(script: ["stubborn-test"]), context: context, control: control)
+    for _ in 0..<1000 where !context.text.contains("$ stubborn-test") {
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+    control.cancel(.canceledGracefully)
+    let result = await outcome
+    // Reported while the command still runs: it would only end after 20 s.
+    #expect(StubbornTestCommand.ended.withLock { $0 } == endedBefore)
+    #expect(result == .failed(.scriptFailure))
+    #expect(!context.text.contains("stubborn command ended"))
+    #expect(
+      context.text.contains(
+        "WARNING: the command did not stop within 300ms of being asked to; "
+          + "reporting the job without waiting for it any longer"), "\(context.text)")
+    #expect(context.text.hasSuffix("ERROR: Job failed (script_failure): canceled in GitLab\n"))
+  }
+
+  @Test func aCancelledCommandIsWaitedForWithinTheGracePeriod() async {
+    let control = JobControl()
+    let context = ControlledContext(control: control)
+    async let outcome = executor.execute(
+      job(script: ["slow-cleanup-test"]), context: context, control: control)
+    for _ in 0..<1000 where !context.text.contains("$ slow-cleanup-test") {
+      try? await Task.sleep(for: .milliseconds(10))
+    }
+    control.cancel(.canceledImmediately)
+    #expect(await outcome == .failed(.scriptFailure))
+    #expect(context.text.hasSuffix("cleaned up\nERROR: Job failed (script_failure): canceled in GitLab\n"))
+    #expect(!context.text.contains("did not stop"))
+  }
+
+  @Test func artifactsAreDeliveredAfterAfterScriptAndBeforeTheVerdict() async {
+    let control = JobControl()
+    let context = ControlledContext(control: control)
+    let delivery = RecordingArtifactDelivery()
+    let outcome = await executor.execute(
+      job(script: ["echo-test ok"], afterScript: ["echo-test after"]), context: context, control: control,
+      artifacts: delivery)
+    #expect(outcome == .success)
+    #expect(delivery.delivered == [.success])
+    #expect(context.text.hasSuffix("after\ndelivering artifacts\nJob succeeded\n"), "\(context.text)")
+  }
+
+  @Test(arguments: [
+    (
+      "echo-test ok", JobOutcome.failed(.runnerSystemFailure, exitCode: 4),
+      "the artifacts folder is read-only"
+    ),
+    ("infra-fail-test", .failed(.runnerSystemFailure, exitCode: 3), "the board farm is down"),
+  ])
+  func anArtifactDeliveryFailureFailsOnlyAJobThatSucceeded(
+    line: String, expected: JobOutcome, summary: String
+  )
+    async
+  {
+    let failure = CommandFailure(.runnerSystemFailure, "the artifacts folder is read-only", exitCode: 4)
+    let control = JobControl()
+    let context = ControlledContext(control: control)
+    let outcome = await executor.execute(
+      job(script: [line]), context: context, control: control,
+      artifacts: RecordingArtifactDelivery(failing: failure))
+    #expect(outcome == expected)
+    #expect(context.text.hasSuffix("ERROR: Job failed (runner_system_failure): \(summary)\n"))
+    // After a failure, the delivery's error is only a warning.
+    #expect(
+      context.text.contains("WARNING: the artifacts folder is read-only\n") == (line == "infra-fail-test"))
   }
 }

@@ -2,7 +2,13 @@ import Foundation
 import Protocols
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct JobPayloadTests {
   @Test func decodesGitLabsJobIgnoringUnknownAndNullFields() throws {

@@ -1,7 +1,14 @@
 import Foundation
+import RunnerCore
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct JobTraceTests {
   func makeTrace(secrets: [String] = [], backlogLimit: Int64 = 16 << 20) throws -> JobTrace {

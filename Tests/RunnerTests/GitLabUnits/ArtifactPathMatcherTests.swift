@@ -1,7 +1,13 @@
 import Foundation
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 extension GitLabUnits {
   @Suite struct ArtifactPathMatcherTests {
@@ -78,37 +84,6 @@ extension GitLabUnits {
         throws: ArtifactPatternError.invalid(pattern: "a[", role: "paths", reason: .unclosedClass("a["))
       ) {
         try ArtifactPathMatcher(paths: ["a["])
-      }
-    }
-
-    @Test func collectsMatchingEntriesFromDiskWithoutFollowingLinks() throws {
-      let directory = try TemporaryDirectory()
-      defer { directory.remove() }
-      let outside = try TemporaryDirectory()
-      defer { outside.remove() }
-      _ = try outside.file("secret.txt", contents: Data("x".utf8))
-      let job = directory.url
-      _ = try directory.file("results/jobs.json", contents: Data("[]".utf8))
-      _ = try directory.file("results/raw/log.yaml", contents: Data("- a".utf8))
-      _ = try directory.file("build/a.o", contents: Data())
-      try FileManager.default.createSymbolicLink(
-        at: job.appendingPathComponent("results/elsewhere"), withDestinationURL: outside.url)
-      let matcher = try ArtifactPathMatcher(paths: ["results"], exclude: ["**/*.yaml"])
-      #expect(
-        try matcher.collect(in: job) == [
-          "results", "results/elsewhere", "results/jobs.json", "results/raw",
-        ])
-    }
-
-    @Test func collectingAMissingDirectoryNamesIt() throws {
-      let matcher = try ArtifactPathMatcher(paths: ["**"])
-      let missing = URL(fileURLWithPath: "/nonexistent-\(UUID().uuidString)")
-      do {
-        _ = try matcher.collect(in: missing)
-        Issue.record("listed a directory that does not exist")
-      } catch {
-        guard case .unreadableDirectory(let path, _) = error else { return }
-        #expect(path == missing.path)
       }
     }
   }

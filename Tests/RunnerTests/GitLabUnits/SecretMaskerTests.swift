@@ -1,7 +1,14 @@
+import RunnerCore
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 extension GitLabUnits {
   @Suite struct SecretMaskerTests {

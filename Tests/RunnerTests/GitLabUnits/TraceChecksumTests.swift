@@ -1,7 +1,13 @@
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 extension GitLabUnits {
   @Suite struct TraceChecksumTests {

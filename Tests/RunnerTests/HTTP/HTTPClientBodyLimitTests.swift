@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Issue 11, finding 7: a reply body past the size a request accepts stops the transfer with a
 /// typed error, whether it goes to memory or to a file.
@@ -28,7 +34,7 @@ import Testing
     defer { try? FileManager.default.removeItem(at: file) }
     try await withHTTPClient { client in
       await #expect(
-        throws: HTTPClientError.bodyTooLarge(url: server.baseURL.redactedForDisplay, limit: 4 << 20)
+        throws: HTTPClientError.bodyTooLarge(url: server.baseURL.maskedForDisplay, limit: 4 << 20)
       ) {
         _ = try await client.download(
           HTTPRequest(url: server.baseURL, idleTimeout: .seconds(30)), to: file, maxBodySize: 4 << 20)
@@ -61,7 +67,7 @@ import Testing
     defer { server.stop() }
     try await withHTTPClient { client in
       await #expect(
-        throws: HTTPClientError.bodyTooLarge(url: server.baseURL.redactedForDisplay, limit: 8 << 20)
+        throws: HTTPClientError.bodyTooLarge(url: server.baseURL.maskedForDisplay, limit: 8 << 20)
       ) {
         _ = try await client.data(for: HTTPRequest(url: server.baseURL), maxBodySize: 8 << 20)
       }

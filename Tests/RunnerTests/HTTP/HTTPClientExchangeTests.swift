@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct HTTPClientExchangeTests {
   @Test func getSendsHeadersAndReturnsStatusHeadersAndBody() async throws {
@@ -158,7 +164,7 @@ import Testing
       CannedReply(body: Data(repeating: 7, count: 100_000))
     } body: { base in
       try await withHTTPClient { client in
-        await #expect(throws: HTTPClientError.bodyTooLarge(url: base.redactedForDisplay, limit: 1000)) {
+        await #expect(throws: HTTPClientError.bodyTooLarge(url: base.maskedForDisplay, limit: 1000)) {
           _ = try await client.data(for: HTTPRequest(url: base), maxBodySize: 1000)
         }
       }

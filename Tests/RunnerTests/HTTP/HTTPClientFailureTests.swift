@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct HTTPClientFailureTests {
   static let head100 = "HTTP/1.1 200 OK\r\nContent-Length: 100\r\nContent-Type: text/plain\r\n\r\n"
@@ -179,8 +185,8 @@ import Testing
     for _ in 0..<500 where !requested.current {
       try await Task.sleep(for: .milliseconds(10))
     }
-    client.shutdown()
-    let shownURL = server.baseURL.redactedForDisplay
+    await client.shutdown()
+    let shownURL = server.baseURL.maskedForDisplay
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) { _ = try await pending.value }
     await #expect(throws: HTTPClientError.cancelled(url: shownURL)) {
       _ = try await client.data(for: HTTPRequest(url: server.baseURL))

@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct HTTPClientRedirectTests {
   static let credentials: HTTPHeaders = [
@@ -174,6 +180,6 @@ import Testing
   @Test func displayedURLHidesUserinfoAndQuery() throws {
     let url = try #require(
       URL(string: "https://u:p@host.example:8443/path/file.zip?X-Amz-Signature=abc#frag"))
-    #expect(url.redactedForDisplay == "https://host.example:8443/path/file.zip?<query hidden>")
+    #expect(url.maskedForDisplay == "https://host.example:8443/path/file.zip?<query hidden>")
   }
 }

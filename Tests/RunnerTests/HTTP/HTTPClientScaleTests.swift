@@ -2,7 +2,13 @@ import Foundation
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Large bodies and many requests. Serialized so that one test's memory and threads do not
 /// blur another's figures.

@@ -1,7 +1,13 @@
 import Foundation
 import TestSupport
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// A client for one test, shut down when `body` ends however it ends.
 @discardableResult
@@ -12,9 +18,7 @@ func withHTTPClient<Result>(
   var configuration = HTTPClientConfiguration()
   configuration.proxy = .direct
   configure(&configuration)
-  let client = try HTTPClient(configuration: configuration)
-  defer { client.shutdown() }
-  return try await body(client)
+  return try await HTTPClient.withClient(configuration: configuration, body)
 }
 
 /// A file of `count` bytes of `BodyPattern` in a fresh temporary folder, removed by `body`'s end.

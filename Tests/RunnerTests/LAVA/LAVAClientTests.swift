@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The LAVA client against the in-process fake LAVA: what it sends, how it reads the replies,
 /// and how it fails.
@@ -14,7 +20,8 @@ import Testing
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
     return LAVAConnections(
-      http: try HTTPClient(configuration: configuration), maxConcurrentRequests: maxConcurrentRequests,
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(),
+      maxConcurrentRequests: maxConcurrentRequests,
       policy: LAVARetryPolicy(maxAttempts: attempts, backoff: .immediate))
   }
 
@@ -139,7 +146,7 @@ import Testing
   @Test func unknownJobIsAClearUserError() async throws {
     try await Self.withClient { _, client in
       let error = await #expect(throws: LAVAClientError.self) { try await client.job(4242) }
-      #expect(error == .jobNotFound(id: 4242, server: (client.url.redactedForDisplay)))
+      #expect(error == .jobNotFound(id: 4242, server: (client.url.maskedForDisplay)))
       #expect(error?.failureReason == .scriptFailure)
     }
   }
@@ -191,7 +198,7 @@ import Testing
   @Test func logsOfAnUnknownJobAreJobNotFound() async throws {
     try await Self.withClient { _, client in
       let error = await #expect(throws: LAVAClientError.self) { try await client.logLines(of: 99, from: 0) }
-      #expect(error == .jobNotFound(id: 99, server: client.url.redactedForDisplay))
+      #expect(error == .jobNotFound(id: 99, server: client.url.maskedForDisplay))
     }
   }
 
@@ -220,8 +227,10 @@ import Testing
       var policy = LAVARetryPolicy(maxAttempts: 3, backoff: .immediate)
       policy.logLinesPerRequest = 4
       policy.logRequestsPerCall = 3
-      let client = try LAVAConnections(http: HTTPClient(configuration: configuration), policy: policy)
-        .client(url: await lava.url, token: Self.token)
+      let client = try LAVAConnections(
+        http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+      )
+      .client(url: await lava.url, token: Self.token)
       let id = await lava.addJob(FakeLAVAJob(state: "Running"))
       let expected = (0..<13).map(Self.logLine)
       await lava.appendLog(id, expected)
@@ -278,7 +287,7 @@ import Testing
       #expect(try await client.job(id).health == .canceled)
       try await client.cancel(id)
       let error = await #expect(throws: LAVAClientError.self) { try await client.cancel(777) }
-      #expect(error == .jobNotFound(id: 777, server: client.url.redactedForDisplay))
+      #expect(error == .jobNotFound(id: 777, server: client.url.maskedForDisplay))
     }
   }
 

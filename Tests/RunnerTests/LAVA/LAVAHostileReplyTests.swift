@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Issue 11, findings 7 and 8: what the LAVA client takes in of replies that are too large or
 /// about another job than the one asked for.
@@ -18,7 +24,8 @@ import Testing
       configuration.proxy = .direct
       var policy = LAVARetryPolicy(maxAttempts: 2, backoff: .immediate)
       policy.limits = limits
-      let connections = LAVAConnections(http: try HTTPClient(configuration: configuration), policy: policy)
+      let connections = LAVAConnections(
+        http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy)
       let client = try connections.client(url: await lava.url, token: Self.token)
       let value = try await body(lava, client)
       #expect(await lava.violations == [])
@@ -143,8 +150,10 @@ import Testing
     configuration.proxy = .direct
     var policy = LAVARetryPolicy(maxAttempts: 2, backoff: .immediate)
     policy.limits.replyBody = 1 << 20
-    let client = try LAVAConnections(http: try HTTPClient(configuration: configuration), policy: policy)
-      .client(url: server.baseURL, token: Self.token)
+    let client = try LAVAConnections(
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+    )
+    .client(url: server.baseURL, token: Self.token)
     let error = await #expect(throws: LAVAReplyTooLarge.self) { _ = try await client.job(1) }
     #expect(error?.limit == 1 << 20)
     #expect(error?.failureReason == .runnerSystemFailure)

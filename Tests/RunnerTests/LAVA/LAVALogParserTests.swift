@@ -2,7 +2,13 @@ import Foundation
 import Protocols
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct LAVALogParserTests {
   @Test func jsonLineBecomesAnEntryWithItsTextMessage() {
@@ -97,5 +103,39 @@ import Testing
 
   @Test func emptyBodyHasNoLines() {
     #expect(LAVALogParser.lines(in: Data()).isEmpty)
+  }
+
+  // MARK: - Issue 11, hostile log lines
+
+  @Test func aLogLineNestedTooDeeplyIsShownRawNotDropped() {
+    let deep = { (depth: Int) in String(repeating: "[", count: depth) + String(repeating: "]", count: depth) }
+    let lines = [
+      #"- {"dt": "1", "lvl": "info", "msg": "before"}"#,
+      "- " + deep(50_000),
+      #"- {"dt": "2", "lvl": "info", "msg": "# + deep(300) + "}",
+      #"- {"dt": "3", "lvl": "info", "msg": ! "tagged", "extra": "# + deep(300) + "}",
+      #"- {"dt": "4", "lvl": "info", "msg": "after"}"#,
+    ]
+    let parsed = LAVALogParser.lines(in: Data((lines.joined(separator: "\n") + "\n").utf8))
+    #expect(parsed.map(\.raw) == lines)
+    #expect(parsed.map { $0.entry?.message } == [.text("before"), nil, nil, nil, .text("after")])
+  }
+
+  @Test func aLogLineNestedWithinTheLimitIsRead() {
+    let nested = String(repeating: "[", count: 200) + #""x""# + String(repeating: "]", count: 200)
+    let line = LAVALogParser.line(#"- {"dt": "1", "lvl": "info", "msg": "# + nested + "}")
+    #expect(line.entry?.message == .other(nested))
+  }
+
+  @Test func bracketsInsideStringsDoNotCountAsNesting() {
+    let text = String(repeating: "[{", count: 400) + #"\"]"#
+    let line = LAVALogParser.line(#"- {"dt": "1", "lvl": "info", "msg": ""# + text + #""}"#)
+    #expect(line.entry?.message == .text(String(repeating: "[{", count: 400) + "\"]"))
+  }
+
+  @Test func aLogLineWithAHugeBase60NumberIsReadNotACrash() {
+    let line = LAVALogParser.line(
+      #"- {"dt": "1", "lvl": "results", "msg": {"case": "x", "n": 153722867280912931:0, "endtc": ! "1"}}"#)
+    #expect(line.entry?.message == .result(["case": "x", "n": "153722867280912931:0", "endtc": "1"]))
   }
 }

@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// The LAVA client against a real LAVA server (`scripts/lava-test-server`), with the test
 /// playing the worker so that states and log lines are exact. Enabled when the server's
@@ -21,7 +27,7 @@ struct LAVAServerIntegrationTests {
     configuration.proxy = .direct
     self.configuration = configuration
     connections = LAVAConnections(
-      http: try HTTPClient(configuration: configuration),
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(),
       policy: LAVARetryPolicy(
         maxAttempts: 3, backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(1))))
   }
@@ -84,7 +90,7 @@ struct LAVAServerIntegrationTests {
     let error = await #expect(throws: LAVAClientError.self) {
       try await client().logLines(of: 987_654_321, from: 0)
     }
-    #expect(error == .jobNotFound(id: 987_654_321, server: try client().url.redactedForDisplay))
+    #expect(error == .jobNotFound(id: 987_654_321, server: try client().url.maskedForDisplay))
   }
 
   @Test func playedJobIsFollowedFromSubmissionToResults() async throws {
@@ -96,7 +102,9 @@ struct LAVAServerIntegrationTests {
       let id = try #require(ids.first)
       #expect(try await client.logLines(of: id, from: 0).isEmpty)
       // A client that did not submit the job checks that it exists before it calls a 404 "no line yet".
-      let stranger = try LAVAConnections(http: HTTPClient(configuration: configuration)).client(
+      let stranger = try LAVAConnections(
+        http: HTTPClient(configuration: configuration), metrics: RunnerMetrics()
+      ).client(
         url: server.url, token: server.token)
       #expect(try await stranger.logLines(of: id, from: 0).isEmpty)
 
@@ -202,8 +210,10 @@ struct LAVAServerIntegrationTests {
     var policy = LAVARetryPolicy()
     policy.logLinesPerRequest = 7
     policy.logRequestsPerCall = 10_000
-    let chunked = try LAVAConnections(http: HTTPClient(configuration: configuration), policy: policy)
-      .client(url: server.url, token: server.token)
+    let chunked = try LAVAConnections(
+      http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+    )
+    .client(url: server.url, token: server.token)
     #expect(try await chunked.logLines(of: id, from: 0).map(\.raw) == whole.map(\.raw))
     let results = whole.compactMap { line -> [String: String]? in
       if case .result(let fields)? = line.entry?.message { return fields }

@@ -3,7 +3,13 @@ import Foundation
 import Protocols
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Issue 11, finding 11: `validate` and `submit` judge templates with one check, so a
 /// definition `validate` calls valid is never refused by `submit` for its template.
@@ -27,7 +33,9 @@ import Testing
   ]
 
   static func validate(_ text: String) -> JobDefinitionReport {
-    JobDefinitionReport.check(paths: ["t.yaml"]) { _ throws(JobFileError) in text }
+    JobDefinitionReport.check(
+      paths: ["t.yaml"], read: { _ throws(JobFileError) in text },
+      templateDiagnostics: ValidateSubcommand.templateDiagnostics)
   }
 
   @Test(arguments: 0..<brokenTemplates.count)

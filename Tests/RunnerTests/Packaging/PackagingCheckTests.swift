@@ -76,3 +76,62 @@ import Testing
     #expect(!result.output.contains("minimal: ERROR"), "\(result.output)")
   }
 }
+
+/// The chart rendered by helm and validated (scripts/check-chart.py, through
+/// `PACKAGING_ONLY=chart scripts/check-packaging`), against broken copies of it.
+@Suite(.serialized) struct ChartRenderTests {
+  /// A copy of the chart with `edit` applied to one template; the check's status and output.
+  static func check(template: String, _ edit: (String) -> String) throws -> (status: Int32, output: String) {
+    let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("chart-\(UUID())")
+    defer { try? FileManager.default.removeItem(at: scratch) }
+    try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
+    let chart = scratch.appendingPathComponent("chart")
+    try FileManager.default.copyItem(at: PackagingCheckTests.root.appendingPathComponent("chart"), to: chart)
+    let file = chart.appendingPathComponent("templates/\(template)")
+    let text = try String(contentsOf: file, encoding: .utf8)
+    let edited = edit(text)
+    #expect(edited != text, "the edit of \(template) changed nothing: update this test")
+    try edited.write(to: file, atomically: true, encoding: .utf8)
+    return try PackagingCheckTests.check(environment: [
+      "PACKAGING_CHART": chart.path, "PACKAGING_ONLY": "chart",
+    ])
+  }
+
+  @Test func theChartRendersAndValidatesWithDefaultAndEveryOptionalValue() throws {
+    let result = try PackagingCheckTests.check(environment: ["PACKAGING_ONLY": "chart"])
+    #expect(result.status == 0, "\(result.output)")
+    #expect(
+      result.output.contains(
+        "defaults: rendered Secret/lava-runner, Service/lava-runner, Deployment/lava-runner"))
+    #expect(
+      result.output.contains(
+        "everything: rendered Service/lava-runner, Deployment/lava-runner, ServiceMonitor/lava-runner"))
+  }
+
+  @Test func aTemplateThatDoesNotParseFailsTheCheck() throws {
+    let result = try Self.check(template: "service.yaml") {
+      $0.replacingOccurrences(of: "{{- end }}", with: "")
+    }
+    #expect(result.status != 0)
+    #expect(result.output.contains("helm cannot render the chart"), "\(result.output)")
+    #expect(result.output.contains("templates/service.yaml"), "\(result.output)")
+  }
+
+  @Test func aSchemaErrorOrTheTokenOutsideTheSecretFailsTheCheck() throws {
+    let result = try Self.check(template: "deployment.yaml") {
+      $0.replacingOccurrences(
+        of: "containerPort: {{ .Values.metrics.port }}", with: "containerPort: \"{{ .Values.metrics.port }}\""
+      )
+      .replacingOccurrences(
+        of: "checksum/secret:", with: "token: {{ .Values.gitlab.token | quote }}\n        checksum/secret:")
+    }
+    #expect(result.status != 0)
+    #expect(
+      result.output.contains(
+        "Deployment/lava-runner does not validate against Kubernetes 1.37.0 at "
+          + "spec/template/spec/containers/0/ports/0/containerPort: '9252' is not of type 'integer'"),
+      "\(result.output)")
+    #expect(
+      result.output.contains("defaults: the token is in the Deployment lava-runner"), "\(result.output)")
+  }
+}

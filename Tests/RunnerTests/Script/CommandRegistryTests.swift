@@ -4,7 +4,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// A command that exists only in tests: proves that registering a type is all it takes.
 struct EchoTestCommand: Command {
@@ -41,7 +47,7 @@ struct ClashingTestCommand: Command {
 
   @Test func aTestOnlyCommandIsListedAndDispatched() async throws {
     let registry = try CommandRegistry(builtInCommands + [EchoTestCommand.self])
-    let listing = CommandsCommand.listing(registry.commands)
+    let listing = CommandsSubcommand.listing(registry.commands)
     let row = listing.split(separator: "\n").first { $0.hasPrefix("echo-test (alias: say-test) ") }
     #expect(row?.hasSuffix("  Write its words to the job log.") == true)
 

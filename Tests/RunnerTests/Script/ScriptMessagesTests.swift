@@ -3,7 +3,13 @@ import Protocols
 import TestSupport
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 /// Issue 11, finding 12: a multi-line script item and an unknown option are explained, not
 /// misread.

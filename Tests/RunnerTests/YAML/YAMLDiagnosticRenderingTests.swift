@@ -1,6 +1,12 @@
 import Testing
 
+@testable import GitLabAPI
+@testable import HTTP
+@testable import JobEngine
+@testable import LAVA
 @testable import Runner
+@testable import RunnerCore
+@testable import YAML
 
 @Suite struct YAMLDiagnosticRenderingTests {
   @Test func theCaretSitsUnderTheColumnAndTabsKeepTheirWidth() {

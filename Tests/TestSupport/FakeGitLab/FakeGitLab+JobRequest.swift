@@ -66,6 +66,8 @@ extension FakeGitLab {
       }
       job.status = .running
       job.runnerToken = token
+      // GitLab keeps the runner manager (system_id) a job went to (`Ci::Build#runner_manager`).
+      job.runnerSystemID = systemID
       job.runnerFeatures = features
       jobs[id] = job
       let payload = jobPayload(id: id, job: job)

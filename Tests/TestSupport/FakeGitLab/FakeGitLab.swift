@@ -255,6 +255,8 @@ public actor FakeGitLab {
   }
 
   public func status(of jobID: Int64) -> FakeJobStatus? { jobs[jobID]?.status }
+  /// The system_id of the runner manager the job was handed to (nil: not handed out yet).
+  public func runnerSystemID(of jobID: Int64) -> String? { jobs[jobID]?.runnerSystemID }
   public func trace(of jobID: Int64) -> Data { jobs[jobID]?.trace ?? Data() }
   public func traceText(of jobID: Int64) -> String { String(decoding: trace(of: jobID), as: UTF8.self) }
   public func keepAliveCount(of jobID: Int64) -> Int { jobs[jobID]?.keepAlives ?? 0 }
@@ -346,6 +348,8 @@ struct JobRecord {
   let token: String
   var status: FakeJobStatus = .pending
   var runnerToken: String?
+  /// The system_id of the runner manager that took the job.
+  var runnerSystemID: String?
   var runnerFeatures: [String: Bool] = [:]
   var trace = Data()
   /// The reply to the last trace patch was dropped on purpose: a resend is expected.

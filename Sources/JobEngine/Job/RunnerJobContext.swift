@@ -1,0 +1,53 @@
+import Foundation
+import GitLabAPI
+import HTTP
+import Protocols
+import RunnerCore
+import Synchronization
+
+/// The job context the runner gives commands: the masked trace, the job's variables, files
+/// from dependency artifacts, artifact offers, and GitLab's cancellation.
+package final class RunnerJobContext: JobContext {
+  package let trace: JobTrace
+  package let variables: JobVariables
+  package let workingDirectory: URL
+  package let control: JobControl
+  package let dependencies: DependencyFiles
+  package let lava: any LAVAConnector
+  private let masks: Mutex<JobMasks>
+  /// Files offered by commands, by their name in the artifacts.
+  package let offers = ArtifactOffers()
+
+  package init(
+    trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
+    dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker
+  ) {
+    self.masks = Mutex(JobMasks(masker))
+    self.lava = lava
+    self.trace = trace
+    self.variables = variables
+    self.workingDirectory = workingDirectory
+    self.control = control
+    self.dependencies = dependencies
+  }
+
+  package var log: any JobLog { trace }
+
+  package func mask(_ text: String) -> String { masks.withLock { $0.mask(text) } }
+
+  package func addMask(_ secret: String) async {
+    masks.withLock { $0.add(secret, to: trace) }
+  }
+
+  package func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
+
+  package func dependencyFile(at path: String) async throws -> URL {
+    try await dependencies.file(at: path)
+  }
+
+  package func offerArtifact(named name: String, file: URL) async throws {
+    try offers.offer(named: name, file: file)
+  }
+
+  package var cancellation: JobCancellation? { control.cancellation }
+}

@@ -1,0 +1,204 @@
+import Foundation
+import GitLabAPI
+import HTTP
+import Protocols
+import RunnerCore
+import Synchronization
+
+/// The job log on its way to GitLab. Every write is masked, then appended to a spool file in
+/// the job's folder; the uploader sends the spool in order from the offset GitLab holds, so a
+/// chunk is never lost (the bytes stay on disk until GitLab has them) and never sent twice
+/// (GitLab's `Range` says where to go on).
+package final class JobTrace: MaskingJobLog, Sendable {
+  /// Writers wait while more than this is spooled but not yet accepted by GitLab, so a command
+  /// that logs faster than GitLab takes cannot fill the disk.
+  package let backlogLimit: Int64
+
+  private struct State {
+    package var masker: SecretMasker
+    package var checksum = TraceChecksum()
+    package var spool: FileHandle
+    package var length: Int64 = 0
+    package var sent: Int64 = 0
+    package var finished = false
+    package var abandoned = false
+    package var waiters: [Int: (condition: Condition, continuation: CheckedContinuation<Void, Never>)] = [:]
+    package var nextWaiter = 0
+  }
+
+  private enum Condition {
+    /// The uploader: pending bytes reach a minimum, or the trace is finished.
+    case pending(atLeast: Int64)
+    /// A writer: the backlog drops to the limit.
+    case backlog(atMost: Int64)
+    /// The end of the job: the finished trace is all in GitLab.
+    case drained
+  }
+
+  private let state: Mutex<State>
+  package let spoolURL: URL
+
+  package init(spoolURL: URL, masker: SecretMasker, backlogLimit: Int64 = 16 << 20) throws {
+    _ = FileManager.default.createFile(atPath: spoolURL.path, contents: nil)
+    let handle = try FileHandle(forUpdating: spoolURL)
+    self.spoolURL = spoolURL
+    self.backlogLimit = backlogLimit
+    self.state = Mutex(State(masker: masker, spool: handle))
+  }
+
+  // MARK: JobLog
+
+  package func write(_ text: String) async {
+    let ready: Bool = state.withLock { state in
+      guard !state.finished else { return true }
+      let masked = state.masker.write(text.utf8)
+      Self.append(masked, to: &state)
+      return state.abandoned || state.length - state.sent <= backlogLimit
+    }
+    if !ready { await wait(for: .backlog(atMost: backlogLimit)) }
+  }
+
+  package func addMask(_ secret: String) {
+    state.withLock { $0.masker.addMask(secret) }
+  }
+
+  /// Ends the log: releases what the masker held back. Later writes are dropped.
+  /// Returns the checksum and size GitLab expects in the final update.
+  @discardableResult
+  package func finish() -> (checksum: String, size: Int64) {
+    state.withLock { state in
+      if !state.finished {
+        Self.append(state.masker.flush(), to: &state)
+        state.finished = true
+        Self.wakeWaiters(&state)
+      }
+      return (state.checksum.formatted, state.length)
+    }
+  }
+
+  // MARK: uploader side
+
+  /// The next bytes GitLab does not hold yet, at most `limit`, with their offset.
+  package func nextChunk(limit: Int) -> (offset: Int64, bytes: Data)? {
+    state.withLock { state in
+      guard state.sent < state.length, !state.abandoned else { return nil }
+      let count = Int(min(Int64(limit), state.length - state.sent))
+      do {
+        try state.spool.seek(toOffset: UInt64(state.sent))
+        let bytes = try state.spool.read(upToCount: count) ?? Data()
+        try state.spool.seekToEnd()
+        return bytes.isEmpty ? nil : (state.sent, bytes)
+      } catch {
+        return nil
+      }
+    }
+  }
+
+  /// GitLab holds the first `length` bytes: go on from there. A length smaller than what was
+  /// sent (GitLab lost a chunk) makes the uploader send again from it.
+  package func gitLabHolds(_ length: Int64) {
+    state.withLock { state in
+      state.sent = max(0, min(length, state.length))
+      Self.wakeWaiters(&state)
+    }
+  }
+
+  /// GitLab will take no more of this log (the job is gone): writers stop waiting.
+  package func abandon() {
+    state.withLock { state in
+      state.abandoned = true
+      Self.wakeWaiters(&state)
+    }
+  }
+
+  package var isFinished: Bool { state.withLock { $0.finished } }
+  package var isAbandoned: Bool { state.withLock { $0.abandoned } }
+  package var isFullySent: Bool { state.withLock { $0.finished && $0.sent == $0.length } }
+  package var length: Int64 { state.withLock { $0.length } }
+  package var pending: Int64 { state.withLock { $0.length - $0.sent } }
+
+  /// Waits until at least `bytes` are pending, the trace is finished or abandoned, or the
+  /// calling task is cancelled.
+  package func waitForPending(atLeast bytes: Int64) async {
+    await wait(for: .pending(atLeast: bytes))
+  }
+
+  /// Waits until GitLab holds the whole finished trace; false when `timeout` passes first or
+  /// GitLab will take no more.
+  package func waitUntilDrained(timeout: Duration) async -> Bool {
+    await withTaskGroup(of: Void.self) { group in
+      group.addTask { await self.wait(for: .drained) }
+      group.addTask { try? await Task.sleep(for: timeout) }
+      await group.next()
+      group.cancelAll()
+    }
+    return isFullySent && !isAbandoned
+  }
+
+  /// GitLab lost the log (412 on the final update) and wants it all again.
+  package func resendFromStart() {
+    state.withLock { state in
+      state.sent = 0
+      state.abandoned = false
+    }
+  }
+
+  /// Every byte written so far, as GitLab should hold it.
+  package func contents() throws -> Data {
+    try state.withLock { state in
+      try state.spool.seek(toOffset: 0)
+      let data = try state.spool.readToEnd() ?? Data()
+      try state.spool.seekToEnd()
+      return data
+    }
+  }
+
+  package func close() {
+    state.withLock { state in try? state.spool.close() }
+  }
+
+  // MARK: waiting
+
+  private func wait(for condition: Condition) async {
+    let id = state.withLock { state in
+      defer { state.nextWaiter += 1 }
+      return state.nextWaiter
+    }
+    await withTaskCancellationHandler {
+      await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+        let now = state.withLock { state in
+          if Task.isCancelled || Self.holds(condition, in: state) { return true }
+          state.waiters[id] = (condition, continuation)
+          return false
+        }
+        if now { continuation.resume() }
+      }
+    } onCancel: {
+      state.withLock { $0.waiters.removeValue(forKey: id) }?.continuation.resume()
+    }
+  }
+
+  private static func holds(_ condition: Condition, in state: State) -> Bool {
+    if state.abandoned { return true }
+    switch condition {
+    case .pending(let bytes): return state.finished || state.length - state.sent >= bytes
+    case .backlog(let limit): return state.finished || state.length - state.sent <= limit
+    case .drained: return state.finished && state.sent == state.length
+    }
+  }
+
+  private static func wakeWaiters(_ state: inout State) {
+    for (id, waiter) in state.waiters where holds(waiter.condition, in: state) {
+      state.waiters.removeValue(forKey: id)
+      waiter.continuation.resume()
+    }
+  }
+
+  private static func append(_ bytes: [UInt8], to state: inout State) {
+    guard !bytes.isEmpty else { return }
+    state.spool.write(Data(bytes))
+    state.checksum.update(bytes)
+    state.length += Int64(bytes.count)
+    wakeWaiters(&state)
+  }
+}
