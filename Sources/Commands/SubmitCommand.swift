@@ -17,19 +17,36 @@ public struct SubmitCommand: Command {
       results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only if \
       every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
       as a runner system failure, failed tests and bad definitions as a script failure.
-
-      Variables:
-        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
-        LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
-        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs if the GitLab job is
-                                   cancelled, times out or the runner stops; ignore: leave them running
-        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
+    variables: [
+      .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
+      .lavaIgnoreTestFailures,
+    ],
     examples: [
-      CommandExample("submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts."),
-      CommandExample("submit 'boards/rock 5b.yaml'", "A path with a space, quoted."),
+      CommandExample(
+        "submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts.",
+        files: ["lava-job.yaml": exampleDefinition]),
+      CommandExample(
+        "submit 'boards/rock 5b.yaml'", "A path with a space, quoted.",
+        files: ["boards/rock 5b.yaml": exampleDefinition]),
     ]
   )
+
+  /// The definition the examples submit: a QEMU boot, templated with the pipeline's id.
+  static let exampleDefinition = """
+    job_name: "smoke test, pipeline {{ job.CI_PIPELINE_ID }}"
+    device_type: qemu
+    visibility: public
+    priority: medium
+    timeouts: {job: {minutes: 30}, action: {minutes: 10}}
+    actions:
+    - deploy:
+        to: tmpfs
+        timeout: {minutes: 5}
+        images:
+          rootfs: {url: "https://images.example.org/debian/rootfs.ext4", image_arg: "-drive format=raw,file={rootfs}"}
+    - boot: {method: qemu, media: tmpfs, timeout: {minutes: 5}, prompts: ["root@debian:~#"]}
+    """
 
   @Argument(help: "Path of the LAVA job definition inside the dependencies' artifacts.")
   public var file: String

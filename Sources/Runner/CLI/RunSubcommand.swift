@@ -192,7 +192,7 @@ struct RunSettings: Sendable {
       return URL(fileURLWithPath: $0, isDirectory: true)
     }
 
-    systemIDFile = try CLISetting.systemIDFile.resolve(options.systemIDFile, in: env).map {
+    systemIDFile = CLISetting.systemIDFile.resolve(options.systemIDFile, in: env).map {
       URL(fileURLWithPath: $0)
     }
 
