@@ -124,7 +124,8 @@ package final class LAVAClient: LAVAServer {
 
   /// Every line from `start` that LAVA has now, asked for `policy.logLinesPerRequest` at a
   /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
-  /// requests, after which the caller goes on from its new count as it does while following.
+  /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
+  /// count as it does while following.
   ///
   /// A reply larger than `limits.logReply` is asked again for fewer lines; a single line too
   /// large for a reply on its own is kept up to `limits.logLine` bytes, with a marker.
@@ -134,6 +135,7 @@ package final class LAVAClient: LAVAServer {
     let most = transport.policy.logLinesPerRequest
     var step = most
     var lines: [LAVALogLine] = []
+    var received = 0
     for _ in 0..<transport.policy.logRequestsPerCall {
       let chunk: [LAVALogLine]
       let bytes: Int
@@ -150,6 +152,10 @@ package final class LAVAClient: LAVAServer {
       lines += chunk
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
+      // The lines gathered are held until the caller has written them: about one reply's worth
+      // at most, whatever the length of the log; the caller asks again from its new count.
+      received += bytes
+      if received >= transport.policy.limits.logReply { break }
       // Long lines: ask next for about as many as half a reply holds at this size.
       let fit = bytes > 0 ? transport.policy.limits.logReply / 2 / max(1, bytes / chunk.count) : most
       step = min(most, max(step, fit))

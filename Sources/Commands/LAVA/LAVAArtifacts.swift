@@ -29,16 +29,24 @@ final class LAVALogFile: @unchecked Sendable {
     self.masker = masker
   }
 
+  /// Bytes gathered before they are masked and written: a batch of long lines is written in
+  /// pieces of about this size rather than copied whole.
+  static let pieceSize = 1 << 20
+
   func append(_ lines: [LAVALogLine]) throws(CommandFailure) {
     guard !lines.isEmpty else { return }
-    var bytes: [UInt8] = []
-    for line in lines {
-      bytes.append(contentsOf: line.raw.utf8)
-      bytes.append(UInt8(ascii: "\n"))
-    }
     do {
       try lock.withLock {
         guard !closed else { return }
+        var bytes: [UInt8] = []
+        for line in lines {
+          bytes.append(contentsOf: line.raw.utf8)
+          bytes.append(UInt8(ascii: "\n"))
+          if bytes.count >= Self.pieceSize {
+            try handle.write(contentsOf: masker.write(bytes))
+            bytes.removeAll(keepingCapacity: true)
+          }
+        }
         try handle.write(contentsOf: masker.write(bytes))
       }
     } catch {

@@ -98,6 +98,24 @@ import Testing
     }
   }
 
+  @Test func finding7_oneLogCallHoldsAboutOneReplyOfLinesHoweverLongTheLog() async throws {
+    var limits = LAVAReplyLimits()
+    limits.logReply = 16 << 10
+    try await Self.withClient(limits: limits) { lava, client in
+      let id = await lava.addJob(FakeLAVAJob(state: "Running"))
+      // 400 lines of about 1 KiB: 400 KiB, 25 replies' worth; one call used to gather 20 requests.
+      let all = (0..<400).map { Self.logLine($0, padding: 1000) }
+      await lava.appendLog(id, all)
+      var lines: [LAVALogLine] = []
+      for _ in 0..<200 where lines.count < all.count {
+        let batch = try await client.logLines(of: id, from: lines.count)
+        #expect(batch.reduce(0) { $0 + $1.raw.utf8.count } <= 2 * limits.logReply)
+        lines += batch
+      }
+      #expect(lines.map(\.raw) == all)
+    }
+  }
+
   @Test func finding7_logLineOverTheLineCapIsKeptTruncatedWithAVisibleMarker() async throws {
     var limits = LAVAReplyLimits()
     limits.logLine = 1 << 10
