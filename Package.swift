@@ -94,7 +94,7 @@ let package = Package(
     // HTTP through libcurl: one multi-handle thread, streamed bodies, redirects, TLS options.
     .target(
       name: "HTTP",
-      dependencies: ["RunnerCore", "CCurl"],
+      dependencies: ["Protocols", "RunnerCore", "CCurl"],
       swiftSettings: strict
     ),
     // libyaml into a node tree with positions; `file:line:column` diagnostics.

@@ -20,7 +20,7 @@ public struct MonitorFileCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),
-      .lavaIgnoreTestFailures,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout,
     ],
     examples: [
       CommandExample(
@@ -64,7 +64,8 @@ public struct MonitorFileCommand: Command {
       throw CommandFailure(
         SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(context.mask(error))")
     }
-    let retrier = LAVARetrier(polling: polling, context: context)
+    let retrier = LAVARetrier(
+      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
 
     let jobs: [Int64: LAVAJob]
     do {

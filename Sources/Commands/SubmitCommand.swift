@@ -20,7 +20,7 @@ public struct SubmitCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout,
     ],
     examples: [
       CommandExample(
@@ -86,9 +86,14 @@ public struct SubmitCommand: Command {
       throw CommandFailure(
         Self.reason(of: error), "submit: cannot use the LAVA server: \(context.mask(error))")
     }
+    let retrier = LAVARetrier(
+      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
     let ids: [Int64]
     do {
-      ids = try await server.submit(definition: definition)
+      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
+      ids = try await retrier.run("the submission of \(file)") {
+        try await server.submit(definition: definition)
+      }
     } catch {
       if Task.isCancelled { throw error }
       throw CommandFailure(
@@ -101,7 +106,6 @@ public struct SubmitCommand: Command {
       await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)")
     }
 
-    let retrier = LAVARetrier(polling: polling, context: context)
     let reports: [LAVAJobReport]
     do {
       reports = try await follow(ids, server: server, context: context, retrier: retrier)

@@ -1,4 +1,5 @@
 import Foundation
+import Protocols
 import RunnerCore
 
 /// Why an HTTP exchange failed. A reply with any status (404, 500) is not an error.
@@ -41,9 +42,7 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
         "Request to \(url) timed out: \(detail). The server is slow or unreachable; "
         + "retry later or raise the timeout."
     case .tls(let url, let detail):
-      return
-        "TLS failed for \(url): \(detail). Check the server certificate and the configured "
-        + "CA bundle or client certificate."
+      return "TLS with \(Self.hostAndPort(of: url)) failed for \(url): \(Self.tlsReason(detail)) (\(detail))."
     case .tooManyRedirects(let url, let limit):
       return "Gave up on \(url) after \(limit) redirects. The server redirects in a loop or too deep."
     case .bodyTooLarge(let url, let limit):
@@ -57,6 +56,68 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
     case .curl(let code, let message, let url):
       return "HTTP transfer for \(url) failed: \(message) (libcurl error \(code))."
     }
+  }
+}
+
+extension HTTPClientError: RetryClassified {
+  /// A server that could not be reached, broke the connection or did not answer in time may
+  /// answer later; a bad request, a TLS failure or a local problem will not change.
+  package var retryability: Retryability {
+    switch self {
+    case .connectionFailed, .connectionLost, .timedOut: .outage(retryAfter: nil)
+    case .invalidRequest, .tls, .tooManyRedirects, .bodyTooLarge, .fileAccess, .cancelled, .curl: .final
+    }
+  }
+}
+
+extension HTTPClientError {
+  /// What went wrong in a TLS handshake, in words a user can act on, from OpenSSL's text as
+  /// libcurl passes it on.
+  static func tlsReason(_ detail: String) -> String {
+    let text = detail.lowercased()
+    let trust = "--tls-ca-file (RUNNER_TLS_CA_FILE)"
+    let clientCertificate = "--tls-cert-file and --tls-key-file (RUNNER_TLS_CERT_FILE, RUNNER_TLS_KEY_FILE)"
+    if text.contains("certificate has expired") {
+      return "the server's certificate has expired; the server must renew it"
+    }
+    if text.contains("certificate is not yet valid") {
+      return
+        "the server's certificate is not valid yet; check this machine's clock and the server's certificate"
+    }
+    if text.contains("no alternative certificate subject name matches")
+      || text.contains("does not match target host name") || text.contains("subject name does not match")
+    {
+      return
+        "the server's certificate is for another host name; use the name the certificate is for in the URL"
+    }
+    if text.contains("unable to get local issuer certificate") || text.contains("self-signed certificate")
+      || text.contains("self signed certificate") || text.contains("unable to verify the first certificate")
+      || text.contains("unable to get issuer certificate")
+    {
+      return
+        "the server's certificate is not signed by a CA this runner trusts; give the CA that issued it with \(trust)"
+    }
+    if text.contains("alert certificate required") {
+      return "the server requires a client certificate; give one with \(clientCertificate)"
+    }
+    if text.contains("alert unknown ca") || text.contains("alert bad certificate")
+      || text.contains("alert certificate unknown")
+    {
+      return "the server refused the client certificate; give one it accepts with \(clientCertificate)"
+    }
+    if text.contains("client cert") || text.contains("private key") || text.contains("unable to set") {
+      return "the client certificate or its key could not be used; check \(clientCertificate)"
+    }
+    if text.contains("cert") && (text.contains("file") || text.contains("ca")) {
+      return "the CA bundle could not be used; check \(trust)"
+    }
+    return "the TLS handshake failed; check that the URL is an HTTPS server and that its certificate is valid"
+  }
+
+  /// "host:port" of a URL as `maskedForDisplay` shows it.
+  static func hostAndPort(of url: String) -> String {
+    guard let components = URLComponents(string: url), let host = components.host else { return url }
+    return components.port.map { "\(host):\($0)" } ?? host
   }
 }
 

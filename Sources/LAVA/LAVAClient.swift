@@ -8,9 +8,10 @@ import YAML
 /// One LAVA server as one token's user sees it, over REST API v0.2.
 ///
 /// Every request carries `Authorization: Token <token>`, waits for one of the server's shared
-/// `slots` (the cap on requests in flight to that server from the whole process), and is retried
-/// with backoff on 5xx/408/429 and connection failures, `policy.maxAttempts` tries at most.
-/// A submission is retried only when it cannot have reached LAVA (see `LAVATransport.Replay`).
+/// `slots` (the cap on requests in flight to that server from the whole process) and is tried
+/// once: its error says whether it was an outage (see `LAVAClientError.retryability`), and the
+/// command decides with the job's outage budget whether to ask again. A submission's failure is
+/// an outage only when it cannot have reached LAVA (see `LAVATransport.Replay`).
 ///
 /// Logs: LAVA answers 404 `{"detail":"Not found."}` both for "no line at or after `start`
 /// yet" and for an unknown job. A logs 404 is taken as "no lines yet" for a job this client has
@@ -25,11 +26,11 @@ package final class LAVAClient: LAVAServer {
 
   package init(
     url: URL, token: String, http: HTTPClient, slots: Slots, metrics: RunnerMetrics,
-    policy: LAVARetryPolicy = LAVARetryPolicy()
+    limits: LAVARequestLimits = LAVARequestLimits()
   ) {
     self.url = url
     transport = LAVATransport(
-      server: url, token: token, http: http, slots: slots, policy: policy,
+      server: url, token: token, http: http, slots: slots, limits: limits,
       masker: SecretMasker(secrets: [token]), metrics: metrics)
   }
 
@@ -74,8 +75,8 @@ package final class LAVAClient: LAVAServer {
       throw LAVAClientError.definitionRejected(server: url.maskedForDisplay, body: shown(response.body))
     case 408, 429:
       throw LAVAClientError.serverUnavailable(
-        endpoint: name, status: response.status, attempts: transport.policy.maxAttempts,
-        body: shown(response.body))
+        endpoint: name, status: response.status, body: shown(response.body),
+        retryAfter: response.head.retryAfter)
     default:
       throw failure(response, endpoint: name, jobID: nil, submission: true)
     }
@@ -122,8 +123,8 @@ package final class LAVAClient: LAVAServer {
 
   package static let jobsPerRequest = 200
 
-  /// Every line from `start` that LAVA has now, asked for `policy.logLinesPerRequest` at a
-  /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
+  /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
+  /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
   /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
   /// count as it does while following.
   ///
@@ -132,11 +133,11 @@ package final class LAVAClient: LAVAServer {
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
-    let most = transport.policy.logLinesPerRequest
+    let most = transport.limits.logLinesPerRequest
     var step = most
     var lines: [LAVALogLine] = []
     var received = 0
-    for _ in 0..<transport.policy.logRequestsPerCall {
+    for _ in 0..<transport.limits.logRequestsPerCall {
       let chunk: [LAVALogLine]
       let bytes: Int
       do {
@@ -155,9 +156,9 @@ package final class LAVAClient: LAVAServer {
       // The lines gathered are held until the caller has written them: about one reply's worth
       // at most, whatever the length of the log; the caller asks again from its new count.
       received += bytes
-      if received >= transport.policy.limits.logReply { break }
+      if received >= transport.limits.replies.logReply { break }
       // Long lines: ask next for about as many as half a reply holds at this size.
-      let fit = bytes > 0 ? transport.policy.limits.logReply / 2 / max(1, bytes / chunk.count) : most
+      let fit = bytes > 0 ? transport.limits.replies.logReply / 2 / max(1, bytes / chunk.count) : most
       step = min(most, max(step, fit))
     }
     return lines
@@ -166,7 +167,7 @@ package final class LAVAClient: LAVAServer {
   /// Line `index`, alone larger than a log reply may be: its start, read as a stream, and a
   /// marker instead of the rest.
   private func oversizedLogLine(of id: Int64, at index: Int) async throws -> LAVALogLine {
-    let limits = transport.policy.limits
+    let limits = transport.limits.replies
     let target = transport.endpoint(
       "jobs/\(id)/logs",
       query: [
@@ -192,7 +193,7 @@ package final class LAVAClient: LAVAServer {
       query: [
         URLQueryItem(name: "start", value: "\(start)"), URLQueryItem(name: "end", value: "\(start + count)"),
       ])
-    let limits = transport.policy.limits
+    let limits = transport.limits.replies
     let response = try await transport.send(.get, target, maxBodySize: limits.logReply)
     switch response.status {
     case 200:
@@ -211,7 +212,7 @@ package final class LAVAClient: LAVAServer {
 
   package func downloadJUnit(of id: Int64, to file: URL) async throws {
     let target = transport.endpoint("jobs/\(id)/junit")
-    let result = try await transport.download(target, to: file, maxBodySize: transport.policy.limits.junit)
+    let result = try await transport.download(target, to: file, maxBodySize: transport.limits.replies.junit)
     guard result.head.isSuccess else {
       let response = HTTPResponse(head: result.head, body: result.errorBody ?? Data())
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
@@ -297,8 +298,8 @@ package final class LAVAClient: LAVAServer {
           server: server, detail: "LAVA answered \(response.status): \(shown(response.body))")
       }
       return .serverUnavailable(
-        endpoint: endpoint, status: response.status, attempts: transport.policy.maxAttempts,
-        body: shown(response.body))
+        endpoint: endpoint, status: response.status, body: shown(response.body),
+        retryAfter: response.head.retryAfter)
     default:
       return .unexpectedStatus(endpoint: endpoint, status: response.status, body: shown(response.body))
     }

@@ -51,12 +51,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   }
 
   /// An error as the real client raises them: a failure reason and a message.
-  public struct FakeError: JobFailure, Equatable {
+  /// An error as the real client throws it: an infrastructure failure is an outage (asking
+  /// again may help), anything else is final, unless `retryability` says otherwise.
+  public struct FakeError: JobFailure, RetryClassified, Equatable {
     public var failureReason: FailureReason
     public var description: String
-    public init(_ reason: FailureReason, _ description: String) {
+    public var retryability: Retryability
+    public init(_ reason: FailureReason, _ description: String, retryability: Retryability? = nil) {
       self.failureReason = reason
       self.description = description
+      self.retryability = retryability ?? (reason == .runnerSystemFailure ? .outage(retryAfter: nil) : .final)
     }
   }
 

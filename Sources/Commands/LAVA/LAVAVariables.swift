@@ -19,6 +19,11 @@ extension CommandVariable {
         + "out or the runner stops")
   }
 
+  static let lavaOutageTimeout = CommandVariable(
+    LAVASettings.outageTimeoutVariable, default: "the runner's `--lava-outage-timeout` (10m)",
+    "how long to wait out an unreachable or failing LAVA server (`90s`, `10m`, `1h 30m` or seconds) "
+      + "before the job fails as a runner system failure; the wait is said in the job log once a minute")
+
   static let lavaIgnoreTestFailures = CommandVariable(
     LAVASettings.ignoreTestFailuresVariable, default: "`false`",
     "`true`: pass on the LAVA jobs' health alone; otherwise a failed test fails the job")

@@ -17,15 +17,15 @@ import Testing
   static let token = "lava-secret-token-1234"
 
   static func withClient<T: Sendable>(
-    limits: LAVAReplyLimits = LAVAReplyLimits(), _ body: (FakeLAVA, LAVAClient) async throws -> T
+    limits replyLimits: LAVAReplyLimits = LAVAReplyLimits(), _ body: (FakeLAVA, LAVAClient) async throws -> T
   ) async throws -> T {
     try await FakeLAVA.withRunning(token: Self.token) { lava in
       var configuration = HTTPClientConfiguration()
       configuration.proxy = .direct
-      var policy = LAVARetryPolicy(maxAttempts: 2, backoff: .immediate)
-      policy.limits = limits
+      var limits = LAVARequestLimits()
+      limits.replies = replyLimits
       let connections = LAVAConnections(
-        http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy)
+        http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), limits: limits)
       let client = try connections.client(url: await lava.url, token: Self.token)
       let value = try await body(lava, client)
       #expect(await lava.violations == [])
@@ -93,7 +93,7 @@ import Testing
             return (String(parts[0]), Int(parts[1]) ?? -1)
           })
         #expect(
-          query["end", default: .max] - query["start", default: 0] <= LAVARetryPolicy().logLinesPerRequest)
+          query["end", default: .max] - query["start", default: 0] <= LAVARequestLimits().logLinesPerRequest)
       }
     }
   }
@@ -166,10 +166,10 @@ import Testing
     defer { server.stop() }
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
-    var policy = LAVARetryPolicy(maxAttempts: 2, backoff: .immediate)
-    policy.limits.replyBody = 1 << 20
+    var limits = LAVARequestLimits()
+    limits.replies.replyBody = 1 << 20
     let client = try LAVAConnections(
-      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(), limits: limits
     )
     .client(url: server.baseURL, token: Self.token)
     let error = await #expect(throws: LAVAReplyTooLarge.self) { _ = try await client.job(1) }
