@@ -82,17 +82,19 @@ public enum TemplateCheck {
     return problems.sorted()
   }
 
-  /// Values are inserted verbatim: a definition is YAML, not HTML.
-  static let textPragma = "{{% CONTENT_TYPE: TEXT }}"
+  /// Values are inserted verbatim: a definition is YAML, not HTML. On a line of its own, which
+  /// mustache removes whole (line break included), so that the definition's first line, blank
+  /// or not, stays its first line.
+  static let textPragma = "{{% CONTENT_TYPE: TEXT }}\n"
 
   /// The parsed template; a mustache error becomes a ``TemplateProblem`` at its place.
   static func parse(_ text: String) throws -> MustacheTemplate {
     do {
       return try MustacheTemplate(string: textPragma + text)
     } catch let error as MustacheTemplate.ParserError {
-      let line = error.context.lineNumber
-      // The pragma sits before the first line's text.
-      let column = max(1, error.context.columnNumber - (line == 1 ? textPragma.count : 0))
+      // The pragma's own line comes before the definition's first.
+      let line = max(1, error.context.lineNumber - 1)
+      let column = max(1, error.context.columnNumber)
       throw TemplateProblem(line: line, column: column, message: message(for: error.error))
     }
   }

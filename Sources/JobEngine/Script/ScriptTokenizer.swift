@@ -10,21 +10,23 @@ package enum ScriptTokenizer {
     var words: [String] = []
     var word = ""
     var inWord = false
-    var quote: (character: Character, column: Int)?
+    var quote: (character: Unicode.Scalar, column: Int)?
     var escaping: Int? = nil
     var column = 0
 
-    for character in line {
+    // Unicode scalars, not characters: a quote followed by a combining mark is still a quote,
+    // as it is for a shell, which reads bytes.
+    for character in line.unicodeScalars {
       column += 1
       if escaping != nil {
         escaping = nil
         // A backslash before a line break joins the lines, as in a shell.
-        if character.isNewline { continue }
+        if character == "\n" || character == "\r" { continue }
         if let open = quote, open.character == "\"" {
           // Inside double quotes a backslash escapes only these; before others it stays.
-          if !"\"\\$`".contains(character) { word.append("\\") }
+          if !"\"\\$`".unicodeScalars.contains(character) { word.unicodeScalars.append("\\") }
         }
-        word.append(character)
+        word.unicodeScalars.append(character)
         inWord = true
         continue
       }
@@ -34,7 +36,7 @@ package enum ScriptTokenizer {
         } else if character == "\\" && open.character == "\"" {
           escaping = column
         } else {
-          word.append(character)
+          word.unicodeScalars.append(character)
         }
         continue
       }
@@ -54,12 +56,12 @@ package enum ScriptTokenizer {
       case "#" where !inWord:
         return words
       default:
-        word.append(character)
+        word.unicodeScalars.append(character)
         inWord = true
       }
     }
     if let open = quote {
-      throw .unbalancedQuote(open.character, column: open.column, line: line)
+      throw .unbalancedQuote(Character(open.character), column: open.column, line: line)
     }
     if let escapeColumn = escaping {
       throw .danglingBackslash(column: escapeColumn, line: line)
@@ -75,19 +77,19 @@ package enum ScriptTokenizer {
   static func commandLines(_ item: String) -> [String] {
     var lines: [String] = []
     var current = ""
-    var quote: Character?
+    var quote: Unicode.Scalar?
     var escaping = false
     var inWord = false
     var inComment = false
-    for character in item {
-      if character.isNewline, quote == nil, !escaping {
+    for character in item.unicodeScalars {
+      if character == "\n" || character == "\r", quote == nil, !escaping {
         lines.append(current)
         current = ""
         inWord = false
         inComment = false
         continue
       }
-      current.append(character)
+      current.unicodeScalars.append(character)
       if inComment { continue }
       if escaping {
         escaping = false
