@@ -18,6 +18,16 @@ public struct SubmitCommand: Command {
       every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
       as a runner system failure, failed tests and bad definitions as a script failure.
 
+      The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
+      top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
+      last line LAVA's `end:` line with the duration, and GitLab's duration on the header is \
+      LAVA's own), and inside them one per test definition run, test set and test case. A \
+      section is collapsed when it starts, before anyone knows how it ends; when a test case or \
+      an action fails, an open section right after it repeats its last 30 lines. Every section \
+      is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
+      the device prints pass through untouched, rejoined when LAVA split them across lines. \
+      A multinode definition's jobs share the job log without these sections.
+
       Variables:
         LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
         LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
@@ -160,7 +170,7 @@ public struct SubmitCommand: Command {
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
             server: server, id: id, renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] "),
-            file: file, log: context.log, polling: polling, retrier: retrier)
+            file: file, log: context.log, polling: polling, retrier: retrier, sections: ids.count == 1)
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())

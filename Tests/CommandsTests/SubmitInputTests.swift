@@ -6,7 +6,11 @@ import Testing
 @testable import Commands
 
 private func submit(_ context: RecordingJobContext) async -> CommandFailure? {
-  await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+  let failure = await outcome {
+    try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
+  }
+  expectBalancedSections(context.recordingLog.text)
+  return failure
 }
 
 @Test(arguments: ["LAVA_URL", "LAVA_TOKEN"])

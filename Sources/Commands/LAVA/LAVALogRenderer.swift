@@ -102,13 +102,45 @@ struct LAVALogRenderer: Sendable {
   }
 
   /// Lines of a message; `\r\n` is one separator (one Character in Swift), and a lone `\r`
-  /// ends a line too rather than letting target output overwrite what the job log shows.
+  /// ends a line too rather than letting target output overwrite what the job log shows,
+  /// except the `\r` that is part of a GitLab section marker the device printed.
   static func split(_ text: String) -> [String] {
-    text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+    guard text.contains("section_") else {
+      return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+    }
+    var lines: [String] = []
+    var current = ""
+    for character in text {
+      if character == "\r" && endsWithMarker(current) {
+        current.append(character)
+      } else if character.isNewline {
+        lines.append(current)
+        current = ""
+      } else {
+        current.append(character)
+      }
+    }
+    lines.append(current)
+    return lines
   }
 
-  /// A carriage return would let target output overwrite what the job log shows.
+  /// A carriage return would let target output overwrite what the job log shows; the one of a
+  /// GitLab section marker stays, or GitLab would not see the marker.
   static func clean(_ text: String) -> String {
-    text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text
+    guard text.contains("\r") else { return text }
+    guard text.contains("section_") else { return text.replacingOccurrences(of: "\r", with: "") }
+    var result = ""
+    for character in text where character != "\r" || endsWithMarker(result) {
+      result.append(character)
+    }
+    return result
   }
+
+  /// Whether `text` ends with `section_start:1700000000:name` or `section_end:…`, with optional
+  /// `[collapsed=true]`: what GitLab's marker has before its `\r`.
+  static func endsWithMarker(_ text: String) -> Bool {
+    text.range(of: markerBeforeReturn, options: .regularExpression) != nil
+  }
+
+  static let markerBeforeReturn = #"section_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\[[A-Za-z0-9_=, ]*\])?$"#
 }
