@@ -1,8 +1,18 @@
-// swift-tools-version: 6.1
+// swift-tools-version: 6.2
 import PackageDescription
 
+// Every target of ours: no warning allowed (applied to this package only, never to the
+// dependencies).
 let strict: [SwiftSetting] = [
-  .enableUpcomingFeature("ExistentialAny")
+  .enableUpcomingFeature("ExistentialAny"),
+  .treatAllWarnings(as: .error),
+]
+
+// What the runner's test targets (the unit tier and the system tier) see: every layer.
+let runnerTestDependencies: [Target.Dependency] = [
+  "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+  "TestSupport",
+  .product(name: "FlyingFox", package: "FlyingFox"),
 ]
 
 let package = Package(
@@ -84,7 +94,7 @@ let package = Package(
     // HTTP through libcurl: one multi-handle thread, streamed bodies, redirects, TLS options.
     .target(
       name: "HTTP",
-      dependencies: ["RunnerCore", "CCurl"],
+      dependencies: ["Protocols", "RunnerCore", "CCurl"],
       swiftSettings: strict
     ),
     // libyaml into a node tree with positions; `file:line:column` diagnostics.
@@ -132,25 +142,31 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
-    // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab.
+    // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab, the
+    // fake LAVA, test-only script commands.
     .target(
       name: "TestSupport",
       dependencies: [
         "Protocols",
         "RunnerCore",
+        .product(name: "ArgumentParser", package: "swift-argument-parser"),
         .product(name: "FlyingFox", package: "FlyingFox"),
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       path: "Tests/TestSupport",
       swiftSettings: strict
     ),
+    // Tests are in two tiers (scripts/run-tests): the unit tests (RunnerTests, FakeGitLabTests,
+    // CommandsTests) run in parallel; SystemTests (the lava-runner binary against the fake
+    // GitLab and a real LAVA, signals, packaging) run one at a time after them.
     .testTarget(
       name: "RunnerTests",
-      dependencies: [
-        "Runner", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
-        "TestSupport",
-        .product(name: "FlyingFox", package: "FlyingFox"),
-      ],
+      dependencies: runnerTestDependencies,
+      swiftSettings: strict
+    ),
+    .testTarget(
+      name: "SystemTests",
+      dependencies: runnerTestDependencies,
       swiftSettings: strict
     ),
     // The fake GitLab's own tests: it must be as strict as GitLab before runner tests trust it.

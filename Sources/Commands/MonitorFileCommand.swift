@@ -17,17 +17,18 @@ public struct MonitorFileCommand: Command {
       its results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only \
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
       it as a runner system failure, failed tests as a script failure.
-
-      Variables:
-        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
-        LAVA_TOKEN                 API token of a user who may see the jobs; keep it masked (required)
-        LAVA_CANCELLATION          ignore (default): leave the LAVA jobs running if the GitLab job
-                                   is cancelled; cancel: cancel them
-        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
+    variables: [
+      .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),
+      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+    ],
     examples: [
-      CommandExample("monitor-file jobs.json", "Wait for the LAVA jobs listed in jobs.json."),
-      CommandExample("monitor-files jobs.json", "The same, by the alias older pipelines use."),
+      CommandExample(
+        "monitor-file jobs.json", "Wait for the LAVA jobs listed in jobs.json.",
+        files: ["jobs.json": #"{"jobids": [1234, 1235]}"#]),
+      CommandExample(
+        "monitor-files jobs.json", "The same, by the alias older pipelines use.",
+        files: ["jobs.json": #"{"jobids": [1234]}"#]),
     ]
   )
 
@@ -63,7 +64,8 @@ public struct MonitorFileCommand: Command {
       throw CommandFailure(
         SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(context.mask(error))")
     }
-    let retrier = LAVARetrier(polling: polling, context: context)
+    let retrier = LAVARetrier(
+      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
 
     let jobs: [Int64: LAVAJob]
     do {

@@ -27,19 +27,36 @@ public struct SubmitCommand: Command {
       is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
       the device prints pass through untouched, rejoined when LAVA split them across lines. \
       A multinode definition's jobs share the job log without these sections.
-
-      Variables:
-        LAVA_URL                   the LAVA server, e.g. https://lava.example.com/ (required)
-        LAVA_TOKEN                 API token of the submitting user; keep it masked (required)
-        LAVA_CANCELLATION          cancel (default): cancel the LAVA jobs if the GitLab job is
-                                   cancelled, times out or the runner stops; ignore: leave them running
-        LAVA_IGNORE_TEST_FAILURES  true: pass on the LAVA jobs' health alone (default false)
       """,
+    variables: [
+      .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
+      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+    ],
     examples: [
-      CommandExample("submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts."),
-      CommandExample("submit 'boards/rock 5b.yaml'", "A path with a space, quoted."),
+      CommandExample(
+        "submit lava-job.yaml", "Submit lava-job.yaml from a dependency's artifacts.",
+        files: ["lava-job.yaml": exampleDefinition]),
+      CommandExample(
+        "submit 'boards/rock 5b.yaml'", "A path with a space, quoted.",
+        files: ["boards/rock 5b.yaml": exampleDefinition]),
     ]
   )
+
+  /// The definition the examples submit: a QEMU boot, templated with the pipeline's id.
+  static let exampleDefinition = """
+    job_name: "smoke test, pipeline {{ job.CI_PIPELINE_ID }}"
+    device_type: qemu
+    visibility: public
+    priority: medium
+    timeouts: {job: {minutes: 30}, action: {minutes: 10}}
+    actions:
+    - deploy:
+        to: tmpfs
+        timeout: {minutes: 5}
+        images:
+          rootfs: {url: "https://images.example.org/debian/rootfs.ext4", image_arg: "-drive format=raw,file={rootfs}"}
+    - boot: {method: qemu, media: tmpfs, timeout: {minutes: 5}, prompts: ["root@debian:~#"]}
+    """
 
   @Argument(help: "Path of the LAVA job definition inside the dependencies' artifacts.")
   public var file: String
@@ -79,9 +96,14 @@ public struct SubmitCommand: Command {
       throw CommandFailure(
         Self.reason(of: error), "submit: cannot use the LAVA server: \(context.mask(error))")
     }
+    let retrier = LAVARetrier(
+      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
     let ids: [Int64]
     do {
-      ids = try await server.submit(definition: definition)
+      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
+      ids = try await retrier.run("the submission of \(file)") {
+        try await server.submit(definition: definition)
+      }
     } catch {
       if Task.isCancelled { throw error }
       throw CommandFailure(
@@ -94,7 +116,6 @@ public struct SubmitCommand: Command {
       await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)")
     }
 
-    let retrier = LAVARetrier(polling: polling, context: context)
     let reports: [LAVAJobReport]
     do {
       reports = try await follow(ids, server: server, context: context, retrier: retrier)

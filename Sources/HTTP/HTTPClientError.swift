@@ -1,4 +1,5 @@
 import Foundation
+import Protocols
 import RunnerCore
 
 /// Why an HTTP exchange failed. A reply with any status (404, 500) is not an error.
@@ -55,6 +56,17 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
       return "Request to \(url) was cancelled because the HTTP client shut down."
     case .curl(let code, let message, let url):
       return "HTTP transfer for \(url) failed: \(message) (libcurl error \(code))."
+    }
+  }
+}
+
+extension HTTPClientError: RetryClassified {
+  /// A server that could not be reached, broke the connection or did not answer in time may
+  /// answer later; a bad request, a TLS failure or a local problem will not change.
+  package var retryability: Retryability {
+    switch self {
+    case .connectionFailed, .connectionLost, .timedOut: .outage(retryAfter: nil)
+    case .invalidRequest, .tls, .tooManyRedirects, .bodyTooLarge, .fileAccess, .cancelled, .curl: .final
     }
   }
 }

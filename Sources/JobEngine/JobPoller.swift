@@ -28,7 +28,7 @@ package struct JobPoller: Sendable {
   package let runner: JobRunner
   package var concurrent: Int
   package var checkInterval: Duration
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(60))
+  package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(60))
   /// 403s in a row before the runner gives up: the token is wrong or the runner was removed.
   package var tokenRejectionsBeforeStop = 3
   package let logger: Logger
@@ -139,7 +139,7 @@ package struct JobPoller: Sendable {
 
   package init(
     client: GitLabClient, runner: JobRunner, concurrent: Int, checkInterval: Duration,
-    backoff: Backoff = Backoff(initial: .seconds(1), maximum: .seconds(60)),
+    backoff: RetryPolicy = RetryPolicy(initial: .seconds(1), maximum: .seconds(60)),
     tokenRejectionsBeforeStop: Int = 3,
     logger: Logger, health: RunnerHealth = RunnerHealth()
   ) {

@@ -8,9 +8,10 @@ import YAML
 /// One LAVA server as one token's user sees it, over REST API v0.2.
 ///
 /// Every request carries `Authorization: Token <token>`, waits for one of the server's shared
-/// `slots` (the cap on requests in flight to that server from the whole process), and is retried
-/// with backoff on 5xx/408/429 and connection failures, `policy.maxAttempts` tries at most.
-/// A submission is retried only when it cannot have reached LAVA (see `LAVATransport.Replay`).
+/// `slots` (the cap on requests in flight to that server from the whole process) and is tried
+/// once: its error says whether it was an outage (see `LAVAClientError.retryability`), and the
+/// command decides with the job's outage budget whether to ask again. A submission's failure is
+/// an outage only when it cannot have reached LAVA (see `LAVATransport.Replay`).
 ///
 /// Logs: LAVA answers 404 `{"detail":"Not found."}` both for "no line at or after `start`
 /// yet" and for an unknown job. A logs 404 is taken as "no lines yet" for a job this client has
@@ -25,11 +26,11 @@ package final class LAVAClient: LAVAServer {
 
   package init(
     url: URL, token: String, http: HTTPClient, slots: Slots, metrics: RunnerMetrics,
-    policy: LAVARetryPolicy = LAVARetryPolicy()
+    limits: LAVARequestLimits = LAVARequestLimits()
   ) {
     self.url = url
     transport = LAVATransport(
-      server: url, token: token, http: http, slots: slots, policy: policy,
+      server: url, token: token, http: http, slots: slots, limits: limits,
       masker: SecretMasker(secrets: [token]), metrics: metrics)
   }
 
@@ -65,8 +66,8 @@ package final class LAVAClient: LAVAServer {
       throw LAVAClientError.definitionRejected(server: url.maskedForDisplay, body: shown(response.body))
     case 408, 429:
       throw LAVAClientError.serverUnavailable(
-        endpoint: name, status: response.status, attempts: transport.policy.maxAttempts,
-        body: shown(response.body))
+        endpoint: name, status: response.status, body: shown(response.body),
+        retryAfter: response.head.retryAfter)
     default:
       throw failure(response, endpoint: name, jobID: nil, submission: true)
     }
@@ -100,15 +101,15 @@ package final class LAVAClient: LAVAServer {
 
   package static let jobsPerRequest = 200
 
-  /// Every line from `start` that LAVA has now, asked for `policy.logLinesPerRequest` at a
-  /// time (`end=`) so that no reply gets too large; at most `policy.logRequestsPerCall`
+  /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
+  /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
   /// requests, after which the caller goes on from its new count as it does while following.
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
-    let step = transport.policy.logLinesPerRequest
+    let step = transport.limits.logLinesPerRequest
     var lines: [LAVALogLine] = []
-    for _ in 0..<transport.policy.logRequestsPerCall {
+    for _ in 0..<transport.limits.logRequestsPerCall {
       let chunk = try await logChunk(of: id, from: start + lines.count, count: step)
       lines += chunk
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
@@ -221,8 +222,8 @@ package final class LAVAClient: LAVAServer {
           server: server, detail: "LAVA answered \(response.status): \(shown(response.body))")
       }
       return .serverUnavailable(
-        endpoint: endpoint, status: response.status, attempts: transport.policy.maxAttempts,
-        body: shown(response.body))
+        endpoint: endpoint, status: response.status, body: shown(response.body),
+        retryAfter: response.head.retryAfter)
     default:
       return .unexpectedStatus(endpoint: endpoint, status: response.status, body: shown(response.body))
     }

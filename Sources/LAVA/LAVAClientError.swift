@@ -14,10 +14,11 @@ package enum LAVAClientError: JobFailure, Sendable, Equatable {
   /// The submission may have reached LAVA but no reply says so: not retried, because a second
   /// POST could start a duplicate job on a board.
   case submissionUncertain(server: String, detail: String)
-  /// 5xx/408/429 still after `attempts` tries.
-  case serverUnavailable(endpoint: String, status: Int, attempts: Int, body: String)
-  /// No usable reply after `attempts` tries: connection, TLS or timeout.
-  case transport(endpoint: String, attempts: Int, detail: String)
+  /// 5xx/408/429: the server is overloaded or failing; `retryAfter` is its own hint.
+  case serverUnavailable(endpoint: String, status: Int, body: String, retryAfter: Duration? = nil)
+  /// No usable reply: connection, TLS or timeout. `outage` when asking again may help (refused,
+  /// lost or timed out, not TLS or a bad request).
+  case transport(endpoint: String, detail: String, outage: Bool = true)
   /// A status LAVA does not give for this call (405, 413, …).
   case unexpectedStatus(endpoint: String, status: Int, body: String)
   /// A 2xx reply whose body is not what LAVA sends.
@@ -49,11 +50,11 @@ package enum LAVAClientError: JobFailure, Sendable, Equatable {
       "Submitting to LAVA at \(server) failed after the request may have reached the server: "
         + "\(detail). It was not retried so as not to start the job twice; LAVA may have created it "
         + "anyway (see \(server)scheduler/myjobs)."
-    case .serverUnavailable(let endpoint, let status, let attempts, let body):
-      "LAVA \(endpoint) answered \(status) \(Self.tries(attempts))"
-        + (body.isEmpty ? "" : ": \(body)") + ". The LAVA server is overloaded or failing; try again later."
-    case .transport(let endpoint, let attempts, let detail):
-      "LAVA \(endpoint) gave no reply \(Self.tries(attempts)): \(detail)"
+    case .serverUnavailable(let endpoint, let status, let body, _):
+      "LAVA \(endpoint) answered \(status)"
+        + (body.isEmpty ? "" : ": \(body)") + ". The LAVA server is overloaded or failing."
+    case .transport(let endpoint, let detail, _):
+      "LAVA \(endpoint) gave no reply: \(detail)"
     case .unexpectedStatus(let endpoint, let status, let body):
       "LAVA \(endpoint) answered \(status), which lava-runner does not expect"
         + (body.isEmpty ? "" : ": \(body)")
@@ -65,7 +66,17 @@ package enum LAVAClientError: JobFailure, Sendable, Equatable {
     }
   }
 
-  private static func tries(_ attempts: Int) -> String {
-    attempts == 1 ? "(1 try)" : "(\(attempts) tries)"
+}
+
+extension LAVAClientError: RetryClassified {
+  /// Only an unreachable or overloaded server is worth asking again; every other answer stands.
+  package var retryability: Retryability {
+    switch self {
+    case .serverUnavailable(_, _, _, let retryAfter): .outage(retryAfter: retryAfter)
+    case .transport(_, _, let outage): outage ? .outage(retryAfter: nil) : .final
+    case .tokenRejected, .definitionRejected, .jobNotFound, .submissionUncertain, .unexpectedStatus,
+      .malformedReply, .fileAccess:
+      .final
+    }
   }
 }

@@ -21,21 +21,25 @@ package final class LAVAConnections: LAVAConnector {
   private let http: HTTPClient
   private let metrics: RunnerMetrics
   private let maxConcurrentRequests: Int
-  private let policy: LAVARetryPolicy
+  private let limits: LAVARequestLimits
   private let pool = Mutex(Pool())
+  /// How long a job waits out an unreachable LAVA unless its LAVA_OUTAGE_TIMEOUT says otherwise.
+  package let outagePatience: Duration
 
   /// - Parameters:
   ///   - metrics: where every LAVA request and every followed job is counted.
   ///   - maxConcurrentRequests: requests in flight to one LAVA server from the whole process
   ///     (LAVA servers are easily overwhelmed); at least 1.
+  ///   - outagePatience: how long a job waits out an unreachable LAVA by default.
   package init(
     http: HTTPClient, metrics: RunnerMetrics, maxConcurrentRequests: Int = 4,
-    policy: LAVARetryPolicy = LAVARetryPolicy()
+    limits: LAVARequestLimits = LAVARequestLimits(), outagePatience: Duration = LAVAOutage.defaultPatience
   ) {
     self.http = http
     self.metrics = metrics
     self.maxConcurrentRequests = max(1, maxConcurrentRequests)
-    self.policy = policy
+    self.limits = limits
+    self.outagePatience = outagePatience
   }
 
   package func server(url: URL, token: String) throws -> any LAVAServer {
@@ -51,7 +55,7 @@ package final class LAVAConnections: LAVAConnector {
       let slots = pool.slots[key.server] ?? Slots(maxConcurrentRequests)
       pool.slots[key.server] = slots
       let client = LAVAClient(
-        url: server, token: token, http: http, slots: slots, metrics: metrics, policy: policy)
+        url: server, token: token, http: http, slots: slots, metrics: metrics, limits: limits)
       pool.clients[key] = client
       return client
     }

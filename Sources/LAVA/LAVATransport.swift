@@ -4,35 +4,36 @@ import Protocols
 import RunnerCore
 import YAML
 
-/// How hard a LAVA client tries before it gives up on a busy or unreachable server.
-package struct LAVARetryPolicy: Sendable {
-  /// Tries per call, the first included.
-  package var maxAttempts: Int = 5
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
-  /// The limit for one ordinary call; downloads have only an idle limit.
+/// The bounds of one LAVA request. There is no retry here: a failed request throws an error
+/// that says whether it is an outage (``Retryability``), and the command that asked decides,
+/// with the one ``RetryPolicy`` and the job's outage budget, whether to ask again.
+package struct LAVARequestLimits: Sendable {
+  /// The limit for one ordinary call, connection included.
   package var callTimeout: Duration = .seconds(60)
+  /// Downloads (JUnit) may take long while bytes flow, but not forever, and not while idle.
   package var downloadIdleTimeout: Duration = .seconds(120)
+  package var downloadTimeout: Duration = .seconds(30 * 60)
   /// Log lines asked for per request (LAVA's `end=`), and requests per `logLines` call.
   package var logLinesPerRequest = 5_000
   package var logRequestsPerCall = 20
 
   package init() {}
 
-  package init(maxAttempts: Int, backoff: Backoff) {
-    self.maxAttempts = max(1, maxAttempts)
-    self.backoff = backoff
+  package init(callTimeout: Duration) {
+    self.callTimeout = callTimeout
   }
 }
 
 /// Sends requests to one LAVA server: token header, the per-server cap on requests in flight,
-/// retries with backoff. Knows nothing of what the endpoints mean.
+/// bounded time. Knows nothing of what the endpoints mean.
 package struct LAVATransport: Sendable {
-  /// Whether a failed request may be sent again.
+  /// Whether a failed request may be sent again, which decides how its failure is classified.
   package enum Replay: Sendable {
-    /// GET: reading twice is harmless.
+    /// GET: reading twice is harmless, so every outage is retryable.
     case idempotent
-    /// POST jobs/: only when nothing can have reached the server (no connection was made) or
-    /// the server said it did not take the request (408, 429).
+    /// POST jobs/: retryable only when nothing can have reached the server (no connection was
+    /// made) or the server said it did not take the request (408, 429); any other failure may
+    /// have created the job, and a second POST could start a duplicate on a board.
     case submission
   }
 
@@ -45,7 +46,7 @@ package struct LAVATransport: Sendable {
   package let token: String
   package let http: HTTPClient
   package let slots: Slots
-  package let policy: LAVARetryPolicy
+  package let limits: LAVARequestLimits
   package let masker: SecretMasker
   /// Every request is counted here, by endpoint template and status.
   package let metrics: RunnerMetrics
@@ -93,7 +94,7 @@ package struct LAVATransport: Sendable {
       body = .data(json)
     }
     let request = HTTPRequest(
-      method: method, url: url, headers: headers, body: body, timeout: policy.callTimeout)
+      method: method, url: url, headers: headers, body: body, timeout: limits.callTimeout)
     let outcome = try await attempt(request, replay: replay) {
       try await .response(http.data(for: $0, maxBodySize: maxBodySize))
     }
@@ -104,8 +105,8 @@ package struct LAVATransport: Sendable {
   /// Streams a 2xx body to `file`; for any other status the start of the body comes back.
   package func download(_ url: URL, to file: URL) async throws -> HTTPDownloadResult {
     let request = HTTPRequest(
-      method: .get, url: url, headers: ["Authorization": "Token \(token)"], timeout: nil,
-      idleTimeout: policy.downloadIdleTimeout)
+      method: .get, url: url, headers: ["Authorization": "Token \(token)"], timeout: limits.downloadTimeout,
+      idleTimeout: limits.downloadIdleTimeout)
     let outcome = try await attempt(request, replay: .idempotent) {
       try await .download(http.download($0, to: file))
     }
@@ -113,53 +114,37 @@ package struct LAVATransport: Sendable {
     return result
   }
 
+  /// One try: any reply comes back; a transport failure throws, classified for the caller.
   private func attempt(
     _ request: HTTPRequest, replay: Replay, _ perform: (HTTPRequest) async throws -> Outcome
   ) async throws -> Outcome {
     let name = displayName(request.method, request.url)
-    var attempt = 1
-    while true {
-      let result: Result<Outcome, HTTPClientError>
-      guard await slots.acquire() else { throw CancellationError() }
-      let started = ContinuousClock.now
+    guard await slots.acquire() else { throw CancellationError() }
+    let started = ContinuousClock.now
+    let result: Result<Outcome, HTTPClientError>
+    do {
+      defer { slots.release() }
       do {
-        defer { slots.release() }
-        do {
-          result = .success(try await perform(request))
-        } catch let error as HTTPClientError {
-          result = .failure(error)
-        }
+        result = .success(try await perform(request))
+      } catch let error as HTTPClientError {
+        result = .failure(error)
       }
-      let label = Self.metricsLabel(request.url)
-      let status = (try? result.get()).map { String($0.head.status) } ?? "error"
-      metrics.lavaRequest(endpoint: label, status: status, duration: ContinuousClock.now - started)
-      let retryAfter: Duration?
-      switch result {
-      case .success(let outcome):
-        let head = outcome.head
-        guard Self.isRetryable(status: head.status, replay: replay), attempt < policy.maxAttempts else {
-          return outcome
-        }
-        retryAfter = head.retryAfter
-      case .failure(let error):
-        if case .fileAccess(let path, let detail) = error {
-          throw LAVAClientError.fileAccess(path: path, detail: detail)
-        }
-        let detail = masker.mask(error.description)
-        guard Self.isRetryable(error, replay: replay) else {
-          if replay == .submission, !Self.isNotSent(error) {
-            throw LAVAClientError.submissionUncertain(server: server.maskedForDisplay, detail: detail)
-          }
-          throw LAVAClientError.transport(endpoint: name, attempts: attempt, detail: detail)
-        }
-        guard attempt < policy.maxAttempts else {
-          throw LAVAClientError.transport(endpoint: name, attempts: attempt, detail: detail)
-        }
-        retryAfter = nil
+    }
+    let status = (try? result.get()).map { String($0.head.status) } ?? "error"
+    metrics.lavaRequest(
+      endpoint: Self.metricsLabel(request.url), status: status, duration: ContinuousClock.now - started)
+    switch result {
+    case .success(let outcome):
+      return outcome
+    case .failure(let error):
+      if case .fileAccess(let path, let detail) = error {
+        throw LAVAClientError.fileAccess(path: path, detail: detail)
       }
-      metrics.retried(target: "lava", endpoint: label)
-      try await Task.sleep(for: policy.backoff.delay(attempt: attempt, retryAfter: retryAfter))
-      attempt += 1
+      let detail = masker.mask(error.description)
+      if replay == .submission, !Self.isNotSent(error) {
+        throw LAVAClientError.submissionUncertain(server: server.maskedForDisplay, detail: detail)
+      }
+      throw LAVAClientError.transport(endpoint: name, detail: detail, outage: error.retryability != .final)
     }
   }
 
@@ -170,26 +155,6 @@ package struct LAVATransport: Sendable {
     let root = "/api/v0.2/"
     let relative = path.range(of: root, options: .backwards).map { String(path[$0.upperBound...]) } ?? path
     return RunnerMetrics.endpointLabel(relative)
-  }
-
-  package static func isRetryable(status: Int, replay: Replay) -> Bool {
-    switch replay {
-    case .idempotent: status == 408 || status == 429 || (500...599).contains(status)
-    // A 5xx may come after LAVA created the job (a proxy's 502/504 certainly can).
-    case .submission: status == 408 || status == 429
-    }
-  }
-
-  package static func isRetryable(_ error: HTTPClientError, replay: Replay) -> Bool {
-    switch replay {
-    case .idempotent:
-      switch error {
-      case .connectionFailed, .connectionLost, .timedOut: true
-      default: false
-      }
-    case .submission:
-      if case .connectionFailed = error { true } else { false }
-    }
   }
 
   /// No connection was made, so no byte of the request left this process.

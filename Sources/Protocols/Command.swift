@@ -21,7 +21,7 @@ extension Command {
     CommandConfiguration(
       commandName: metadata.name,
       abstract: metadata.summary,
-      discussion: metadata.discussion,
+      discussion: metadata.helpDiscussion,
       aliases: metadata.aliases
     )
   }

@@ -11,6 +11,20 @@ public protocol LAVAConnector: Sendable {
   /// Empty when the definition is fine. Asynchronous because reading a large definition is
   /// CPU-bound work that must not hold a thread of the pool that runs every job.
   func problems(inDefinition text: String, name: String) async -> [String]
+
+  /// How long a job waits out an unreachable or failing LAVA server before it fails, unless the
+  /// job's LAVA_OUTAGE_TIMEOUT says otherwise (`--lava-outage-timeout`).
+  var outagePatience: Duration { get }
+}
+
+/// The LAVA outage budget's default: long enough for a LAVA upgrade or a web server restart,
+/// short enough that a dead server fails a pipeline within minutes.
+public enum LAVAOutage {
+  public static let defaultPatience: Duration = .seconds(600)
+}
+
+extension LAVAConnector {
+  public var outagePatience: Duration { LAVAOutage.defaultPatience }
 }
 
 /// One LAVA server as the token's user sees it (REST API v0.2). Errors thrown conform to

@@ -99,8 +99,8 @@ func monitorFileLeavesLAVAJobsRunningByDefault(policy: String?) async throws {
   fake.script(38, endlessJob())
   fake.delayCancels(by: .seconds(600))
   let polling = LAVAPolling(
-    active: fastPolling.active, quietMax: fastPolling.quietMax, retryDelay: fastPolling.retryDelay,
-    attempts: fastPolling.attempts, cleanupTimeout: .milliseconds(20))
+    active: fastPolling.active, quietMax: fastPolling.quietMax, retry: fastPolling.retry,
+    outageNotice: fastPolling.outageNotice, cleanupTimeout: .milliseconds(20))
   let context = try lavaContext(fake, files: ["lava-job.yaml": "x: 1\n"])
   try await cancelWhileRunning(context, fake: fake, after: "job 38") {
     try await SubmitCommand(file: "lava-job.yaml", polling: polling).run(in: context)

@@ -6,7 +6,9 @@ import TestSupport
 
 /// Fast polling for tests: the commands' logic is the same, only the pauses shrink.
 let fastPolling = LAVAPolling(
-  active: .milliseconds(1), quietMax: .milliseconds(4), retryDelay: .milliseconds(1), attempts: 4,
+  active: .milliseconds(1), quietMax: .milliseconds(4),
+  retry: RetryPolicy(initial: .milliseconds(1), maximum: .milliseconds(4), jitter: 0),
+  outageNotice: .milliseconds(50),
   cleanupTimeout: .seconds(5))
 
 let lavaToken = "tok-0123456789abcdef"

@@ -93,20 +93,73 @@ private func finishedJob(
     context.renderedLAVALines
       == (1...3).map { "01:38:32 tgt  line \($0)" } + ["         raw  - {\"dt\": ! \"x\" BROKEN"]
       + (4...7).map { "01:38:32 tgt  line \($0)" })
-  #expect(context.recordingLog.plainText.contains("attempt 2 of 4"))
   #expect(try context.artifactText("8_log.yaml") == lines.map { $0.raw + "\n" }.joined())
 }
 
-@Test func aServerThatKeepsFailingEndsTheJobAsARunnerSystemFailure() async throws {
+@Test func aServerThatStaysDownPastTheOutageBudgetEndsTheJobAsARunnerSystemFailure() async throws {
   let fake = FakeLAVAServer(submitting: [9])
   fake.script(9, finishedJob(lines: targetLines(4)))
   let down = FakeLAVAServer.FakeError(.runnerSystemFailure, "503 Service Unavailable")
-  fake.failLog(of: 9, from: 0, with: Array(repeating: down, count: 10))
+  fake.failLog(of: 9, from: 0, with: Array(repeating: down, count: 100_000))
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": definition],
+    variables: [JobVariable(key: "LAVA_OUTAGE_TIMEOUT", value: "1s")])
+
+  let started = ContinuousClock.now
+  let failure = try #require(await submit(context))
+  #expect(ContinuousClock.now - started >= .seconds(1))
+  #expect(failure.failureReason == .runnerSystemFailure)
+  #expect(failure.message.contains("longer than the outage budget of 1s (LAVA_OUTAGE_TIMEOUT)"))
+  #expect(failure.message.contains("503 Service Unavailable"))
+  // Said when it began and then once per notice interval (50 ms in these tests), not once per
+  // try (a try every 4 ms at most).
+  let notices = context.recordingLog.plainText.components(separatedBy: "LAVA unreachable since").count - 1
+  #expect(notices >= 1 && notices <= 40, "\(notices) notices")
+  #expect(context.recordingLog.plainText.contains("of 1s), asking again for the log of LAVA job 9"))
+}
+
+@Test func aShortOutageIsWaitedOutSaidAndEndedWithoutLosingALine() async throws {
+  let fake = FakeLAVAServer(submitting: [9])
+  fake.script(9, finishedJob(lines: targetLines(4)))
+  let down = FakeLAVAServer.FakeError(.runnerSystemFailure, "connection refused")
+  fake.failLog(of: 9, from: 2, with: Array(repeating: down, count: 40))
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": definition],
+    variables: [JobVariable(key: "LAVA_OUTAGE_TIMEOUT", value: "60")])
+
+  #expect(await submit(context) == nil)
+  #expect(context.renderedLAVALines == (1...4).map { "01:38:32 tgt  line \($0)" })
+  let text = context.recordingLog.plainText
+  #expect(
+    text.contains("LAVA unreachable since") && text.contains("of 1m), asking again for ")
+      && text.contains(": connection refused"))
+  #expect(text.contains("LAVA reachable again after"))
+}
+
+@Test func aFinalErrorIsNotRetriedWhateverTheBudget() async throws {
+  let fake = FakeLAVAServer(submitting: [9])
+  fake.script(9, finishedJob(lines: targetLines(4)))
+  let malformed = FakeLAVAServer.FakeError(
+    .runnerSystemFailure, "a reply lava-runner cannot read", retryability: .final)
+  fake.failLog(of: 9, from: 0, with: [malformed])
   let context = try lavaContext(fake, files: ["lava-job.yaml": definition])
 
   let failure = try #require(await submit(context))
   #expect(failure.failureReason == .runnerSystemFailure)
-  #expect(failure.message.contains("after 4 attempts") && failure.message.contains("503 Service Unavailable"))
+  #expect(failure.message.contains("a reply lava-runner cannot read"))
+  #expect(!context.recordingLog.plainText.contains("LAVA unreachable"))
+}
+
+@Test(arguments: ["soon", "-5", "0", "10x", "9999999999999h"])
+func aBadOutageTimeoutFailsTheJobBeforeAnythingIsSubmitted(value: String) async throws {
+  let fake = FakeLAVAServer(submitting: [9])
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": definition],
+    variables: [JobVariable(key: "LAVA_OUTAGE_TIMEOUT", value: value)])
+  let failure = try #require(await submit(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.contains("LAVA_OUTAGE_TIMEOUT is '\(value)'; expected a duration such as 90s"))
+  #expect(fake.definitions.isEmpty)
 }
 
 @Test(arguments: [

@@ -141,8 +141,13 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
 
 @Test func theCommandsDocumentTheirVariablesAndParseTheirExamples() throws {
   for type in [SubmitCommand.self, MonitorFileCommand.self] as [any Command.Type] {
-    for variable in ["LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES"] {
-      #expect(type.metadata.discussion.contains(variable), "\(type.metadata.name): \(variable)")
+    let names = [
+      "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
+    ]
+    #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")
+    let help = type.helpMessage(columns: 200)
+    for variable in type.metadata.variables {
+      #expect(help.contains("\(variable.name)  "), "\(type.metadata.name) --help: \(variable.name)")
     }
   }
   #expect(try SubmitCommand.parse(["boards/rock 5b.yaml"]).file == "boards/rock 5b.yaml")

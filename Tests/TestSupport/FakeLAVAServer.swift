@@ -47,12 +47,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   }
 
   /// An error as the real client raises them: a failure reason and a message.
-  public struct FakeError: JobFailure, Equatable {
+  /// An error as the real client throws it: an infrastructure failure is an outage (asking
+  /// again may help), anything else is final, unless `retryability` says otherwise.
+  public struct FakeError: JobFailure, RetryClassified, Equatable {
     public var failureReason: FailureReason
     public var description: String
-    public init(_ reason: FailureReason, _ description: String) {
+    public var retryability: Retryability
+    public init(_ reason: FailureReason, _ description: String, retryability: Retryability? = nil) {
       self.failureReason = reason
       self.description = description
+      self.retryability = retryability ?? (reason == .runnerSystemFailure ? .outage(retryAfter: nil) : .final)
     }
   }
 
@@ -63,6 +67,8 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public let url: URL
   private let lock = NSLock()
   private var scripted: [Int64: ScriptedJob] = [:]
+  /// The job of every id not scripted (``passEveryJob()``); nil: LAVA's 404.
+  private var unscripted: ScriptedJob?
   private var position: [Int64: Int] = [:]
   private var idsToSubmit: [Int64]
   private var submitError: FakeError?
@@ -88,6 +94,25 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public func script(_ id: Int64, _ job: ScriptedJob) {
     lock.withLock { scripted[id] = job }
   }
+
+  /// Every job not scripted, whatever its id, runs on a device and finishes Complete with one
+  /// passing test: the LAVA the commands' documented examples run against.
+  public func passEveryJob() {
+    let job = ScriptedJob(
+      steps: [
+        Step(.running, device: "qemu-01", visibleLines: 1), Step(.finished, .complete, device: "qemu-01"),
+      ],
+      lines: [
+        .lava("info", "start: 1 boot"),
+        .result(["definition": "0_smoke", "case": "boot", "result": "pass"]),
+        .result(["definition": "lava", "case": "job", "result": "pass"]),
+      ],
+      testCases: [LAVATestCase(suite: "0_smoke", name: "boot", result: "pass")])
+    lock.withLock { unscripted = job }
+  }
+
+  /// Called with the lock held.
+  private func scriptedJob(_ id: Int64) -> ScriptedJob? { scripted[id] ?? unscripted }
 
   /// Cancel requests hang this long (a server that does not answer), unless their task is cancelled.
   public func delayCancels(by delay: Duration) { lock.withLock { cancelDelay = delay } }
@@ -136,14 +161,14 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     try enter("jobs \(ids.map(String.init).joined(separator: ","))")
     return try lock.withLock {
       if !stateFailures.isEmpty { throw stateFailures.removeFirst() }
-      return ids.compactMap { scripted[$0] == nil ? nil : try? advance($0) }
+      return ids.compactMap { scriptedJob($0) == nil ? nil : try? advance($0) }
     }
   }
 
   /// Called with the lock held.
   private func advance(_ id: Int64) throws -> LAVAJob {
     if !stateFailures.isEmpty { throw stateFailures.removeFirst() }
-    guard let job = scripted[id], !job.steps.isEmpty else {
+    guard let job = scriptedJob(id), !job.steps.isEmpty else {
       throw FakeError(.scriptFailure, "404 Not Found: {\"detail\":\"Not found.\"} (job \(id))")
     }
     let index = min(position[id] ?? 0, job.steps.count - 1)
@@ -154,11 +179,11 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private func lavaJob(_ id: Int64, _ step: Step) -> LAVAJob {
     LAVAJob(
       id: id, state: step.state, health: step.health, description: "job \(id)", deviceType: "qemu",
-      device: step.device, failureComment: scripted[id]?.failureComment)
+      device: step.device, failureComment: scriptedJob(id)?.failureComment)
   }
 
   private func currentStep(_ id: Int64) -> Step? {
-    guard let job = scripted[id], !job.steps.isEmpty else { return nil }
+    guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }
     return job.steps[min(max((position[id] ?? 0) - 1, 0), job.steps.count - 1)]
   }
 
@@ -170,7 +195,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
         logFailures[id]?[start] = queued
         throw error
       }
-      guard let job = scripted[id] else {
+      guard let job = scriptedJob(id) else {
         throw FakeError(.scriptFailure, "404 Not Found: {\"detail\":\"Not found.\"} (job \(id))")
       }
       let served = servedLines[id, default: 0]
@@ -191,7 +216,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public func downloadJUnit(of id: Int64, to file: URL) async throws {
     try enter("junit \(id)")
     let text = try lock.withLock {
-      guard let job = scripted[id] else { throw FakeError(.scriptFailure, "404 Not Found (junit \(id))") }
+      guard let job = scriptedJob(id) else { throw FakeError(.scriptFailure, "404 Not Found (junit \(id))") }
       return job.junit
     }
     try Data(text.utf8).write(to: file)
@@ -199,7 +224,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
 
   public func testCases(of id: Int64) async throws -> [LAVATestCase] {
     try enter("tests \(id)")
-    return lock.withLock { scripted[id]?.testCases ?? [] }
+    return lock.withLock { scriptedJob(id)?.testCases ?? [] }
   }
 
   public func cancel(_ id: Int64) async throws {
@@ -207,7 +232,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     if let delay = lock.withLock({ cancelDelay }) { try await Task.sleep(for: delay) }
     lock.withLock {
       canceledIDs.append(id)
-      if var job = scripted[id] {
+      if var job = scriptedJob(id) {
         job.steps = [Step(.finished, .canceled, device: currentStep(id)?.device)]
         position[id] = 0
         scripted[id] = job

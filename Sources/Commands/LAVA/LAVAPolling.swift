@@ -1,86 +1,122 @@
 import Foundation
 import Protocols
 
-/// How often LAVA is asked and how hard the commands insist; injectable so that tests run fast.
+/// How often LAVA is asked and how an outage is waited out; injectable so that tests run fast.
 public struct LAVAPolling: Sendable, Equatable {
   /// Between polls while log lines or state changes flow: a new line reaches the job log
   /// within about two of these.
   public var active: Duration
   /// The longest pause while a job is queued or quiet; pauses double from ``active`` up to it.
   public var quietMax: Duration
-  /// The first pause after a failed request; it doubles up to ``quietMax``.
-  public var retryDelay: Duration
-  /// Consecutive failed requests after which a command gives up.
-  public var attempts: Int
+  /// The pauses between tries while LAVA is unreachable: the one ``RetryPolicy``; how long the
+  /// outage may last is the job's budget (LAVA_OUTAGE_TIMEOUT or the runner's default), not this.
+  public var retry: RetryPolicy
+  /// How often a continuing outage is reported in the job log.
+  public var outageNotice: Duration
   /// How long cancelling LAVA jobs may take when the GitLab job is cancelled.
   public var cleanupTimeout: Duration
 
   public init(
-    active: Duration, quietMax: Duration, retryDelay: Duration, attempts: Int, cleanupTimeout: Duration
+    active: Duration, quietMax: Duration, retry: RetryPolicy, outageNotice: Duration, cleanupTimeout: Duration
   ) {
     self.active = active
     self.quietMax = quietMax
-    self.retryDelay = retryDelay
-    self.attempts = attempts
+    self.retry = retry
+    self.outageNotice = outageNotice
     self.cleanupTimeout = cleanupTimeout
   }
 
-  /// About a second while lines flow, at most 15 s while quiet; 6 attempts span about a minute
-  /// of server trouble (1 + 2 + 4 + 8 + 15 + 15 s).
+  /// About a second while lines flow, at most 15 s while quiet; while LAVA is away, tries 1, 2,
+  /// 4, 8 then every 15 s, and a line in the job log once a minute.
   public static let standard = LAVAPolling(
-    active: .seconds(1), quietMax: .seconds(15), retryDelay: .seconds(1), attempts: 6,
-    cleanupTimeout: .seconds(10))
+    active: .seconds(1), quietMax: .seconds(15),
+    retry: RetryPolicy(initial: .seconds(1), maximum: .seconds(15)),
+    outageNotice: .seconds(60), cleanupTimeout: .seconds(10))
 
   func quieter(than interval: Duration) -> Duration {
     min(interval * 2, quietMax)
   }
-
-  func retryPause(afterFailure count: Int) -> Duration {
-    var pause = retryDelay
-    for _ in 1..<max(count, 1) { pause = min(pause * 2, quietMax) }
-    return pause
-  }
 }
 
-/// Requests to LAVA that survive a flaky server: each is retried with growing pauses until it
-/// succeeds, the failures stop being worth retrying, or ``LAVAPolling/attempts`` is exhausted.
+/// Requests to LAVA that wait out a flaky or absent server. A failure the ``RetryPolicy``
+/// calls final (a 4xx, a malformed reply) ends the command at once; an outage (refused, lost,
+/// timed out, 5xx, 429) is retried with growing pauses, said in the job log when it begins and
+/// then once a ``LAVAPolling/outageNotice``, for at most `patience` from its first failure.
+/// Each request waits out its own outage: a state request that gets through does not hide a
+/// log request that keeps failing.
 struct LAVARetrier: Sendable {
   let polling: LAVAPolling
-  /// Where retries are reported, their errors masked.
+  let patience: Duration
+  /// Where the outage is reported, its errors masked.
   let context: any JobContext
 
   /// `what` names the request in messages, e.g. "the log of LAVA job 12".
   func run<T: Sendable>(_ what: String, _ request: () async throws -> T) async throws -> T {
-    var failures = 0
+    let clock = ContinuousClock()
+    var attempt = 0
+    var outageStart: (instant: ContinuousClock.Instant, wall: Date)?
+    var lastNotice: ContinuousClock.Instant?
     while true {
+      let tried = clock.now
       do {
-        return try await request()
+        let value = try await request()
+        if let outageStart, lastNotice != nil {
+          await context.log.info(
+            "LAVA reachable again after \(DurationText.format(clock.now - outageStart.instant)); carrying on")
+        }
+        return value
       } catch {
         if Task.isCancelled || error is CancellationError { throw error }
-        // The server said the request itself is wrong (bad token, unknown job): asking again
-        // would get the same answer.
-        if let failure = error as? any JobFailure, failure.failureReason == .scriptFailure {
-          throw CommandFailure(.scriptFailure, "LAVA refused to give \(what): \(context.mask(error))")
+        guard case .outage(let retryAfter) = polling.retry.retryability(of: error) else {
+          // The server said the request itself is wrong (bad token, unknown job) or answered
+          // something unreadable: asking again would get the same answer.
+          let reason = (error as? any JobFailure)?.failureReason ?? .runnerSystemFailure
+          let verb = reason == .scriptFailure ? "LAVA refused to give" : "could not get"
+          throw CommandFailure(reason, "\(verb) \(what): \(context.mask(error))")
         }
-        failures += 1
-        if failures >= polling.attempts {
+        attempt += 1
+        let now = clock.now
+        // The outage began when the first failed request was sent: a server that never answers
+        // takes a whole call timeout to fail, and that time counts against the budget.
+        let start = outageStart ?? (tried, Date() - (now - tried).timeInterval)
+        outageStart = start
+        let elapsed = now - start.instant
+        if elapsed >= patience {
           throw CommandFailure(
             .runnerSystemFailure,
-            "could not get \(what) from LAVA after \(failures) attempts; the last error: \(context.mask(error))"
-          )
+            "LAVA unreachable since \(Self.clockTime(start.wall)) for \(DurationText.format(elapsed)), "
+              + "longer than the outage budget of \(DurationText.format(patience)) (LAVA_OUTAGE_TIMEOUT); "
+              + "gave up on \(what). The last error: \(context.mask(error))")
         }
-        let pause = polling.retryPause(afterFailure: failures)
-        await context.log.warning(
-          "could not get \(what) (attempt \(failures) of \(polling.attempts)), retrying in "
-            + "\(Self.format(pause)): \(context.mask(error))")
-        try await Task.sleep(for: pause)
+        if lastNotice.map({ now - $0 >= polling.outageNotice }) ?? true {
+          lastNotice = now
+          await context.log.warning(
+            "LAVA unreachable since \(Self.clockTime(start.wall)) (\(DurationText.format(elapsed)) of "
+              + "\(DurationText.format(patience))), asking again for \(what): \(context.mask(error))")
+        }
+        let pause = min(polling.retry.delay(attempt: attempt, retryAfter: retryAfter), patience - elapsed)
+        try await Task.sleep(for: max(pause, .milliseconds(1)))
       }
     }
+  }
+
+  static func clockTime(_ date: Date) -> String {
+    let formatter = DateFormatter()
+    formatter.locale = Locale(identifier: "en_US_POSIX")
+    formatter.timeZone = TimeZone(identifier: "UTC")
+    formatter.dateFormat = "HH:mm:ss 'UTC'"
+    return formatter.string(from: date)
   }
 
   static func format(_ duration: Duration) -> String {
     let milliseconds =
       duration.components.seconds * 1000 + duration.components.attoseconds / 1_000_000_000_000_000
     return milliseconds % 1000 == 0 ? "\(milliseconds / 1000) s" : "\(milliseconds) ms"
+  }
+}
+
+extension Duration {
+  fileprivate var timeInterval: TimeInterval {
+    Double(components.seconds) + Double(components.attoseconds) / 1e18
   }
 }

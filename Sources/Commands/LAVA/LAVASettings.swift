@@ -18,11 +18,15 @@ struct LAVASettings: Sendable {
   /// `LAVA_IGNORE_TEST_FAILURES=true`: a LAVA job passes when its health is Complete, whatever
   /// its test results.
   var ignoreTestFailures: Bool
+  /// `LAVA_OUTAGE_TIMEOUT`: how long to wait out an unreachable LAVA; nil for the runner's
+  /// default (`--lava-outage-timeout`).
+  var outageTimeout: Duration?
 
   static let urlVariable = "LAVA_URL"
   static let tokenVariable = "LAVA_TOKEN"
   static let cancellationVariable = "LAVA_CANCELLATION"
   static let ignoreTestFailuresVariable = "LAVA_IGNORE_TEST_FAILURES"
+  static let outageTimeoutVariable = "LAVA_OUTAGE_TIMEOUT"
 
   /// Reads the settings; `defaultCancellation` is the command's own choice when
   /// `LAVA_CANCELLATION` is not set. Values are quoted in errors only once masked, the token
@@ -88,6 +92,17 @@ struct LAVASettings: Sendable {
       }
     }
 
+    var outageTimeout: Duration?
+    if let value = variables[Self.outageTimeoutVariable], !value.isEmpty {
+      if let duration = DurationText.parse(value), duration > .zero {
+        outageTimeout = duration
+      } else {
+        problems.append(
+          "\(Self.outageTimeoutVariable) is '\(mask(value))'; expected a duration such as 90s, 10m or "
+            + "1h 30m, or a number of seconds, greater than zero and at most a year")
+      }
+    }
+
     guard let url, problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
@@ -98,6 +113,7 @@ struct LAVASettings: Sendable {
     self.token = token
     self.cancellation = cancellation
     self.ignoreTestFailures = ignoreTestFailures
+    self.outageTimeout = outageTimeout
   }
 
   /// The byte range of an address's user information (`user:password`) as written, if any:

@@ -12,7 +12,7 @@ package struct ArtifactUploader: Sendable {
   package let job: JobPayload
   package let log: any JobLog
   package let folder: URL
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
+  package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(30))
   package var attempts = 3
 
   package func upload(_ offered: [String: URL], outcome: JobOutcome) async {

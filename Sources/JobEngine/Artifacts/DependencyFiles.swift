@@ -12,7 +12,7 @@ package actor DependencyFiles {
   private let log: any JobLog
   private var archives: [Int64: Archive] = [:]
   package var attempts = 3
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(10))
+  package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(10))
 
   private enum Archive {
     case file(URL)

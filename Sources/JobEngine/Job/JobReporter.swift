@@ -11,7 +11,7 @@ package struct JobReporter: Sendable {
   package let jobToken: String
   package let control: JobControl
   package var keepAliveInterval: Duration = .seconds(30)
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
+  package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(30))
   /// How long the final update keeps trying before the runner gives up on it.
   package var finalUpdatePatience: Duration = .seconds(600)
 

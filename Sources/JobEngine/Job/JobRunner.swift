@@ -13,7 +13,7 @@ package struct JobRunner: Sendable {
     package var traceInterval: Duration = .seconds(3)
     package var keepAliveInterval: Duration = .seconds(30)
     package var finalUpdatePatience: Duration = .seconds(600)
-    package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
+    package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(30))
 
     package init(
       workRoot: URL = FileManager.default.temporaryDirectory, traceInterval: Duration = .seconds(3),

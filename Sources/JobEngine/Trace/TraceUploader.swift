@@ -16,7 +16,7 @@ package struct TraceUploader: Sendable {
   package let control: JobControl
   /// Until GitLab says otherwise (`X-GitLab-Trace-Update-Interval`).
   package var interval: Duration = .seconds(3)
-  package var backoff = Backoff(initial: .seconds(1), maximum: .seconds(30))
+  package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(30))
 
   /// Runs until the finished trace is all in GitLab, or GitLab will take no more of it.
   package func run() async {

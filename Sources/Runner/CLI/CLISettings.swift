@@ -62,6 +62,11 @@ extension CLISetting {
     option: "lava-max-concurrent-requests",
     summary: "Requests in flight at once to one LAVA server, for all jobs",
     environment: ["RUNNER_LAVA_MAX_CONCURRENT_REQUESTS"], default: .value("4"))
+  static let lavaOutageTimeout = CLISetting(
+    option: "lava-outage-timeout",
+    summary: "How long a job waits out an unreachable or failing LAVA server before it fails "
+      + "(90s, 10m, 1h 30m or seconds); a job's LAVA_OUTAGE_TIMEOUT overrides it",
+    environment: ["RUNNER_LAVA_OUTAGE_TIMEOUT"], default: .value("10m"))
   static let listenAddress = CLISetting(
     option: "listen-address", summary: "Serve /metrics, /health/live and /health/ready here, e.g. :9252",
     environment: ["RUNNER_LISTEN_ADDRESS"], default: .unset("off"))

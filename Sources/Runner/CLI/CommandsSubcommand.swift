@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import JobEngine
 import Protocols
 import RunnerCore
@@ -18,12 +19,21 @@ struct CommandsSubcommand: ParsableCommand {
   @Flag(name: .shortAndLong, help: "List every command with its one-line summary (the default).")
   var list = false
 
+  @Flag(
+    help: """
+      Print the README's command and variable tables, in Markdown, from the commands' metadata \
+      (scripts/update-readme puts them into README.md).
+      """)
+  var markdown = false
+
   @Argument(help: "A command name or alias: print its usage, options and examples.")
   var name: String?
 
   func run() throws {
     let registry = CommandRegistry.builtIn()
-    if let name, !list {
+    if markdown {
+      print(Self.markdown(registry.commands), terminator: "")
+    } else if let name, !list {
       let type: any Command.Type
       do {
         type = try registry.resolve(name)
@@ -64,5 +74,50 @@ struct CommandsSubcommand: ParsableCommand {
       }
     }
     return text
+  }
+
+  /// The README's tables: every command with its usage and summary, then every job variable
+  /// with its default, meaning and the commands that read it (one row where they agree).
+  static func markdown(_ commands: [any Command.Type]) -> String {
+    var text = "| command | what it does |\n|---|---|\n"
+    for type in commands {
+      let metadata = type.metadata
+      var title = "`" + type.usageString() + "`"
+      if !metadata.aliases.isEmpty {
+        title += " (alias " + metadata.aliases.map { "`\($0)`" }.joined(separator: ", ") + ")"
+      }
+      text += "| \(cell(title)) | \(cell(metadata.summary)) |\n"
+    }
+    var rows: [(variable: CommandVariable, readers: [String])] = []
+    for type in commands {
+      for variable in type.metadata.variables {
+        if let index = rows.firstIndex(where: { $0.variable == variable }) {
+          rows[index].readers.append(type.metadata.name)
+        } else {
+          rows.append((variable, [type.metadata.name]))
+        }
+      }
+    }
+    guard !rows.isEmpty else { return text }
+    // A variable's rows together, in the order variables first appear.
+    let names = rows.map(\.variable.name)
+    rows = rows.enumerated().sorted {
+      (names.firstIndex(of: $0.element.variable.name)!, $0.offset)
+        < (names.firstIndex(of: $1.element.variable.name)!, $1.offset)
+    }.map(\.element)
+    text += "\nJob variables they read:\n\n| variable | read by | default | meaning |\n|---|---|---|---|\n"
+    for (variable, readers) in rows {
+      let columns = [
+        "`\(variable.name)`", readers.map { "`\($0)`" }.joined(separator: ", "),
+        variable.defaultValue ?? "required", variable.meaning,
+      ]
+      text += "| " + columns.map(cell).joined(separator: " | ") + " |\n"
+    }
+    return text
+  }
+
+  /// Text that stays in one Markdown table cell.
+  private static func cell(_ text: String) -> String {
+    text.replacingOccurrences(of: "|", with: "\\|").replacingOccurrences(of: "\n", with: " ")
   }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import Foundation
 import GitLabAPI
 import HTTP
+import Protocols
 import RunnerCore
 
 /// How the registration commands end: 0 done, 1 GitLab refused (a token or a setting), 2 no usable
@@ -24,7 +25,7 @@ enum RegistrationExit {
 
 /// Runs `call`, again after GitLab was busy or unreachable, up to `attempts` times in all.
 func retryingTransient<T: Sendable>(
-  attempts: Int = 3, backoff: Backoff = Backoff(initial: .seconds(1), maximum: .seconds(10)),
+  attempts: Int = 3, backoff: RetryPolicy = RetryPolicy(initial: .seconds(1), maximum: .seconds(10)),
   onRetry: (RunnerRegistrationError, Duration) -> Void = { _, _ in },
   _ call: () async throws(RunnerRegistrationError) -> T
 ) async throws(RunnerRegistrationError) -> T {

@@ -5,6 +5,7 @@ import HTTP
 import JobEngine
 import LAVA
 import Logging
+import Protocols
 import RunnerCore
 import ServiceLifecycle
 import YAML
@@ -71,7 +72,8 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: .builtIn())),
         settings: jobSettings,
         lava: LAVAConnections(
-          http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests),
+          http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests,
+          outagePatience: settings.lavaOutageTimeout),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health
@@ -96,6 +98,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
       metadata: [
         "gitlab": "\(settings.connection.url.absoluteString)", "concurrent": "\(settings.concurrent)",
         "system_id": "\(client.identity.systemID)",
+        "lava_outage_timeout": "\(DurationText.format(settings.lavaOutageTimeout))",
       ])
     var groupLogger = logger
     groupLogger.logLevel = max(logger.logLevel, .warning)
@@ -116,7 +119,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
 struct RunOptions: ParsableArguments {
   static let settings: [CLISetting] = [
     .concurrent, .checkInterval, .name, .workDir, .systemIDFile, .logLevel, .logFormat,
-    .lavaMaxConcurrentRequests,
+    .lavaMaxConcurrentRequests, .lavaOutageTimeout,
     .listenAddress, .shutdownTimeout,
   ]
 
@@ -144,6 +147,9 @@ struct RunOptions: ParsableArguments {
   @Option(help: CLISetting.lavaMaxConcurrentRequests.help)
   var lavaMaxConcurrentRequests: Int?
 
+  @Option(help: CLISetting.lavaOutageTimeout.help)
+  var lavaOutageTimeout: String?
+
   @Option(help: CLISetting.listenAddress.help)
   var listenAddress: String?
 
@@ -165,6 +171,7 @@ struct RunSettings: Sendable {
   var listenAddress: ListenAddress?
   var shutdownTimeout: Duration
   var lavaMaxConcurrentRequests: Int
+  var lavaOutageTimeout: Duration
 
   init(gitlab: GitLabOptions, options: RunOptions, environment values: [String: String]) throws(SettingsError)
   {
@@ -192,7 +199,7 @@ struct RunSettings: Sendable {
       return URL(fileURLWithPath: $0, isDirectory: true)
     }
 
-    systemIDFile = try CLISetting.systemIDFile.resolve(options.systemIDFile, in: env).map {
+    systemIDFile = CLISetting.systemIDFile.resolve(options.systemIDFile, in: env).map {
       URL(fileURLWithPath: $0)
     }
 
@@ -212,6 +219,11 @@ struct RunSettings: Sendable {
       options.shutdownTimeout.map { "\($0)" }, in: env, expected: "seconds from 1 to 86400"
     ) { Double($0).flatMap { $0 > 0 && $0 <= 86400 ? $0 : nil } }
     shutdownTimeout = .milliseconds(Int64(timeout * 1000))
+
+    lavaOutageTimeout = try CLISetting.lavaOutageTimeout.required(
+      options.lavaOutageTimeout, in: env,
+      expected: "a duration such as 90s, 10m or 1h 30m, or seconds, above zero"
+    ) { DurationText.parse($0).flatMap { $0 > .zero ? $0 : nil } }
 
     lavaMaxConcurrentRequests = try CLISetting.lavaMaxConcurrentRequests.required(
       options.lavaMaxConcurrentRequests.map(String.init), in: env, expected: "a whole number from 1 to 256"

@@ -14,33 +14,6 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-/// Waits until cancelled, then records that it saw the cancellation (as `submit` will, to
-/// cancel its LAVA jobs).
-struct WaitTestCommand: Command {
-  static let metadata = CommandMetadata(
-    name: "wait-test", summary: "Wait until cancelled.", examples: [CommandExample("wait-test", "Waits.")])
-
-  func run(in context: any JobContext) async throws {
-    do {
-      try await Task.sleep(for: .seconds(60))
-    } catch {
-      let how = await context.cancellation.map { "\($0)" } ?? "nothing"
-      await context.log.line("cleaning up after \(how)")
-      throw error
-    }
-  }
-}
-
-struct InfraFailTestCommand: Command {
-  static let metadata = CommandMetadata(
-    name: "infra-fail-test", summary: "Fail as infrastructure.",
-    examples: [CommandExample("infra-fail-test", "Fails.")])
-
-  func run(in context: any JobContext) async throws {
-    throw CommandFailure(.runnerSystemFailure, "the board farm is down", exitCode: 3)
-  }
-}
-
 /// Ignores cancellation: waits on a timer that cancelling its task does not stop, then says so.
 /// Bounded: it ends by itself after 20 s.
 struct StubbornTestCommand: Command {

@@ -16,20 +16,19 @@ import Testing
 @Suite struct LAVAClientTests {
   static let token = "lava-secret-token-1234"
 
-  static func connections(maxConcurrentRequests: Int = 4, attempts: Int = 3) throws -> LAVAConnections {
+  static func connections(maxConcurrentRequests: Int = 4) throws -> LAVAConnections {
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
     return LAVAConnections(
       http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(),
-      maxConcurrentRequests: maxConcurrentRequests,
-      policy: LAVARetryPolicy(maxAttempts: attempts, backoff: .immediate))
+      maxConcurrentRequests: maxConcurrentRequests)
   }
 
   static func withClient<T: Sendable>(
-    attempts: Int = 3, token: String = token, _ body: (FakeLAVA, LAVAClient) async throws -> T
+    token: String = token, _ body: (FakeLAVA, LAVAClient) async throws -> T
   ) async throws -> T {
     try await FakeLAVA.withRunning(token: Self.token) { lava in
-      let client = try Self.connections(attempts: attempts).client(url: await lava.url, token: token)
+      let client = try Self.connections().client(url: await lava.url, token: token)
       let value = try await body(lava, client)
       #expect(await lava.violations == [])
       return value
@@ -92,49 +91,79 @@ import Testing
     }
   }
 
-  @Test func submissionRefusedWithTooManyRequestsIsRetried() async throws {
+  @Test func submissionRefusedWithTooManyRequestsIsAnOutageThatASecondTryGetsPast() async throws {
     try await Self.withClient { lava, client in
       await lava.failNext(.submit, with: 429)
+      let error = await #expect(throws: LAVAClientError.self) {
+        try await client.submit(definition: "actions: []")
+      }
+      #expect(error?.retryability == .outage(retryAfter: nil))
+      #expect(await lava.jobs.isEmpty)
       let ids = try await client.submit(definition: "actions: []")
       #expect(ids.count == 1)
       #expect(await lava.jobs.count == 1)
     }
   }
 
-  @Test func submissionToAnUnreachableServerIsRetriedAndThenFailsAsInfrastructure() async throws {
+  /// Retrying is the command's decision (one policy, one outage budget per job): the client
+  /// tries once and says whether asking again can help.
+  @Test func submissionToAnUnreachableServerIsTriedOnceAndCalledAnOutage() async throws {
     let lava = FakeLAVA(token: Self.token)
     try await lava.start()
     let url = await lava.url
     await lava.stop()
-    let client = try Self.connections(attempts: 2).client(url: url, token: Self.token)
+    let client = try Self.connections().client(url: url, token: Self.token)
     let error = await #expect(throws: LAVAClientError.self) {
       try await client.submit(definition: "actions: []")
     }
-    guard case .transport(_, let attempts, _)? = error else {
+    guard case .transport? = error else {
       Issue.record("expected a transport error, got \(String(describing: error))")
       return
     }
-    #expect(attempts == 2)
+    #expect(error?.retryability == .outage(retryAfter: nil))
     #expect(error?.failureReason == .runnerSystemFailure)
   }
 
-  @Test func retriesAreBoundedAndEndAsInfrastructureFailure() async throws {
-    try await Self.withClient(attempts: 3) { lava, client in
+  @Test func aServerErrorIsTriedOnceAndCalledAnOutageWithItsRetryAfter() async throws {
+    try await Self.withClient { lava, client in
       let id = await lava.addJob(FakeLAVAJob())
-      await lava.failNext(.job, with: 500, times: 10)
+      await lava.failNext(.job, with: .status(503, retryAfter: 7))
       let error = await #expect(throws: LAVAClientError.self) { try await client.job(id) }
       #expect(error?.failureReason == .runnerSystemFailure)
-      #expect(await lava.requests(to: .job).count == 3)
+      #expect(error?.retryability == .outage(retryAfter: .seconds(7)))
+      #expect(await lava.requests(to: .job).count == 1)
     }
   }
 
-  @Test func serverErrorsAndDroppedConnectionsAreRetriedForReads() async throws {
-    try await Self.withClient(attempts: 4) { lava, client in
+  @Test func aRefusedTokenAndAnUnknownJobAreFinal() async throws {
+    try await Self.withClient(token: "wrong-token") { _, client in
+      let error = await #expect(throws: LAVAClientError.self) { try await client.job(1) }
+      #expect(error?.retryability == .final)
+    }
+    try await Self.withClient { _, client in
+      let error = await #expect(throws: LAVAClientError.self) { try await client.job(99) }
+      #expect(error?.retryability == .final)
+    }
+  }
+
+  /// Asks again while the failure is an outage, as the commands' retrier does (without pauses).
+  static func untilAnswered<T: Sendable>(_ request: () async throws -> T) async throws -> T {
+    for _ in 0..<20 {
+      do { return try await request() } catch let error as LAVAClientError {
+        guard case .outage = error.retryability else { throw error }
+      }
+    }
+    Issue.record("still failing after 20 tries")
+    throw CancellationError()
+  }
+
+  @Test func serverErrorsAndDroppedConnectionsAreOutagesThatASecondReadGetsPast() async throws {
+    try await Self.withClient { lava, client in
       let id = await lava.addJob(FakeLAVAJob(state: "Running", health: "Unknown", device: "qemu-01"))
       await lava.failNext(.job, with: .status(503, retryAfter: 0))
       await lava.failNext(.job, with: .dropConnection)
       await lava.failNext(.job, with: 429)
-      let job = try await client.job(id)
+      let job = try await Self.untilAnswered { try await client.job(id) }
       #expect(
         job
           == LAVAJob(
@@ -203,7 +232,7 @@ import Testing
   }
 
   @Test func followingALogThroughServerErrorsLosesAndRepeatsNoLine() async throws {
-    try await Self.withClient(attempts: 3) { lava, client in
+    try await Self.withClient { lava, client in
       let id = await lava.addJob(FakeLAVAJob(state: "Running"))
       let expected = (0..<30).map(Self.logLine)
       var received: [LAVALogLine] = []
@@ -212,7 +241,7 @@ import Testing
       {
         await lava.appendLog(id, batch)
         if round % 2 == 1 { await lava.failNext(.logs, with: 503, times: 2) }
-        received += try await client.logLines(of: id, from: received.count)
+        received += try await Self.untilAnswered { try await client.logLines(of: id, from: received.count) }
         #expect(try await client.logLines(of: id, from: received.count).isEmpty)
       }
       #expect(received.map(\.raw) == expected)
@@ -224,11 +253,11 @@ import Testing
     try await FakeLAVA.withRunning(token: Self.token) { lava in
       var configuration = HTTPClientConfiguration()
       configuration.proxy = .direct
-      var policy = LAVARetryPolicy(maxAttempts: 3, backoff: .immediate)
-      policy.logLinesPerRequest = 4
-      policy.logRequestsPerCall = 3
+      var limits = LAVARequestLimits()
+      limits.logLinesPerRequest = 4
+      limits.logRequestsPerCall = 3
       let client = try LAVAConnections(
-        http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+        http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), limits: limits
       )
       .client(url: await lava.url, token: Self.token)
       let id = await lava.addJob(FakeLAVAJob(state: "Running"))

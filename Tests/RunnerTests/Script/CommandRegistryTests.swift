@@ -12,37 +12,23 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-/// A command that exists only in tests: proves that registering a type is all it takes.
-struct EchoTestCommand: Command {
-  static let metadata = CommandMetadata(
-    name: "echo-test",
-    aliases: ["say-test"],
-    summary: "Write its words to the job log.",
-    examples: [CommandExample("echo-test hello 'big world'", "Writes two words.")]
-  )
-
-  @Flag(name: .long, help: "Fail the job after writing.") var fail = false
-  @Option(name: .long, help: "How many times.") var times = 1
-  @Argument(help: "Words to write.") var words: [String] = []
-
-  func run(in context: any JobContext) async throws {
-    for _ in 0..<times { await context.log.line(words.joined(separator: "|")) }
-    if fail { throw CommandFailure(.runnerSystemFailure, "asked to fail") }
-  }
-}
-
 struct ClashingTestCommand: Command {
   static let metadata = CommandMetadata(name: "submit", summary: "Claims a built-in name.")
   func run(in context: any JobContext) async throws {}
 }
 
 @Suite struct CommandRegistryTests {
-  @Test func builtInRegistryKnowsSubmitAndMonitorFileWithItsAlias() throws {
+  /// Every word a registered command answers to: its name and aliases.
+  static let registeredWords: [String] = builtInCommands.flatMap { [$0.metadata.name] + $0.metadata.aliases }
+
+  @Test func theBuiltInRegistryResolvesEveryRegisteredCommandByNameAndAlias() throws {
     let registry = CommandRegistry.builtIn()
-    #expect(registry.commands.map { $0.metadata.name } == ["monitor-file", "submit"])
-    #expect(try registry.resolve("submit") == SubmitCommand.self)
-    #expect(try registry.resolve("monitor-file") == MonitorFileCommand.self)
-    #expect(try registry.resolve("monitor-files") == MonitorFileCommand.self)
+    #expect(registry.commands.map { $0.metadata.name } == builtInCommands.map { $0.metadata.name }.sorted())
+    for type in builtInCommands {
+      for word in [type.metadata.name] + type.metadata.aliases {
+        #expect(try registry.resolve(word) == type, "\(word)")
+      }
+    }
   }
 
   @Test func aTestOnlyCommandIsListedAndDispatched() async throws {
@@ -74,19 +60,22 @@ struct ClashingTestCommand: Command {
     }
   }
 
-  @Test(arguments: [
-    ("sumbit", "submit"), ("submti", "submit"), ("monitor-fil", "monitor-file"),
-    ("monitorfiles", "monitor-files"),
-  ])
-  func anUnknownNameSuggestsTheClosestKnownOne(typo: String, suggestion: String) throws {
+  @Test(arguments: registeredWords)
+  func aTypoOfARegisteredWordSuggestsIt(word: String) throws {
     let registry = CommandRegistry.builtIn()
+    let typo = word + "x"
     let error = try #require(throws: ScriptLineError.self) { try registry.resolve(typo) }
     guard case .unknownCommand(_, let suggestions) = error else {
       Issue.record("expected unknownCommand, got \(error)")
       return
     }
-    #expect(suggestions.first == suggestion)
-    #expect(error.description == "unknown command '\(typo)'; did you mean '\(suggestion)'?")
+    #expect(suggestions.contains(word))
+    #expect(error.description == "unknown command '\(typo)'; did you mean '\(suggestions.first ?? "")'?")
+  }
+
+  @Test func aSwapOfTwoLettersSuggestsTheMeantCommand() throws {
+    let error = try #require(throws: ScriptLineError.self) { try CommandRegistry.builtIn().resolve("sumbit") }
+    #expect(error.description == "unknown command 'sumbit'; did you mean 'submit'?")
   }
 
   @Test func aNameFarFromEveryCommandSuggestsTheListInstead() throws {

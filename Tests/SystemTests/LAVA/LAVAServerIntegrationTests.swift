@@ -27,9 +27,7 @@ struct LAVAServerIntegrationTests {
     configuration.proxy = .direct
     self.configuration = configuration
     connections = LAVAConnections(
-      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics(),
-      policy: LAVARetryPolicy(
-        maxAttempts: 3, backoff: Backoff(initial: .milliseconds(200), maximum: .seconds(1))))
+      http: try HTTPClient(configuration: configuration), metrics: RunnerMetrics())
   }
 
   func client(token: String? = nil) throws -> LAVAClient {
@@ -207,11 +205,11 @@ struct LAVAServerIntegrationTests {
     #expect(followed.map(\.raw) == whole.map(\.raw))
     #expect(whole.filter { $0.entry == nil }.map(\.raw) == [])
     // LAVA's `end` is exclusive: small requests put together give the same log.
-    var policy = LAVARetryPolicy()
-    policy.logLinesPerRequest = 7
-    policy.logRequestsPerCall = 10_000
+    var limits = LAVARequestLimits()
+    limits.logLinesPerRequest = 7
+    limits.logRequestsPerCall = 10_000
     let chunked = try LAVAConnections(
-      http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), policy: policy
+      http: HTTPClient(configuration: configuration), metrics: RunnerMetrics(), limits: limits
     )
     .client(url: server.url, token: server.token)
     #expect(try await chunked.logLines(of: id, from: 0).map(\.raw) == whole.map(\.raw))

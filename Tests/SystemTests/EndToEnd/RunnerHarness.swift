@@ -117,7 +117,7 @@ struct RunnerHarness {
     settings.traceInterval = .milliseconds(200)
     settings.keepAliveInterval = .milliseconds(500)
     settings.finalUpdatePatience = finalUpdatePatience
-    settings.backoff = Backoff(initial: .milliseconds(20), maximum: .milliseconds(200))
+    settings.backoff = RetryPolicy(initial: .milliseconds(20), maximum: .milliseconds(200))
     var logger = Logger(label: "test")
     logger.logLevel = .critical
     poller = JobPoller(
@@ -126,7 +126,7 @@ struct RunnerHarness {
         client: client, executor: JobExecutor(interpreter: ScriptInterpreter(registry: registry)),
         settings: settings, lava: NoLAVA(), logger: logger),
       concurrent: concurrent, checkInterval: .milliseconds(100),
-      backoff: Backoff(initial: .milliseconds(20), maximum: .milliseconds(200)), logger: logger)
+      backoff: RetryPolicy(initial: .milliseconds(20), maximum: .milliseconds(200)), logger: logger)
   }
 
   /// Runs the runner while `body` runs, then stops it (aborting what still runs) and waits.

@@ -1,0 +1,30 @@
+import Protocols
+
+/// The job variables the LAVA commands read (`LAVASettings`), described once for `--help`,
+/// `lava-runner commands NAME` and the README's variable table.
+extension CommandVariable {
+  static let lavaURL = CommandVariable(
+    LAVASettings.urlVariable, "the LAVA server, e.g. `https://lava.example.com/`")
+
+  /// `LAVA_TOKEN`, whose user must be allowed to do what `purpose` says.
+  static func lavaToken(of purpose: String) -> CommandVariable {
+    CommandVariable(LAVASettings.tokenVariable, "API token of \(purpose); mark it *Masked*")
+  }
+
+  /// `LAVA_CANCELLATION`, with the command's own default.
+  static func lavaCancellation(default policy: LAVACancellationPolicy) -> CommandVariable {
+    CommandVariable(
+      LAVASettings.cancellationVariable, default: "`\(policy.rawValue)`",
+      "`cancel` or `ignore`: what happens to the LAVA jobs when the GitLab job is cancelled, times "
+        + "out or the runner stops")
+  }
+
+  static let lavaOutageTimeout = CommandVariable(
+    LAVASettings.outageTimeoutVariable, default: "the runner's `--lava-outage-timeout` (10m)",
+    "how long to wait out an unreachable or failing LAVA server (`90s`, `10m`, `1h 30m` or seconds) "
+      + "before the job fails as a runner system failure; the wait is said in the job log once a minute")
+
+  static let lavaIgnoreTestFailures = CommandVariable(
+    LAVASettings.ignoreTestFailuresVariable, default: "`false`",
+    "`true`: pass on the LAVA jobs' health alone; otherwise a failed test fails the job")
+}
