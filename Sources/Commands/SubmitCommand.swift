@@ -26,11 +26,14 @@ public struct SubmitCommand: Command {
       an action fails, an open section right after it repeats its last 30 lines. Every section \
       is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
       the device prints pass through untouched, rejoined when LAVA split them across lines. \
-      A multinode definition's jobs share the job log without these sections.
+      A multinode definition's jobs share the job log without these sections. Kernel \
+      messages have their timestamp dimmed; a lone carriage return does not split a line (it is \
+      shown as ␍), and control characters and escape sequences other than colours are shown \
+      (␀, ␛[2J) instead of being passed on.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels,
     ],
     examples: [
       CommandExample(
@@ -118,7 +121,8 @@ public struct SubmitCommand: Command {
 
     let reports: [LAVAJobReport]
     do {
-      reports = try await follow(ids, server: server, context: context, retrier: retrier)
+      reports = try await follow(
+        ids, server: server, context: context, retrier: retrier, levels: settings.logLevels)
     } catch {
       if Task.isCancelled {
         let cleanup = LAVACleanup(
@@ -179,7 +183,8 @@ public struct SubmitCommand: Command {
 
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
   private func follow(
-    _ ids: [Int64], server: any LAVAServer, context: any JobContext, retrier: LAVARetrier
+    _ ids: [Int64], server: any LAVAServer, context: any JobContext, retrier: LAVARetrier,
+    levels: LAVALogLevels
   ) async throws -> [LAVAJobReport] {
     let header =
       ids.count == 1
@@ -190,7 +195,8 @@ public struct SubmitCommand: Command {
           let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
-            server: server, id: id, renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] "),
+            server: server, id: id,
+            renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] ", levels: levels),
             file: file, log: context.log, polling: polling, retrier: retrier, sections: ids.count == 1)
           group.addTask {
             defer { file.close() }

@@ -65,7 +65,7 @@ struct LAVALogFollower: Sendable {
         try file.append(lines)
         for line in lines {
           error.note(line)
-          await log.write(sections ? structure.consume(line) : renderer.render(line))
+          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
         }
         consumed += lines.count
         linePollsSinceState += 1

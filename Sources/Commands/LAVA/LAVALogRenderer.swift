@@ -12,7 +12,17 @@ struct LAVALogRenderer: Sendable {
   /// Put before every line, e.g. `[12] ` when several LAVA jobs share the job log.
   var prefix: String = ""
 
+  /// The levels shown by ``renderIfShown(_:)``.
+  var levels: LAVALogLevels = .all
+
   static let reset = "\u{1B}[0;m"
+
+  /// The line as ``render(_:)`` shows it, or nothing when its level is not shown (a line that
+  /// could not be parsed is always shown).
+  func renderIfShown(_ line: LAVALogLine) -> String {
+    guard let level = line.entry?.level, !levels.shows(level) else { return render(line) }
+    return ""
+  }
 
   func render(_ line: LAVALogLine) -> String {
     guard let entry = line.entry else {
@@ -38,7 +48,11 @@ struct LAVALogRenderer: Sendable {
       prefix + LogColor.gray.rawValue + time + Self.reset + " " + style.tagColor.rawValue + style.tag
       + Self.reset + " "
     return texts.map { text in
-      let body = Self.clean(text)
+      let body = Self.visible(Self.clean(text))
+      if entry.level == "target", let kernel = Self.kernelTimestamp(body) {
+        // `[    1.234567] …`: the timestamp dimmed, so that kernel messages stand out.
+        return head + LogColor.gray.rawValue + body[kernel] + Self.reset + body[kernel.upperBound...] + "\n"
+      }
       return head + (color.map { $0.rawValue + body + Self.reset } ?? body) + "\n"
     }.joined()
   }
@@ -101,39 +115,81 @@ struct LAVALogRenderer: Sendable {
     return (text, color)
   }
 
-  /// Lines of a message; `\r\n` is one separator (one Character in Swift), and a lone `\r`
-  /// ends a line too rather than letting target output overwrite what the job log shows,
-  /// except the `\r` that is part of a GitLab section marker the device printed.
-  static func split(_ text: String) -> [String] {
-    guard text.contains("section_") else {
-      return text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
-    }
-    var lines: [String] = []
-    var current = ""
-    for character in text {
-      if character == "\r" && endsWithMarker(current) {
-        current.append(character)
-      } else if character.isNewline {
-        lines.append(current)
-        current = ""
-      } else {
-        current.append(character)
-      }
-    }
-    lines.append(current)
-    return lines
+  /// The `[    1.234567]` a kernel message starts with, if `text` is one.
+  static func kernelTimestamp(_ text: String) -> Range<String.Index>? {
+    guard text.hasPrefix("["), let close = text.firstIndex(of: "]") else { return nil }
+    let inside = text[text.index(after: text.startIndex)..<close].drop { $0 == " " }
+    guard let dot = inside.firstIndex(of: "."), !inside[..<dot].isEmpty,
+      inside[..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
+      inside[inside.index(after: dot)...].count == 6,
+      inside[inside.index(after: dot)...].allSatisfy({ $0.isASCII && $0.isNumber })
+    else { return nil }
+    return text.startIndex..<text.index(after: close)
   }
 
-  /// A carriage return would let target output overwrite what the job log shows; the one of a
-  /// GitLab section marker stays, or GitLab would not see the marker.
-  static func clean(_ text: String) -> String {
-    guard text.contains("\r") else { return text }
-    guard text.contains("section_") else { return text.replacingOccurrences(of: "\r", with: "") }
-    var result = ""
-    for character in text where character != "\r" || endsWithMarker(result) {
-      result.append(character)
+  /// Control characters that would break the GitLab log shown instead of passed on: NUL and
+  /// the other C0 controls as their Unicode pictures (`␀`, `␇`), DEL as `␡`, and escape
+  /// sequences other than colours (SGR) and GitLab's `\e[0K` with their escape shown as `␛`
+  /// (`␛[2J`, `␛c`). Tabs stay; the `\r` of a GitLab section marker stays.
+  static func visible(_ text: String) -> String {
+    guard text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) else {
+      return text
     }
-    return result
+    var result = String.UnicodeScalarView()
+    let scalars = Array(text.unicodeScalars)
+    var index = 0
+    while index < scalars.count {
+      let scalar = scalars[index]
+      if scalar == "\u{1B}", let end = keptSequenceEnd(scalars, from: index) {
+        result.append(contentsOf: scalars[index...end])
+        index = end + 1
+        continue
+      }
+      if scalar == "\r", endsWithMarker(String(String.UnicodeScalarView(result))) {
+        result.append(scalar)
+      } else if scalar.value < 0x20 && scalar != "\t" {
+        result.append(Unicode.Scalar(0x2400 + scalar.value)!)
+      } else if scalar.value == 0x7F {
+        result.append("\u{2421}")
+      } else {
+        result.append(scalar)
+      }
+      index += 1
+    }
+    return String(result)
+  }
+
+  /// The index of the last scalar of a colour sequence (`\e[…m`) or `\e[0K`/`\e[K` starting at
+  /// `start`; nil for any other sequence.
+  private static func keptSequenceEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
+    guard start + 1 < scalars.count, scalars[start + 1] == "[" else { return nil }
+    var index = start + 2
+    while index < scalars.count, index - start < 64 {
+      let scalar = scalars[index]
+      if (scalar.value >= 0x30 && scalar.value <= 0x3B) { index += 1; continue }
+      if scalar == "m" { return index }
+      if scalar == "K"
+        && String(String.UnicodeScalarView(scalars[(start + 2)..<index])).allSatisfy({ $0 == "0" })
+      {
+        return index
+      }
+      return nil
+    }
+    return nil
+  }
+
+  /// Lines of a message: `\n` and `\r\n` end a line. A lone `\r` does not: the pieces of a
+  /// line the device rewrote (a progress bar, a prompt) stay one line, the `\r` shown as `␍` by
+  /// ``visible(_:)``, so that nothing can overwrite what the job log shows.
+  static func split(_ text: String) -> [String] {
+    text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+      .map(String.init)
+  }
+
+  /// A line without the `\r`s it ends with (the device's line ending, not content).
+  static func clean(_ text: String) -> String {
+    guard text.hasSuffix("\r") else { return text }
+    return String(text.reversed().drop { $0 == "\r" }.reversed())
   }
 
   /// Whether `text` ends with `section_start:1700000000:name` or `section_end:…`, with optional

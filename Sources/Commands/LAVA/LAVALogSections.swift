@@ -111,7 +111,7 @@ struct LAVALogSections: Sendable {
   }
 
   private mutating func structure(_ line: LAVALogLine) -> String {
-    guard let entry = line.entry else { return keep(renderer.render(line)) }
+    guard let entry = line.entry else { return keep(renderer.renderIfShown(line)) }
     let date = Self.date(entry.timestamp) ?? lastDate ?? Date()
     lastDate = date
     switch entry.message {
@@ -135,7 +135,7 @@ struct LAVALogSections: Sendable {
     default:
       break
     }
-    return keep(renderer.render(line))
+    return keep(renderer.renderIfShown(line))
   }
 
   /// Closes every open section; an action still running is reported as where the job stopped.
@@ -201,9 +201,9 @@ struct LAVALogSections: Sendable {
 
   private mutating func endAction(_ action: ActionLine, line: LAVALogLine, at date: Date) -> String {
     guard case .action(let number, _)? = open.first?.kind, number == action.number else {
-      return keep(renderer.render(line))
+      return keep(renderer.renderIfShown(line))
     }
-    var text = keep(renderer.render(line))
+    var text = keep(renderer.renderIfShown(line))
     text += closeAll(at: date)
     return text
   }
@@ -253,32 +253,32 @@ struct LAVALogSections: Sendable {
     case .startRun(let name):
       text += close(while: { !Self.isAction($0) }, at: date)
       text += openSection(.run(name: name), header: header("test definition \(name)", date: date), at: date)
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
     case .endRun:
       text += close(while: { !Self.isRun($0) && !Self.isAction($0) }, at: date)
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
       if let last = open.last, Self.isRun(last.kind) { text += closeLast(at: date) }
     case .startTestSet(let name):
       text += close(while: { if case .testCase = $0 { true } else { false } }, at: date)
       text += openSection(.testSet(name: name), header: header("test set \(name)", date: date), at: date)
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
     case .endTestSet:
       text += close(while: { if case .testCase = $0 { true } else { false } }, at: date)
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
       if case .testSet? = open.last?.kind { text += closeLast(at: date) }
     case .startTestCase(let name):
       text += close(while: { if case .testCase = $0 { true } else { false } }, at: date)
       text += openSection(.testCase(name: name), header: header("test case \(name)", date: date), at: date)
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
     case .endTestCase(let name):
-      text += keep(renderer.render(line))
+      text += keep(renderer.renderIfShown(line))
       if case .testCase(name)? = open.last?.kind { open[open.count - 1].ended = true }
     }
     return text
   }
 
   private mutating func result(_ fields: [String: String], line: LAVALogLine, at date: Date) -> String {
-    let rendered = renderer.render(line)
+    let rendered = renderer.renderIfShown(line)
     let failed = fields["result"] == "fail"
     let definition = fields["definition"] ?? ""
     let name = fields["case"] ?? ""

@@ -27,4 +27,11 @@ extension CommandVariable {
   static let lavaIgnoreTestFailures = CommandVariable(
     LAVASettings.ignoreTestFailuresVariable, default: "`false`",
     "`true`: pass on the LAVA jobs' health alone; otherwise a failed test fails the job")
+
+  static let lavaLogLevels = CommandVariable(
+    LAVASettings.logLevelsVariable,
+    default: "`target,input,info,warning,error,exception,results`",
+    "the LAVA log levels shown in the job log: `all`, or levels separated by commas among "
+      + LAVALogLevels.known.map { "`\($0)`" }.joined(separator: ", ")
+      + "; `<id>_log.yaml` always has every line")
 }
