@@ -16,7 +16,9 @@ public struct SubmitCommand: Command {
       by side, each line tagged with its job id). The raw log is saved as <id>_log.yaml and the \
       results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only if \
       every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
-      as a runner system failure, failed tests and bad definitions as a script failure.
+      as a runner system failure, failed tests and bad definitions as a script failure. When a LAVA job fails, an \
+      open section at the end says why: health, LAVA's error type and message, the failure \
+      comment, the action it failed in, the failed test cases and the device's last 30 lines.
 
       The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
       top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
@@ -137,6 +139,8 @@ public struct SubmitCommand: Command {
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "submit")
     {
+      await LAVAVerdict.explain(
+        reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
       throw CommandFailure(failure.failureReason, context.mask(failure.message))
     }
   }
