@@ -31,11 +31,13 @@ public struct SubmitCommand: Command {
       A multinode definition's jobs share the job log without these sections. Kernel \
       messages have their timestamp dimmed; a lone carriage return does not split a line (it is \
       shown as ␍), and control characters and escape sequences other than colours are shown \
-      (␀, ␛[2J) instead of being passed on.
+      (␀, ␛[2J) instead of being passed on. Past LAVA_LOG_LIMIT only warnings, errors, results \
+      and sections reach the job log; a target line repeated in a row is shown three times, \
+      then counted.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
     ],
     examples: [
       CommandExample(
@@ -123,8 +125,9 @@ public struct SubmitCommand: Command {
 
     let reports: [LAVAJobReport]
     do {
+      let volume = LAVALogVolume(limit: settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
       reports = try await follow(
-        ids, server: server, context: context, retrier: retrier, levels: settings.logLevels)
+        ids, server: server, context: context, retrier: retrier, levels: settings.logLevels, volume: volume)
     } catch {
       if Task.isCancelled {
         let cleanup = LAVACleanup(
@@ -188,7 +191,7 @@ public struct SubmitCommand: Command {
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
   private func follow(
     _ ids: [Int64], server: any LAVAServer, context: any JobContext, retrier: LAVARetrier,
-    levels: LAVALogLevels
+    levels: LAVALogLevels, volume: LAVALogVolume
   ) async throws -> [LAVAJobReport] {
     let header =
       ids.count == 1
@@ -200,7 +203,8 @@ public struct SubmitCommand: Command {
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
             server: server, id: id,
-            renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] ", levels: levels),
+            renderer: LAVALogRenderer(
+              prefix: ids.count == 1 ? "" : "[\(id)] ", levels: levels, volume: volume),
             file: file, log: context.log, polling: polling, retrier: retrier, sections: ids.count == 1)
           group.addTask {
             defer { file.close() }

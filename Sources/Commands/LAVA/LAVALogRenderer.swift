@@ -20,9 +20,14 @@ struct LAVALogRenderer: Sendable {
   /// The line as ``render(_:)`` shows it, or nothing when its level is not shown (a line that
   /// could not be parsed is always shown).
   func renderIfShown(_ line: LAVALogLine) -> String {
-    guard let level = line.entry?.level, !levels.shows(level) else { return render(line) }
-    return ""
+    let level = line.entry?.level
+    if let level, !levels.shows(level) { return "" }
+    guard let volume else { return render(line) }
+    return volume.admit(render(line), level: level)
   }
+
+  /// The command's LAVA_LOG_LIMIT budget, shared by the jobs it follows.
+  var volume: LAVALogVolume?
 
   func render(_ line: LAVALogLine) -> String {
     guard let entry = line.entry else {

@@ -88,7 +88,44 @@ struct LAVALogSections: Sendable {
       heldMarker = line
       return text
     }
-    return text + structure(line)
+    return text + collapseRepeats(line)
+  }
+
+  /// Identical target lines in a row shown at most this many times; the rest are counted.
+  static let shownRepeats = 3
+  private var lastTarget: String?
+  private var repeats = 0
+
+  /// A target line the device printed again and again is shown ``shownRepeats`` times, then
+  /// once more as a count when something else comes.
+  private mutating func collapseRepeats(_ line: LAVALogLine) -> String {
+    if case .text(let target)? = line.entry?.message, line.entry?.level == "target",
+      !target.contains("<LAVA_SIGNAL_")
+    {
+      if target == lastTarget {
+        repeats += 1
+        if repeats >= Self.shownRepeats { return "" }
+        return structure(line)
+      }
+      let note = repeatNote()
+      lastTarget = target
+      repeats = 0
+      return note + structure(line)
+    }
+    let note = repeatNote()
+    lastTarget = nil
+    repeats = 0
+    return note + structure(line)
+  }
+
+  private mutating func repeatNote() -> String {
+    let hidden = repeats - (Self.shownRepeats - 1)
+    guard hidden > 0 else { return "" }
+    repeats = 0
+    return keep(
+      renderer.prefix + LogColor.gray.rawValue
+        + "         ⟳    the line above, \(Self.count(hidden, "more time"))"
+        + LAVALogRenderer.reset + "\n")
   }
 
   /// A target line that ends in the middle of a GitLab section marker the device printed
@@ -144,8 +181,9 @@ struct LAVALogSections: Sendable {
     var held = ""
     if let line = heldMarker {
       heldMarker = nil
-      held = structure(line)
+      held = collapseRepeats(line)
     }
+    held += repeatNote()
     let date = lastDate ?? Date()
     guard let action = open.first(where: { if case .action = $0.kind { true } else { false } }) else {
       return held + closeAll(at: date)

@@ -23,6 +23,8 @@ struct LAVASettings: Sendable {
   var outageTimeout: Duration?
   /// `LAVA_LOG_LEVELS`: the LAVA log levels shown in the job log.
   var logLevels: LAVALogLevels = .standard
+  /// `LAVA_LOG_LIMIT`: bytes of LAVA log in the job log past which only what matters is shown.
+  var logLimit: Int = LAVALogVolume.defaultLimit
 
   static let urlVariable = "LAVA_URL"
   static let tokenVariable = "LAVA_TOKEN"
@@ -30,6 +32,7 @@ struct LAVASettings: Sendable {
   static let ignoreTestFailuresVariable = "LAVA_IGNORE_TEST_FAILURES"
   static let outageTimeoutVariable = "LAVA_OUTAGE_TIMEOUT"
   static let logLevelsVariable = "LAVA_LOG_LEVELS"
+  static let logLimitVariable = "LAVA_LOG_LIMIT"
 
   /// Reads the settings; `defaultCancellation` is the command's own choice when
   /// `LAVA_CANCELLATION` is not set. Values are quoted in errors only once masked, the token
@@ -117,6 +120,17 @@ struct LAVASettings: Sendable {
       }
     }
 
+    var logLimit = LAVALogVolume.defaultLimit
+    if let value = variables[Self.logLimitVariable], !value.isEmpty {
+      if let bytes = LAVALogVolume.bytes(value) {
+        logLimit = bytes
+      } else {
+        problems.append(
+          "\(Self.logLimitVariable) is '\(mask(value))'; expected a size such as 16MiB, 500k or a number of "
+            + "bytes (more than 0)")
+      }
+    }
+
     guard let url, problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
@@ -129,6 +143,7 @@ struct LAVASettings: Sendable {
     self.ignoreTestFailures = ignoreTestFailures
     self.outageTimeout = outageTimeout
     self.logLevels = logLevels
+    self.logLimit = logLimit
   }
 
   /// The byte range of an address's user information (`user:password`) as written, if any:

@@ -34,4 +34,9 @@ extension CommandVariable {
     "the LAVA log levels shown in the job log: `all`, or levels separated by commas among "
       + LAVALogLevels.known.map { "`\($0)`" }.joined(separator: ", ")
       + "; `<id>_log.yaml` always has every line")
+
+  static let lavaLogLimit = CommandVariable(
+    LAVASettings.logLimitVariable, default: "`16MiB`",
+    "how much LAVA log the job log takes (`16MiB`, `500k` or bytes); past it only warnings, errors, "
+      + "results and sections are shown, and `<id>_log.yaml` still has every line")
 }
