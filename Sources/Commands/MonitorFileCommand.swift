@@ -52,82 +52,32 @@ public struct MonitorFileCommand: Command {
   }
 
   public func run(in context: any JobContext) async throws {
-    // Nothing is written with LAVA_URL before it is checked, and the token is masked
-    // everywhere (job log, artifacts, messages) before anything that could echo it runs.
-    let settings = try LAVASettings(
-      variables: context.variables, defaultCancellation: .ignore, command: "monitor-file", mask: context.mask)
-    await context.addMask(settings.token)
+    let session = try await LAVACommandSession.open(
+      Self.self, context: context, polling: polling, defaultCancellation: .ignore)
     let log = context.log
-    let ids = try await readIDs(context: context)
-    let server: any LAVAServer
-    do {
-      server = try context.lava.server(url: settings.url, token: settings.token)
-    } catch {
-      throw CommandFailure(
-        SubmitCommand.reason(of: error), "monitor-file: cannot use the LAVA server: \(context.mask(error))")
-    }
-    let retrier = LAVARetrier(
-      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
-
-    let jobs: [Int64: LAVAJob]
-    do {
-      jobs = try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
+    let ids = try LAVAJobIDsFile.parse(
+      try await session.dependency(
+        file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText),
+      name: file)
+    let server = session.server
+    let jobs = try await session.cancellingLAVAJobs(ids) {
+      try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
         for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
-        return try await waitUntilFinished(ids, server: server, log: log, retrier: retrier)
+        return try await waitUntilFinished(ids, server: server, log: log, retrier: session.retrier)
       }
-    } catch {
-      if Task.isCancelled {
-        let cleanup = LAVACleanup(
-          server: server, policy: settings.cancellation, polling: polling, context: context)
-        await cleanup.run(ids: ids, cancellation: await context.cancellation)
-      }
-      throw error
     }
-
     let reports = try await log.section(
       "lava_results", header: "Saving LAVA logs and results", collapsed: true
     ) {
       var reports: [LAVAJobReport] = []
       for id in ids {
         guard let job = jobs[id] else { continue }
-        let error = try await saveLog(
-          of: id, server: server, context: context, retrier: retrier)
-        await server.saveJUnit(of: id, context: context, retrier: retrier)
-        let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
-        reports.append(
-          LAVAJobReport(
-            job: job, url: server.webURL(of: id), error: error, failedTests: failed,
-            testCasesUnavailable: unavailable))
+        let error = try await saveLog(of: id, session)
+        reports.append(await session.report(id, job: job, error: error))
       }
       return reports
     }
-    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
-      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
-    }
-    if let failure = LAVAVerdict.failure(
-      of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "monitor-file")
-    {
-      await LAVAVerdict.explain(
-        reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
-      throw CommandFailure(failure.failureReason, context.mask(failure.message))
-    }
-  }
-
-  private func readIDs(context: any JobContext) async throws -> [Int64] {
-    let url: URL
-    do {
-      url = try await context.dependencyFile(at: file)
-    } catch {
-      throw CommandFailure(SubmitCommand.reason(of: error), "monitor-file: \(context.mask(error))")
-    }
-    let data: Data
-    do {
-      data = try Data(contentsOf: url)
-    } catch {
-      throw CommandFailure(
-        .runnerSystemFailure, "monitor-file: cannot read \(file): \(error.localizedDescription)")
-    }
-    return try LAVAJobIDsFile.parse(data, name: file)
+    try await session.conclude(reports, ids: ids)
   }
 
   /// Polls every job in one request a round and reports each change, until all have finished.
@@ -164,9 +114,8 @@ public struct MonitorFileCommand: Command {
 
   /// The whole raw log into `<id>_log.yaml`, page by page from line 0, and the job's error from
   /// its results lines.
-  private func saveLog(
-    of id: Int64, server: any LAVAServer, context: any JobContext, retrier: LAVARetrier
-  ) async throws -> LAVAJobError {
+  private func saveLog(of id: Int64, _ session: LAVACommandSession) async throws -> LAVAJobError {
+    let (server, context, retrier) = (session.server, session.context, session.retrier)
     let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
     defer { file.close() }
     var error = LAVAJobError()

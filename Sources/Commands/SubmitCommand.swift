@@ -27,7 +27,7 @@ public struct SubmitCommand: Command {
       section is collapsed when it starts, before anyone knows how it ends; when a test case or \
       an action fails, an open section right after it repeats its last 30 lines. Every section \
       is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
-      the device prints pass through untouched, rejoined when LAVA split them across lines. \
+      the device prints are rejoined when LAVA split them, and shown, not acted on. \
       A multinode definition's jobs share the job log without these sections. Kernel \
       messages have their timestamp dimmed; a lone carriage return does not split a line (it is \
       shown as ␍), and control characters and escape sequences other than colours are shown \
@@ -83,97 +83,44 @@ public struct SubmitCommand: Command {
   }
 
   public func run(in context: any JobContext) async throws {
-    // Nothing is written with LAVA_URL before it is checked, and the token is masked
-    // everywhere (job log, artifacts, messages) before anything that could echo it runs.
-    let settings = try LAVASettings(
-      variables: context.variables, defaultCancellation: .cancel, command: "submit", mask: context.mask)
-    await context.addMask(settings.token)
-    let log = context.log
-
+    let session = try await LAVACommandSession.open(
+      Self.self, context: context, polling: polling, defaultCancellation: .cancel)
     let definition = try await context.log.section(
       "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
-      header: "Submitting \(file) to \(settings.url.absoluteString)"
+      header: "Submitting \(file) to \(session.settings.url.absoluteString)"
     ) {
-      try await prepare(context: context)
+      try await prepare(session)
     }
-    let server: any LAVAServer
-    do {
-      server = try context.lava.server(url: settings.url, token: settings.token)
-    } catch {
-      throw CommandFailure(
-        Self.reason(of: error), "submit: cannot use the LAVA server: \(context.mask(error))")
-    }
-    let retrier = LAVARetrier(
-      polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
     let ids: [Int64]
     do {
       // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
-      ids = try await retrier.run("the submission of \(file)") {
-        try await server.submit(definition: definition)
+      ids = try await session.retrier.run("the submission of \(file)") {
+        try await session.server.submit(definition: definition)
       }
     } catch {
       if Task.isCancelled { throw error }
-      throw CommandFailure(
-        Self.reason(of: error), "submit: LAVA did not accept \(file): \(context.mask(error))")
+      throw session.failure("LAVA did not accept \(file)", error)
     }
     guard !ids.isEmpty else {
       throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
     }
     for id in ids {
-      await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)")
+      await context.log.info("LAVA job \(id): \(session.server.webURL(of: id).absoluteString)")
     }
-
-    let reports: [LAVAJobReport]
-    do {
-      let volume = LAVALogVolume(limit: settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
-      reports = try await follow(
-        ids, server: server, context: context, retrier: retrier, levels: settings.logLevels, volume: volume)
-    } catch {
-      if Task.isCancelled {
-        let cleanup = LAVACleanup(
-          server: server, policy: settings.cancellation, polling: polling, context: context)
-        await cleanup.run(ids: ids, cancellation: await context.cancellation)
-      }
-      throw error
-    }
-    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
-      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
-    }
-    if let failure = LAVAVerdict.failure(
-      of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: "submit")
-    {
-      await LAVAVerdict.explain(
-        reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
-      throw CommandFailure(failure.failureReason, context.mask(failure.message))
-    }
+    let reports = try await session.cancellingLAVAJobs(ids) { try await follow(ids, session) }
+    try await session.conclude(reports, ids: ids)
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
   static let maximumDefinitionBytes = 16 * 1_048_576
 
   /// The definition as it will be sent: read, templated, checked.
-  private func prepare(context: any JobContext) async throws -> String {
-    let url: URL
-    do {
-      url = try await context.dependencyFile(at: file)
-    } catch {
-      throw CommandFailure(Self.reason(of: error), "submit: \(context.mask(error))")
-    }
-    let data: Data
-    do {
-      // At most one byte past the limit: a huge file is refused without being read whole.
-      let handle = try FileHandle(forReadingFrom: url)
-      defer { try? handle.close() }
-      data = try handle.read(upToCount: Self.maximumDefinitionBytes + 1) ?? Data()
-    } catch {
-      throw CommandFailure(.runnerSystemFailure, "submit: cannot read \(file): \(error.localizedDescription)")
-    }
-    guard data.count <= Self.maximumDefinitionBytes else {
-      throw CommandFailure(
-        .scriptFailure,
-        "submit: \(file) is larger than 16 MiB, the most a job definition may be; LAVA job definitions are "
-          + "a few KiB: check the path")
-    }
+  private func prepare(_ session: LAVACommandSession) async throws -> String {
+    let context = session.context
+    let data = try await session.dependency(
+      file, limit: Self.maximumDefinitionBytes,
+      tooLarge: "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path"
+    )
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
     let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
@@ -189,10 +136,9 @@ public struct SubmitCommand: Command {
   }
 
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
-  private func follow(
-    _ ids: [Int64], server: any LAVAServer, context: any JobContext, retrier: LAVARetrier,
-    levels: LAVALogLevels, volume: LAVALogVolume
-  ) async throws -> [LAVAJobReport] {
+  private func follow(_ ids: [Int64], _ session: LAVACommandSession) async throws -> [LAVAJobReport] {
+    let context = session.context
+    let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
     let header =
       ids.count == 1
       ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
@@ -202,10 +148,11 @@ public struct SubmitCommand: Command {
           let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
-            server: server, id: id,
+            server: session.server, id: id,
             renderer: LAVALogRenderer(
-              prefix: ids.count == 1 ? "" : "[\(id)] ", levels: levels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: retrier, sections: ids.count == 1)
+              prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
+            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
+          )
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())
@@ -219,17 +166,8 @@ public struct SubmitCommand: Command {
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      await server.saveJUnit(of: id, context: context, retrier: retrier)
-      let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
-      reports.append(
-        LAVAJobReport(
-          job: outcome.job, url: server.webURL(of: id), error: outcome.error, failedTests: failed,
-          testCasesUnavailable: unavailable))
+      reports.append(await session.report(id, job: outcome.job, error: outcome.error))
     }
     return reports
-  }
-
-  static func reason(of error: any Error) -> FailureReason {
-    (error as? any JobFailure)?.failureReason ?? .runnerSystemFailure
   }
 }

@@ -19,6 +19,10 @@ extension HTTPClientError {
       CURLE_SSL_PINNEDPUBKEYNOTMATCH, CURLE_SSL_INVALIDCERTSTATUS, CURLE_SSL_ENGINE_NOTFOUND,
       CURLE_SSL_ENGINE_SETFAILED, CURLE_SSL_SHUTDOWN_FAILED, CURLE_SSL_CLIENTCERT:
       self = .tls(url: shownURL, detail: text)
+    case CURLE_SEND_ERROR where Self.isTLSAlert(text), CURLE_RECV_ERROR where Self.isTLSAlert(text):
+      // In TLS 1.3 the client finishes its side of the handshake first; a server that then
+      // refuses it (no or an unknown client certificate) sends an alert the next read gets.
+      self = .tls(url: shownURL, detail: text)
     case CURLE_PARTIAL_FILE, CURLE_GOT_NOTHING, CURLE_SEND_ERROR, CURLE_RECV_ERROR,
       CURLE_HTTP2, CURLE_HTTP2_STREAM:
       self = .connectionLost(url: shownURL, detail: text)
@@ -27,6 +31,12 @@ extension HTTPClientError {
     default:
       self = .curl(code: Int(code.rawValue), message: text, url: shownURL)
     }
+  }
+
+  /// A TLS alert from the peer in libcurl's text, e.g. "OpenSSL SSL_read: … tlsv13 alert
+  /// certificate required".
+  static func isTLSAlert(_ detail: String) -> Bool {
+    detail.range(of: #"(ssl|tls)v[0-9]* alert "#, options: [.regularExpression, .caseInsensitive]) != nil
   }
 
   package static func mask(_ text: String, of url: URL) -> String {

@@ -23,7 +23,8 @@ package struct HTTPClientConfiguration: Sendable {
 }
 
 package struct HTTPTLSConfiguration: Sendable {
-  /// PEM bundle of the CAs to trust instead of the system ones.
+  /// PEM bundle of CAs to trust (libcurl's CAINFO). libcurl's CA directory stays in use, and
+  /// on Debian that is /etc/ssl/certs: the bundle adds to the system CAs, not replaces them.
   package var caBundle: URL?
   package var clientCertificate: URL?
   package var clientKey: URL?

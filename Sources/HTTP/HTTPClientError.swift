@@ -16,6 +16,7 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
   case timedOut(url: String, detail: String)
   case tls(url: String, detail: String)
   case tooManyRedirects(url: String, limit: Int)
+  /// The reply's body went past the size the caller accepts; the transfer was stopped there.
   case bodyTooLarge(url: String, limit: Int)
   /// A local file to upload or download to could not be read or written.
   case fileAccess(path: String, detail: String)
@@ -41,15 +42,13 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
         "Request to \(url) timed out: \(detail). The server is slow or unreachable; "
         + "retry later or raise the timeout."
     case .tls(let url, let detail):
-      return
-        "TLS failed for \(url): \(detail). Check the server certificate and the configured "
-        + "CA bundle or client certificate."
+      return "TLS with \(Self.hostAndPort(of: url)) failed for \(url): \(Self.tlsReason(detail)) (\(detail))."
     case .tooManyRedirects(let url, let limit):
       return "Gave up on \(url) after \(limit) redirects. The server redirects in a loop or too deep."
     case .bodyTooLarge(let url, let limit):
       return
-        "The reply from \(url) is larger than the \(limit) bytes allowed in memory. "
-        + "Download it to a file or stream it instead."
+        "The reply from \(url) is larger than the \(limit) bytes this request accepts; "
+        + "the transfer was stopped there."
     case .fileAccess(let path, let detail):
       return "Could not use the file \(path) for an HTTP transfer: \(detail). Check the path and permissions."
     case .cancelled(let url):
@@ -68,6 +67,57 @@ extension HTTPClientError: RetryClassified {
     case .connectionFailed, .connectionLost, .timedOut: .outage(retryAfter: nil)
     case .invalidRequest, .tls, .tooManyRedirects, .bodyTooLarge, .fileAccess, .cancelled, .curl: .final
     }
+  }
+}
+
+extension HTTPClientError {
+  /// What went wrong in a TLS handshake, in words a user can act on, from OpenSSL's text as
+  /// libcurl passes it on.
+  static func tlsReason(_ detail: String) -> String {
+    let text = detail.lowercased()
+    let trust = "--tls-ca-file (RUNNER_TLS_CA_FILE)"
+    let clientCertificate = "--tls-cert-file and --tls-key-file (RUNNER_TLS_CERT_FILE, RUNNER_TLS_KEY_FILE)"
+    if text.contains("certificate has expired") {
+      return "the server's certificate has expired; the server must renew it"
+    }
+    if text.contains("certificate is not yet valid") {
+      return
+        "the server's certificate is not valid yet; check this machine's clock and the server's certificate"
+    }
+    if text.contains("no alternative certificate subject name matches")
+      || text.contains("does not match target host name") || text.contains("subject name does not match")
+    {
+      return
+        "the server's certificate is for another host name; use the name the certificate is for in the URL"
+    }
+    if text.contains("unable to get local issuer certificate") || text.contains("self-signed certificate")
+      || text.contains("self signed certificate") || text.contains("unable to verify the first certificate")
+      || text.contains("unable to get issuer certificate")
+    {
+      return
+        "the server's certificate is not signed by a CA this runner trusts; give the CA that issued it with \(trust)"
+    }
+    if text.contains("alert certificate required") {
+      return "the server requires a client certificate; give one with \(clientCertificate)"
+    }
+    if text.contains("alert unknown ca") || text.contains("alert bad certificate")
+      || text.contains("alert certificate unknown")
+    {
+      return "the server refused the client certificate; give one it accepts with \(clientCertificate)"
+    }
+    if text.contains("client cert") || text.contains("private key") || text.contains("unable to set") {
+      return "the client certificate or its key could not be used; check \(clientCertificate)"
+    }
+    if text.contains("cert") && (text.contains("file") || text.contains("ca")) {
+      return "the CA bundle could not be used; check \(trust)"
+    }
+    return "the TLS handshake failed; check that the URL is an HTTPS server and that its certificate is valid"
+  }
+
+  /// "host:port" of a URL as `maskedForDisplay` shows it.
+  static func hostAndPort(of url: String) -> String {
+    guard let components = URLComponents(string: url), let host = components.host else { return url }
+    return components.port.map { "\(host):\($0)" } ?? host
   }
 }
 

@@ -6,10 +6,12 @@ import Testing
 @testable import Commands
 
 /// Feeds lines to a job's section tracker as the follower does and returns the job log text.
-private func render(_ lines: [LAVALogLine], job: Int64 = 90, stoppedBecause why: String? = nil)
+private func render(
+  _ lines: [LAVALogLine], job: Int64 = 90, stoppedBecause why: String? = nil, deviceSections: Bool = false
+)
   -> (text: String, sections: LAVALogSections)
 {
-  var sections = LAVALogSections(jobID: job, renderer: LAVALogRenderer())
+  var sections = LAVALogSections(jobID: job, renderer: LAVALogRenderer(deviceSections: deviceSections))
   var text = lines.map { sections.consume($0) }.joined()
   text += sections.finish(why)
   return (text, sections)
@@ -175,7 +177,7 @@ func aLogThatStopsMidWayClosesEverySectionAndSaysWhere(cut: Int) throws {
   #expect(Set(names).count == names.count)
 }
 
-@Test func gitLabMarkersTheDevicePrintsPassThroughAndAreRejoinedWhenLAVASplitsThem() throws {
+@Test func gitLabMarkersTheDevicePrintsAreRejoinedWhenLAVASplitsThemAndPassThroughWhenAllowed() throws {
   let start = "\u{1B}[0Ksection_start:1796056515:build[collapsed=true]\r\u{1B}[0KBuilding"
   let end = "\u{1B}[0Ksection_end:1796056516:build\r\u{1B}[0K"
   let lines: [LAVALogLine] = [
@@ -187,7 +189,7 @@ func aLogThatStopsMidWayClosesEverySectionAndSaysWhere(cut: Int) throws {
     .lava("target", "ild\r\u{1B}[0K"),
     .lava("info", "end: 3 lava-test-retry (duration 00:00:01) [common]"),
   ]
-  let (log, _) = render(lines)
+  let (log, _) = render(lines, deviceSections: true)
   expectBalancedSections(log)
   #expect(log.contains(start))
   #expect(log.contains(end))
@@ -195,6 +197,10 @@ func aLogThatStopsMidWayClosesEverySectionAndSaysWhere(cut: Int) throws {
   #expect(markers.map(\.starts) == [true, false])
   #expect(markers.first?.options == "[collapsed=true]")
   #expect(!plain(log).contains("ild\n"), "the cut piece is not a line of its own")
+  // By default (issue 11) a board's markers are shown, not acted on, rejoined all the same.
+  let (shown, _) = render(lines)
+  #expect(GitLabSections.markers(in: shown).allSatisfy { $0.name.hasPrefix("lava_") })
+  #expect(plain(shown).contains("tgt  ␛[0Ksection_end:1796056516:build␍␛[0K\n"))
 }
 
 @Test func aLineThatOnlyLooksLikeAMarkerIsNotHeldForever() throws {

@@ -174,3 +174,22 @@ func everyHealthHasAVerdict(health: LAVAJobHealth) {
   }
   #expect(failure == nil || failure!.message.contains("https://l/scheduler/job/6"))
 }
+
+@Test func aJobsFileLargerThanOneMiBIsRefusedBeforeItIsRead() async throws {
+  let fake = FakeLAVAServer()
+  let huge = #"{"jobids": [1], "padding": ""# + String(repeating: "x", count: 1 << 20) + #""}"#
+  let context = try lavaContext(fake, files: ["jobs.json": huge])
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.contains("monitor-file: jobs.json is larger than 1 MiB"))
+  #expect(fake.requests.isEmpty)
+}
+
+@Test func aJobsFileListingMoreThanTenThousandIdsIsRefused() async throws {
+  let fake = FakeLAVAServer()
+  let ids = (1...10_001).map(String.init).joined(separator: ",")
+  let context = try lavaContext(fake, files: ["jobs.json": #"{"jobids": ["# + ids + "]}"])
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .scriptFailure)
+  #expect(failure.message.contains("lists 10001 job ids, more than the 10000 one job may wait for"))
+}

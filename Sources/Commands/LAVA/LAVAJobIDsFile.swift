@@ -4,6 +4,12 @@ import Protocols
 /// The file `monitor-file` reads: `{"jobids": [1, 2, 3]}`, as the pipelines that submit LAVA
 /// jobs themselves write it.
 enum LAVAJobIDsFile {
+  /// A jobs.json is a list of ids: a few hundred bytes. Anything near this is not one.
+  static let maximumBytes = 1 << 20
+  static let limitText = "1 MiB, the most a jobs.json may be (it lists LAVA job ids): check the path"
+  /// More jobs than one GitLab job can sensibly wait for.
+  static let maximumIDs = 10_000
+
   static func parse(_ data: Data, name: String) throws(CommandFailure) -> [Int64] {
     func invalid(_ problem: String) -> CommandFailure {
       CommandFailure(
@@ -23,6 +29,9 @@ enum LAVAJobIDsFile {
     }
     guard let list = value as? [Any] else { throw invalid("has \"jobids\" that is not a list") }
     guard !list.isEmpty else { throw invalid("lists no job ids (\"jobids\" is empty)") }
+    guard list.count <= maximumIDs else {
+      throw invalid("lists \(list.count) job ids, more than the \(maximumIDs) one job may wait for")
+    }
     let elements: [Element]
     do {
       elements = try JSONDecoder().decode(Listing.self, from: data).jobids

@@ -1,3 +1,4 @@
+import Foundation
 import Protocols
 
 /// Turns LAVA log lines into job log text: one tagged, coloured line per line of the message,
@@ -11,6 +12,10 @@ import Protocols
 struct LAVALogRenderer: Sendable {
   /// Put before every line, e.g. `[12] ` when several LAVA jobs share the job log.
   var prefix: String = ""
+
+  /// Whether whole GitLab section markers the device prints pass through (see ``visible(_:keepingMarkers:)``).
+  /// Off: a board must not fold or forge sections of the job log (issue 11, finding 13).
+  var deviceSections = false
 
   /// The levels shown by ``renderIfShown(_:)``.
   var levels: LAVALogLevels = .all
@@ -33,8 +38,8 @@ struct LAVALogRenderer: Sendable {
     guard let entry = line.entry else {
       return prefix + LogColor.gray.rawValue + "         raw  " + Self.reset + Self.clean(line.raw) + "\n"
     }
-    let time = Self.timeOfDay(entry.timestamp)
-    let style = Self.style(of: entry.level)
+    let time = Self.clean(Self.timeOfDay(entry.timestamp))
+    let style = Self.style(of: Self.clean(entry.level))
     let texts: [String]
     var color = style.textColor
     switch entry.message {
@@ -53,7 +58,7 @@ struct LAVALogRenderer: Sendable {
       prefix + LogColor.gray.rawValue + time + Self.reset + " " + style.tagColor.rawValue + style.tag
       + Self.reset + " "
     return texts.map { text in
-      let body = Self.visible(Self.clean(text))
+      let body = Self.clean(text, keepingMarkers: deviceSections)
       if entry.level == "target", let kernel = Self.kernelTimestamp(body) {
         // `[    1.234567] …`: the timestamp dimmed, so that kernel messages stand out.
         return head + LogColor.gray.rawValue + body[kernel] + Self.reset + body[kernel.upperBound...] + "\n"
@@ -132,56 +137,32 @@ struct LAVALogRenderer: Sendable {
     return text.startIndex..<text.index(after: close)
   }
 
-  /// Control characters that would break the GitLab log shown instead of passed on: NUL and
-  /// the other C0 controls as their Unicode pictures (`␀`, `␇`), DEL as `␡`, and escape
-  /// sequences other than colours (SGR) and GitLab's `\e[0K` with their escape shown as `␛`
-  /// (`␛[2J`, `␛c`). Tabs stay; the `\r` of a GitLab section marker stays.
-  static func visible(_ text: String) -> String {
-    guard text.unicodeScalars.contains(where: { ($0.value < 0x20 && $0 != "\t") || $0.value == 0x7F }) else {
-      return text
+  /// Control characters shown instead of passed on, with the project's helper
+  /// (``ControlCharacters``: `␀`, `␇`, `␛[2J`, a lone `\r` as `␍`), colours kept, and, when
+  /// `keepingMarkers`, one exception: a whole GitLab section marker the device printed
+  /// (`\e[0Ksection_start:<time>:<name>[options]\r\e[0K`) passes through untouched, so that the
+  /// board's own sections work in the job log. A piece of one is shown like any other text.
+  static func visible(_ text: String, keepingMarkers: Bool = false) -> String {
+    guard keepingMarkers, text.contains("section_"),
+      let regex = try? NSRegularExpression(pattern: deviceMarker)
+    else { return ControlCharacters.visible(text, keepingColours: true) }
+    let whole = text as NSString
+    var result = ""
+    var last = 0
+    for match in regex.matches(in: text, range: NSRange(location: 0, length: whole.length)) {
+      result += ControlCharacters.visible(
+        whole.substring(with: NSRange(location: last, length: match.range.location - last)),
+        keepingColours: true)
+      result += whole.substring(with: match.range)
+      last = match.range.location + match.range.length
     }
-    var result = String.UnicodeScalarView()
-    let scalars = Array(text.unicodeScalars)
-    var index = 0
-    while index < scalars.count {
-      let scalar = scalars[index]
-      if scalar == "\u{1B}", let end = keptSequenceEnd(scalars, from: index) {
-        result.append(contentsOf: scalars[index...end])
-        index = end + 1
-        continue
-      }
-      if scalar == "\r", endsWithMarker(String(String.UnicodeScalarView(result))) {
-        result.append(scalar)
-      } else if scalar.value < 0x20 && scalar != "\t" {
-        result.append(Unicode.Scalar(0x2400 + scalar.value)!)
-      } else if scalar.value == 0x7F {
-        result.append("\u{2421}")
-      } else {
-        result.append(scalar)
-      }
-      index += 1
-    }
-    return String(result)
+    return result
+      + ControlCharacters.visible(whole.substring(from: last), keepingColours: true)
   }
 
-  /// The index of the last scalar of a colour sequence (`\e[…m`) or `\e[0K`/`\e[K` starting at
-  /// `start`; nil for any other sequence.
-  private static func keptSequenceEnd(_ scalars: [Unicode.Scalar], from start: Int) -> Int? {
-    guard start + 1 < scalars.count, scalars[start + 1] == "[" else { return nil }
-    var index = start + 2
-    while index < scalars.count, index - start < 64 {
-      let scalar = scalars[index]
-      if (scalar.value >= 0x30 && scalar.value <= 0x3B) { index += 1; continue }
-      if scalar == "m" { return index }
-      if scalar == "K"
-        && String(String.UnicodeScalarView(scalars[(start + 2)..<index])).allSatisfy({ $0 == "0" })
-      {
-        return index
-      }
-      return nil
-    }
-    return nil
-  }
+  /// A whole GitLab section marker, as GitLab's log parser reads it.
+  static let deviceMarker =
+    #"\x1B\[0Ksection_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\[[A-Za-z0-9_=, ]*\])?\r\x1B\[0K"#
 
   /// Lines of a message: `\n` and `\r\n` end a line. A lone `\r` does not: the pieces of a
   /// line the device rewrote (a progress bar, a prompt) stay one line, the `\r` shown as `␍` by
@@ -191,17 +172,10 @@ struct LAVALogRenderer: Sendable {
       .map(String.init)
   }
 
-  /// A line without the `\r`s it ends with (the device's line ending, not content).
-  static func clean(_ text: String) -> String {
-    guard text.hasSuffix("\r") else { return text }
-    return String(text.reversed().drop { $0 == "\r" }.reversed())
+  /// A line as shown: without the `\r`s it ends with (the device's line ending, not content),
+  /// its control characters made visible (``visible(_:)``).
+  static func clean(_ text: String, keepingMarkers: Bool = false) -> String {
+    guard text.hasSuffix("\r") else { return visible(text, keepingMarkers: keepingMarkers) }
+    return visible(String(text.reversed().drop { $0 == "\r" }.reversed()), keepingMarkers: keepingMarkers)
   }
-
-  /// Whether `text` ends with `section_start:1700000000:name` or `section_end:…`, with optional
-  /// `[collapsed=true]`: what GitLab's marker has before its `\r`.
-  static func endsWithMarker(_ text: String) -> Bool {
-    text.range(of: markerBeforeReturn, options: .regularExpression) != nil
-  }
-
-  static let markerBeforeReturn = #"section_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\[[A-Za-z0-9_=, ]*\])?$"#
 }

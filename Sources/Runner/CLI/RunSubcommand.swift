@@ -43,6 +43,14 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
     }
     let logger = RunnerLogging.logger(
       level: settings.logLevel, secrets: [settings.connection.token], format: settings.logFormat)
+    if settings.httpConfiguration.tls.insecureSkipVerify {
+      logger.warning(
+        """
+        TLS CERTIFICATES ARE NOT VERIFIED (--tls-insecure-skip-verify): anyone between this runner \
+        and GitLab, LAVA or the artifact storage can read the runner token, job tokens and LAVA_TOKEN. \
+        Give the servers' CA with --tls-ca-file instead.
+        """)
+    }
     let http: HTTPClient
     do {
       http = try HTTPClient(configuration: settings.httpConfiguration)

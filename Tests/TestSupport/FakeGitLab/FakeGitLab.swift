@@ -98,6 +98,7 @@ public actor FakeGitLab {
   var serverTasks: [Task<Void, any Error>] = []
   var apiPort: UInt16 = 0
   var storagePort: UInt16 = 0
+  var objectStorageOverride: URL?
 
   var runners: [String: Runner] = [:]
   var registrationTokens: Set<String> = []
@@ -180,7 +181,16 @@ public actor FakeGitLab {
   /// The GitLab URL a runner is started with (no `/api/v4`).
   public var url: URL { URL(string: "http://127.0.0.1:\(apiPort)")! }
   public var objectStorageURL: URL {
-    URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")!
+    objectStorageOverride ?? URL(string: "http://\(configuration.objectStorageHost):\(storagePort)")!
+  }
+
+  /// The object storage's port, for a proxy in front of it.
+  public var objectStoragePort: UInt16 { storagePort }
+
+  /// Redirects artifact downloads to `url` (e.g. a TLS proxy in front of `objectStoragePort`)
+  /// instead of the object storage itself.
+  public func redirectObjectStorage(to url: URL) {
+    objectStorageOverride = url
   }
 
   // MARK: Runner tokens
