@@ -16,7 +16,9 @@ public struct MonitorFileCommand: Command {
       the LAVA logs. When all have finished, each job's raw log is saved as <id>_log.yaml and \
       its results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only \
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
-      it as a runner system failure, failed tests as a script failure.
+      it as a runner system failure, failed tests as a script failure. When a LAVA job fails, an \
+      open section at the end says why: health, LAVA's error type and message, the failure \
+      comment, the action it failed in, the failed test cases and the device's last 30 lines.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),

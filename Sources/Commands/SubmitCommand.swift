@@ -16,11 +16,28 @@ public struct SubmitCommand: Command {
       by side, each line tagged with its job id). The raw log is saved as <id>_log.yaml and the \
       results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only if \
       every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end it \
-      as a runner system failure, failed tests and bad definitions as a script failure.
+      as a runner system failure, failed tests and bad definitions as a script failure. When a LAVA job fails, an \
+      open section at the end says why: health, LAVA's error type and message, the failure \
+      comment, the action it failed in, the failed test cases and the device's last 30 lines.
+
+      The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
+      top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
+      last line LAVA's `end:` line with the duration, and GitLab's duration on the header is \
+      LAVA's own), and inside them one per test definition run, test set and test case. A \
+      section is collapsed when it starts, before anyone knows how it ends; when a test case or \
+      an action fails, an open section right after it repeats its last 30 lines. Every section \
+      is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
+      the device prints are rejoined when LAVA split them, and shown, not acted on. \
+      A multinode definition's jobs share the job log without these sections. Kernel \
+      messages have their timestamp dimmed; a lone carriage return does not split a line (it is \
+      shown as ␍), and control characters and escape sequences other than colours are shown \
+      (␀, ␛[2J) instead of being passed on. Past LAVA_LOG_LIMIT only warnings, errors, results \
+      and sections reach the job log; a target line repeated in a row is shown three times, \
+      then counted.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
     ],
     examples: [
       CommandExample(
@@ -121,6 +138,7 @@ public struct SubmitCommand: Command {
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
   private func follow(_ ids: [Int64], _ session: LAVACommandSession) async throws -> [LAVAJobReport] {
     let context = session.context
+    let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
     let header =
       ids.count == 1
       ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
@@ -131,8 +149,10 @@ public struct SubmitCommand: Command {
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
           let follower = LAVALogFollower(
             server: session.server, id: id,
-            renderer: LAVALogRenderer(prefix: ids.count == 1 ? "" : "[\(id)] "), file: file, log: context.log,
-            polling: polling, retrier: session.retrier)
+            renderer: LAVALogRenderer(
+              prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
+            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
+          )
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())

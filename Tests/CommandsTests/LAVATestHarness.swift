@@ -63,7 +63,7 @@ extension RecordingJobContext {
   var renderedLAVALines: [String] {
     recordingLog.plainText.split(separator: "\n").map(String.init).filter {
       $0.range(
-        of: #"^(\[\d+\] )?(\d\d:\d\d:\d\d|        ) (info|dbg |tgt |in  |res |warn|err |raw )"#,
+        of: #"^(\[\d+\] )?(\d\d:\d\d:\d\d|        ) (info|dbg |tgt |in  |res |warn|err |exc |fdbk|raw )"#,
         options: .regularExpression)
         != nil
     }

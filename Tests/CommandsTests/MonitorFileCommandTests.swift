@@ -6,7 +6,11 @@ import Testing
 @testable import Commands
 
 private func monitor(_ context: RecordingJobContext, file: String = "jobs.json") async -> CommandFailure? {
-  await outcome { try await MonitorFileCommand(file: file, polling: fastPolling).run(in: context) }
+  let failure = await outcome {
+    try await MonitorFileCommand(file: file, polling: fastPolling).run(in: context)
+  }
+  expectBalancedSections(context.recordingLog.text)
+  return failure
 }
 
 /// A job that is queued for `queued` polls, runs for `running` polls, then finishes.

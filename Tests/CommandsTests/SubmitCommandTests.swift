@@ -8,7 +8,11 @@ import Testing
 private let definition = "job_name: smoke {{ job.CI_JOB_ID }}\nactions: []\n"
 
 private func submit(_ context: RecordingJobContext) async -> CommandFailure? {
-  await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+  let failure = await outcome {
+    try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
+  }
+  expectBalancedSections(context.recordingLog.text)
+  return failure
 }
 
 private func finishedJob(

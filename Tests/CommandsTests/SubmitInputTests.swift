@@ -6,7 +6,11 @@ import Testing
 @testable import Commands
 
 private func submit(_ context: RecordingJobContext) async -> CommandFailure? {
-  await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+  let failure = await outcome {
+    try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
+  }
+  expectBalancedSections(context.recordingLog.text)
+  return failure
 }
 
 @Test(arguments: ["LAVA_URL", "LAVA_TOKEN"])
@@ -137,9 +141,11 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
 
 @Test func theCommandsDocumentTheirVariablesAndParseTheirExamples() throws {
   for type in [SubmitCommand.self, MonitorFileCommand.self] as [any Command.Type] {
-    let names = [
-      "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
-    ]
+    // Only submit streams LAVA logs.
+    let names =
+      [
+        "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
+      ] + (type == SubmitCommand.self ? ["LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT"] : [])
     #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")
     let help = type.helpMessage(columns: 200)
     for variable in type.metadata.variables {

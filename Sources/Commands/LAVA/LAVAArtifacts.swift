@@ -127,17 +127,55 @@ enum MaskedCopy {
   }
 }
 
-/// What a LAVA log says about how its job ended: the `lava` suite's `job` result line.
+/// What a LAVA log says about how its job ended: the `lava` suite's `job` result line, the
+/// top-level action the job failed in and the device's last lines before the failure.
 struct LAVAJobError: Sendable, Equatable {
   var type: String?
   var message: String?
+  /// The top-level action (`3 lava-test-retry`) whose `fail` result LAVA wrote, or that was
+  /// running when the job failed.
+  var failedAction: String?
+  /// The last ``keptTargetLines`` target lines, up to the first failure LAVA reported.
+  var lastTargetLines: [String] = []
+  static let keptTargetLines = 30
 
-  /// Keeps the last `lava`/`job` result with an error (LAVA writes it near the end).
+  private var runningAction: String?
+  private var frozen = false
+
+  init(type: String? = nil, message: String? = nil) {
+    self.type = type
+    self.message = message
+  }
+
   mutating func note(_ line: LAVALogLine) {
-    guard case .result(let fields)? = line.entry?.message, fields["definition"] == "lava",
-      fields["case"] == "job", fields["error_type"] != nil || fields["error_msg"] != nil
-    else { return }
-    type = fields["error_type"]
-    message = fields["error_msg"]
+    guard let entry = line.entry else { return }
+    switch entry.message {
+    case .text(let text) where entry.level == "target":
+      guard !frozen else { return }
+      for piece in LAVALogRenderer.split(text) {
+        lastTargetLines.append(LAVALogRenderer.clean(piece))
+      }
+      if lastTargetLines.count > Self.keptTargetLines {
+        lastTargetLines.removeFirst(lastTargetLines.count - Self.keptTargetLines)
+      }
+    case .text(let text) where entry.level == "info":
+      if let action = LAVALogSections.action(text) {
+        runningAction = action.starts ? "\(action.number) \(action.name)" : nil
+      }
+    case .result(let fields) where fields["definition"] == "lava" && fields["result"] == "fail":
+      if fields["case"] == "job" {
+        failedAction = failedAction ?? runningAction
+        frozen = true
+        if fields["error_type"] != nil || fields["error_msg"] != nil {
+          type = fields["error_type"]
+          message = fields["error_msg"]
+        }
+      } else if let level = fields["level"], !level.isEmpty, level.allSatisfy({ $0.isASCII && $0.isNumber }) {
+        failedAction = failedAction ?? "\(level) \(fields["case"] ?? "?")"
+        frozen = true
+      }
+    default:
+      break
+    }
   }
 }

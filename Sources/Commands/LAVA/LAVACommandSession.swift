@@ -98,6 +98,8 @@ struct LAVACommandSession: Sendable {
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: name)
     {
+      await LAVAVerdict.explain(
+        reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
       throw CommandFailure(failure.failureReason, context.mask(failure.message))
     }
   }

@@ -14,11 +14,16 @@ struct LAVALogFollower: Sendable {
   let log: any JobLog
   let polling: LAVAPolling
   let retrier: LAVARetrier
+  /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
+  /// share the job log (their sections would interleave).
+  var sections = true
 
   struct Outcome: Sendable {
     var job: LAVAJob
     var error: LAVAJobError
     var lineCount: Int
+    /// The top-level LAVA action during which the job failed, e.g. `2 boot-image-retry`.
+    var failedAction: String?
   }
 
   /// While lines flow the log alone shows the job is alive; its state is still asked now and then
@@ -31,6 +36,23 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
+    var structure = LAVALogSections(jobID: id, renderer: renderer)
+    do {
+      var outcome = try await follow(structure: &structure)
+      await log.write(structure.finish())
+      outcome.failedAction = structure.failedAction
+      return outcome
+    } catch {
+      // Whatever stopped the log (cancellation, timeout, LAVA gone): no section stays open.
+      let why =
+        error is CancellationError || Task.isCancelled
+        ? "the command was stopped" : "the log could not be read"
+      await log.write(structure.finish(why))
+      throw error
+    }
+  }
+
+  private func follow(structure: inout LAVALogSections) async throws -> Outcome {
     var consumed = 0
     var error = LAVAJobError()
     var lastJob: LAVAJob?
@@ -46,14 +68,14 @@ struct LAVALogFollower: Sendable {
         try file.append(lines)
         for line in lines {
           error.note(line)
-          await log.write(renderer.render(line))
+          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
         }
         consumed += lines.count
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
         // Finished, and a poll after that brought nothing: the log is complete.
-        return Outcome(job: lastJob, error: error, lineCount: consumed)
+        return Outcome(job: lastJob, error: error, lineCount: consumed, failedAction: nil)
       }
       if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0

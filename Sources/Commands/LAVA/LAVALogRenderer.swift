@@ -1,3 +1,4 @@
+import Foundation
 import Protocols
 
 /// Turns LAVA log lines into job log text: one tagged, coloured line per line of the message,
@@ -12,7 +13,26 @@ struct LAVALogRenderer: Sendable {
   /// Put before every line, e.g. `[12] ` when several LAVA jobs share the job log.
   var prefix: String = ""
 
+  /// Whether whole GitLab section markers the device prints pass through (see ``visible(_:keepingMarkers:)``).
+  /// Off: a board must not fold or forge sections of the job log (issue 11, finding 13).
+  var deviceSections = false
+
+  /// The levels shown by ``renderIfShown(_:)``.
+  var levels: LAVALogLevels = .all
+
   static let reset = "\u{1B}[0;m"
+
+  /// The line as ``render(_:)`` shows it, or nothing when its level is not shown (a line that
+  /// could not be parsed is always shown).
+  func renderIfShown(_ line: LAVALogLine) -> String {
+    let level = line.entry?.level
+    if let level, !levels.shows(level) { return "" }
+    guard let volume else { return render(line) }
+    return volume.admit(render(line), level: level)
+  }
+
+  /// The command's LAVA_LOG_LIMIT budget, shared by the jobs it follows.
+  var volume: LAVALogVolume?
 
   func render(_ line: LAVALogLine) -> String {
     guard let entry = line.entry else {
@@ -38,7 +58,11 @@ struct LAVALogRenderer: Sendable {
       prefix + LogColor.gray.rawValue + time + Self.reset + " " + style.tagColor.rawValue + style.tag
       + Self.reset + " "
     return texts.map { text in
-      let body = Self.clean(text)
+      let body = Self.clean(text, keepingMarkers: deviceSections)
+      if entry.level == "target", let kernel = Self.kernelTimestamp(body) {
+        // `[    1.234567] …`: the timestamp dimmed, so that kernel messages stand out.
+        return head + LogColor.gray.rawValue + body[kernel] + Self.reset + body[kernel.upperBound...] + "\n"
+      }
       return head + (color.map { $0.rawValue + body + Self.reset } ?? body) + "\n"
     }.joined()
   }
@@ -101,18 +125,57 @@ struct LAVALogRenderer: Sendable {
     return (text, color)
   }
 
-  /// Lines of a message; `\r\n` is one separator (one Character in Swift), and a lone `\r`
-  /// ends a line too rather than letting target output overwrite what the job log shows.
-  static func split(_ text: String) -> [String] {
-    text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
+  /// The `[    1.234567]` a kernel message starts with, if `text` is one.
+  static func kernelTimestamp(_ text: String) -> Range<String.Index>? {
+    guard text.hasPrefix("["), let close = text.firstIndex(of: "]") else { return nil }
+    let inside = text[text.index(after: text.startIndex)..<close].drop { $0 == " " }
+    guard let dot = inside.firstIndex(of: "."), !inside[..<dot].isEmpty,
+      inside[..<dot].allSatisfy({ $0.isASCII && $0.isNumber }),
+      inside[inside.index(after: dot)...].count == 6,
+      inside[inside.index(after: dot)...].allSatisfy({ $0.isASCII && $0.isNumber })
+    else { return nil }
+    return text.startIndex..<text.index(after: close)
   }
 
-  /// A carriage return would let target output overwrite what the job log shows, and other
-  /// control characters (BEL, OSC titles and links, cursor moves, a forged GitLab section
-  /// marker) act on the viewer: they are shown, not passed on. The colours a board printed
-  /// are kept, as GitLab renders them.
-  static func clean(_ text: String) -> String {
-    let text = text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text
-    return ControlCharacters.visible(text, keepingColours: true)
+  /// Control characters shown instead of passed on, with the project's helper
+  /// (``ControlCharacters``: `␀`, `␇`, `␛[2J`, a lone `\r` as `␍`), colours kept, and, when
+  /// `keepingMarkers`, one exception: a whole GitLab section marker the device printed
+  /// (`\e[0Ksection_start:<time>:<name>[options]\r\e[0K`) passes through untouched, so that the
+  /// board's own sections work in the job log. A piece of one is shown like any other text.
+  static func visible(_ text: String, keepingMarkers: Bool = false) -> String {
+    guard keepingMarkers, text.contains("section_"),
+      let regex = try? NSRegularExpression(pattern: deviceMarker)
+    else { return ControlCharacters.visible(text, keepingColours: true) }
+    let whole = text as NSString
+    var result = ""
+    var last = 0
+    for match in regex.matches(in: text, range: NSRange(location: 0, length: whole.length)) {
+      result += ControlCharacters.visible(
+        whole.substring(with: NSRange(location: last, length: match.range.location - last)),
+        keepingColours: true)
+      result += whole.substring(with: match.range)
+      last = match.range.location + match.range.length
+    }
+    return result
+      + ControlCharacters.visible(whole.substring(from: last), keepingColours: true)
+  }
+
+  /// A whole GitLab section marker, as GitLab's log parser reads it.
+  static let deviceMarker =
+    #"\x1B\[0Ksection_(start|end):[0-9]+:[A-Za-z0-9_.-]+(\[[A-Za-z0-9_=, ]*\])?\r\x1B\[0K"#
+
+  /// Lines of a message: `\n` and `\r\n` end a line. A lone `\r` does not: the pieces of a
+  /// line the device rewrote (a progress bar, a prompt) stay one line, the `\r` shown as `␍` by
+  /// ``visible(_:)``, so that nothing can overwrite what the job log shows.
+  static func split(_ text: String) -> [String] {
+    text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+      .map(String.init)
+  }
+
+  /// A line as shown: without the `\r`s it ends with (the device's line ending, not content),
+  /// its control characters made visible (``visible(_:)``).
+  static func clean(_ text: String, keepingMarkers: Bool = false) -> String {
+    guard text.hasSuffix("\r") else { return visible(text, keepingMarkers: keepingMarkers) }
+    return visible(String(text.reversed().drop { $0 == "\r" }.reversed()), keepingMarkers: keepingMarkers)
   }
 }

@@ -21,12 +21,18 @@ struct LAVASettings: Sendable {
   /// `LAVA_OUTAGE_TIMEOUT`: how long to wait out an unreachable LAVA; nil for the runner's
   /// default (`--lava-outage-timeout`).
   var outageTimeout: Duration?
+  /// `LAVA_LOG_LEVELS`: the LAVA log levels shown in the job log.
+  var logLevels: LAVALogLevels = .standard
+  /// `LAVA_LOG_LIMIT`: bytes of LAVA log in the job log past which only what matters is shown.
+  var logLimit: Int = LAVALogVolume.defaultLimit
 
   static let urlVariable = "LAVA_URL"
   static let tokenVariable = "LAVA_TOKEN"
   static let cancellationVariable = "LAVA_CANCELLATION"
   static let ignoreTestFailuresVariable = "LAVA_IGNORE_TEST_FAILURES"
   static let outageTimeoutVariable = "LAVA_OUTAGE_TIMEOUT"
+  static let logLevelsVariable = "LAVA_LOG_LEVELS"
+  static let logLimitVariable = "LAVA_LOG_LIMIT"
 
   /// Reads the settings; `defaultCancellation` is the command's own choice when
   /// `LAVA_CANCELLATION` is not set. Values are quoted in errors only once masked, the token
@@ -103,6 +109,28 @@ struct LAVASettings: Sendable {
       }
     }
 
+    var logLevels = LAVALogLevels.standard
+    if let value = variables[Self.logLevelsVariable], !value.isEmpty {
+      if let levels = LAVALogLevels(value) {
+        logLevels = levels
+      } else {
+        problems.append(
+          "\(Self.logLevelsVariable) is '\(mask(value))'; expected 'all' or levels separated by commas among "
+            + LAVALogLevels.known.joined(separator: ", ") + ", e.g. 'target,info,warning,error,results'")
+      }
+    }
+
+    var logLimit = LAVALogVolume.defaultLimit
+    if let value = variables[Self.logLimitVariable], !value.isEmpty {
+      if let bytes = LAVALogVolume.bytes(value) {
+        logLimit = bytes
+      } else {
+        problems.append(
+          "\(Self.logLimitVariable) is '\(mask(value))'; expected a size such as 16MiB, 500k or a number of "
+            + "bytes (more than 0)")
+      }
+    }
+
     guard let url, problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
@@ -114,6 +142,8 @@ struct LAVASettings: Sendable {
     self.cancellation = cancellation
     self.ignoreTestFailures = ignoreTestFailures
     self.outageTimeout = outageTimeout
+    self.logLevels = logLevels
+    self.logLimit = logLimit
   }
 
   /// The byte range of an address's user information (`user:password`) as written, if any:
@@ -139,5 +169,41 @@ struct LAVASettings: Sendable {
     var bytes = Array(address.utf8)
     bytes.replaceSubrange(userInfo, with: "[MASKED]".utf8)
     return String(decoding: bytes, as: UTF8.self)
+  }
+}
+
+/// The LAVA log levels a command shows in the job log; `<id>_log.yaml` always has every line.
+struct LAVALogLevels: Sendable, Equatable {
+  /// Nil: every level, including ones this runner does not know.
+  var shown: Set<String>?
+
+  /// LAVA's levels, as `LAVA_LOG_LEVELS` accepts them.
+  static let known = [
+    "target", "input", "info", "warning", "error", "exception", "results", "debug", "feedback",
+  ]
+  /// Everything but LAVA's own debug output and the feedback of other namespaces.
+  static let standard = LAVALogLevels(
+    shown: ["target", "input", "info", "warning", "error", "exception", "results"])
+  static let all = LAVALogLevels(shown: nil)
+
+  init(shown: Set<String>?) { self.shown = shown }
+
+  /// `all`, or levels separated by commas (spaces allowed); nil for anything else.
+  init?(_ text: String) {
+    let words = text.lowercased().split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+    if words == ["all"] {
+      shown = nil
+      return
+    }
+    guard !words.isEmpty, words.allSatisfy({ Self.known.contains($0) }) else { return nil }
+    shown = Set(words)
+  }
+
+  /// Whether a line of `level` reaches the job log; a level LAVA adds later shows unless a
+  /// list was given.
+  func shows(_ level: String) -> Bool {
+    guard let shown else { return true }
+    if self == .standard { return !["debug", "feedback"].contains(level) }
+    return shown.contains(level)
   }
 }

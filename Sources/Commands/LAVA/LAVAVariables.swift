@@ -27,4 +27,16 @@ extension CommandVariable {
   static let lavaIgnoreTestFailures = CommandVariable(
     LAVASettings.ignoreTestFailuresVariable, default: "`false`",
     "`true`: pass on the LAVA jobs' health alone; otherwise a failed test fails the job")
+
+  static let lavaLogLevels = CommandVariable(
+    LAVASettings.logLevelsVariable,
+    default: "`target,input,info,warning,error,exception,results`",
+    "the LAVA log levels shown in the job log: `all`, or levels separated by commas among "
+      + LAVALogLevels.known.map { "`\($0)`" }.joined(separator: ", ")
+      + "; `<id>_log.yaml` always has every line")
+
+  static let lavaLogLimit = CommandVariable(
+    LAVASettings.logLimitVariable, default: "`16MiB`",
+    "how much LAVA log the job log takes (`16MiB`, `500k` or bytes); past it only warnings, errors, "
+      + "results and sections are shown, and `<id>_log.yaml` still has every line")
 }

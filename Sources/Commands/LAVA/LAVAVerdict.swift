@@ -93,6 +93,56 @@ enum LAVAVerdict {
     return CommandFailure(reason, ([heading] + failures.map(\.message)).joined(separator: "\n"))
   }
 
+  static let whyFailedTests = 20
+
+  /// The few lines a reader of a failed job wants first: which job, its health, LAVA's error
+  /// type and message, the failure comment, the action it failed in, the failed test cases
+  /// (first ``whyFailedTests``) and the device's last lines before the failure.
+  static func whyItFailed(_ report: LAVAJobReport, ignoreTestFailures: Bool) -> [String] {
+    let job = report.job
+    var lines = [
+      "LAVA job:         \(job.id) \(report.url.absoluteString)"
+        + (job.device.map { " on \($0)" } ?? "") + (job.deviceType.map { " (\($0))" } ?? ""),
+      "health:           \(job.health.rawValue)",
+    ]
+    if let type = report.error.type { lines.append("error_type:       \(type)") }
+    if let message = report.error.message {
+      let shown = message.split(whereSeparator: \.isNewline)
+      lines.append("error_msg:        \(shown.first.map(String.init) ?? "")")
+      lines += shown.dropFirst().prefix(9).map { "                  \($0)" }
+      if shown.count > 10 { lines.append("                  (\(shown.count - 10) more lines in the log)") }
+    }
+    if let comment = job.failureComment, !comment.isEmpty { lines.append("failure_comment:  \(comment)") }
+    if let action = report.error.failedAction { lines.append("failed in action: \(action)") }
+    if !report.failedTests.isEmpty && !ignoreTestFailures {
+      lines.append("failed test cases (\(report.failedTests.count)):")
+      lines += report.failedTests.prefix(whyFailedTests).map { "  ✘ \($0.suite)/\($0.name)" }
+      if report.failedTests.count > whyFailedTests {
+        lines.append("  and \(report.failedTests.count - whyFailedTests) more")
+      }
+    }
+    if !report.error.lastTargetLines.isEmpty {
+      lines.append("last \(count(report.error.lastTargetLines.count, "target line")) before the failure:")
+      lines += report.error.lastTargetLines.map { "  " + $0 }
+    }
+    return lines
+  }
+
+  /// Writes an open "why it failed" section for each failed job.
+  static func explain(
+    _ reports: [LAVAJobReport], ignoreTestFailures: Bool, log: any JobLog, mask: (String) -> String
+  ) async {
+    for report in reports where failure(of: report, ignoreTestFailures: ignoreTestFailures) != nil {
+      let text = whyItFailed(report, ignoreTestFailures: ignoreTestFailures).map { mask($0) + "\n" }.joined()
+      await log.section(
+        "lava_why_\(report.id)",
+        header: LogColor.red.rawValue + "✘ Why LAVA job \(report.id) failed" + LAVALogRenderer.reset
+      ) {
+        await log.write(text)
+      }
+    }
+  }
+
   /// One row per LAVA job: id, device, health, failed tests, URL.
   static func summaryTable(_ reports: [LAVAJobReport], ignoreTestFailures: Bool) -> String {
     let header = ["LAVA job", "device", "health", "failed tests", "URL"]
