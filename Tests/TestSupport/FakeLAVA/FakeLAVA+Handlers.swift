@@ -110,6 +110,7 @@ extension FakeLAVA {
       )
     }
     let id = addJob(FakeLAVAJob(description: "submitted"))
+    definitions[id] = definition
     return Self.json(201, ["message": "job(s) successfully submitted", "job_ids": [id]])
   }
 

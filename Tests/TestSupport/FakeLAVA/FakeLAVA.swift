@@ -97,6 +97,8 @@ public actor FakeLAVA {
 
   public internal(set) var jobs: [Int64: FakeLAVAJob] = [:]
   public internal(set) var submittedDefinitions: [String] = []
+  /// Per job created by a submission: the definition it was made from.
+  public internal(set) var definitions: [Int64: String] = [:]
   public internal(set) var violations: [String] = []
   public internal(set) var requests: [RequestRecord] = []
   public internal(set) var requestsInFlight = 0
