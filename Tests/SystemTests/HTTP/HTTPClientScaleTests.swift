@@ -10,8 +10,8 @@ import Testing
 @testable import RunnerCore
 @testable import YAML
 
-/// Large bodies and many requests. Serialized so that one test's memory and threads do not
-/// blur another's figures.
+/// Large bodies and many requests. In the serial tier and serialized: they measure the
+/// process's memory and threads, which tests running beside them would blur.
 @Suite(.serialized) struct HTTPClientScaleTests {
   static let gigabyte: Int64 = 1 << 30
   static let memoryBudget = 64 << 20
