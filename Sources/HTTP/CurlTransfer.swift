@@ -11,8 +11,9 @@ package final class CurlTransfer: @unchecked Sendable {
   /// Where the body of the final reply goes.
   package enum BodyMode: Sendable {
     case memory(limit: Int)
-    /// 2xx bodies go to the open file; other bodies are kept (truncated) in memory.
-    case download(fileDescriptor: Int32)
+    /// 2xx bodies go to the open file, at most `limit` bytes (nil: no limit); other bodies are
+    /// kept (truncated) in memory.
+    case download(fileDescriptor: Int32, limit: Int64?)
     case stream(bufferLimit: Int)
   }
 
@@ -25,7 +26,7 @@ package final class CurlTransfer: @unchecked Sendable {
     case undecided
     case discard
     case memory(limit: Int, truncates: Bool)
-    case file(Int32)
+    case file(Int32, limit: Int64?)
     case stream(limit: Int)
   }
 
@@ -263,8 +264,10 @@ package final class CurlTransfer: @unchecked Sendable {
     switch mode {
     case .memory(let limit):
       target = .memory(limit: limit, truncates: false)
-    case .download(let descriptor):
-      target = head.isSuccess ? .file(descriptor) : .memory(limit: Self.errorBodyLimit, truncates: true)
+    case .download(let descriptor, let limit):
+      target =
+        head.isSuccess
+        ? .file(descriptor, limit: limit) : .memory(limit: Self.errorBodyLimit, truncates: true)
     case .stream(let limit):
       target = .stream(limit: limit)
     }
@@ -287,7 +290,11 @@ package final class CurlTransfer: @unchecked Sendable {
       }
       memoryBody.append(contentsOf: bytes)
       return bytes.count
-    case .file(let descriptor):
+    case .file(let descriptor, let limit):
+      if let limit, fileBytes + Int64(bytes.count) > limit {
+        callbackFailure = .bodyTooLarge(url: url.maskedForDisplay, limit: Int(limit))
+        return 0
+      }
       return writeToFile(descriptor, bytes)
     case .stream(let limit):
       return bufferChunk(bytes, limit: limit)

@@ -60,8 +60,11 @@ package final class HTTPClient: Sendable {
 
   /// Writes a 2xx body to `file` (created or truncated). For any other status the file is
   /// removed and the start of the body is returned as `errorBody`; on an error it is removed too,
-  /// so a file that is left is always complete.
-  package func download(_ request: HTTPRequest, to file: URL) async throws -> HTTPDownloadResult {
+  /// so a file that is left is always complete. A 2xx body longer than `maxBodySize` bytes is
+  /// not written past that size: the transfer stops there with `bodyTooLarge`.
+  package func download(
+    _ request: HTTPRequest, to file: URL, maxBodySize: Int64? = nil
+  ) async throws -> HTTPDownloadResult {
     let descriptor = open(file.path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0o644)
     guard descriptor >= 0 else {
       throw HTTPClientError.fileAccess(path: file.path, detail: String(cString: strerror(errno)))
@@ -71,7 +74,8 @@ package final class HTTPClient: Sendable {
       close(descriptor)
       if !keepsFile { unlink(file.path) }
     }
-    let (transfer, head) = try await start(request, mode: .download(fileDescriptor: descriptor))
+    let (transfer, head) = try await start(
+      request, mode: .download(fileDescriptor: descriptor, limit: maxBodySize))
     try await wait(for: transfer) { try await transfer.waitForCompletion() }
     guard head.isSuccess else {
       return HTTPDownloadResult(head: head, bytesWritten: 0, errorBody: transfer.completedBody)

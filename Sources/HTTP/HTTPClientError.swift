@@ -16,6 +16,7 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
   case timedOut(url: String, detail: String)
   case tls(url: String, detail: String)
   case tooManyRedirects(url: String, limit: Int)
+  /// The reply's body went past the size the caller accepts; the transfer was stopped there.
   case bodyTooLarge(url: String, limit: Int)
   /// A local file to upload or download to could not be read or written.
   case fileAccess(path: String, detail: String)
@@ -46,8 +47,8 @@ package enum HTTPClientError: Error, Sendable, Equatable, CustomStringConvertibl
       return "Gave up on \(url) after \(limit) redirects. The server redirects in a loop or too deep."
     case .bodyTooLarge(let url, let limit):
       return
-        "The reply from \(url) is larger than the \(limit) bytes allowed in memory. "
-        + "Download it to a file or stream it instead."
+        "The reply from \(url) is larger than the \(limit) bytes this request accepts; "
+        + "the transfer was stopped there."
     case .fileAccess(let path, let detail):
       return "Could not use the file \(path) for an HTTP transfer: \(detail). Check the path and permissions."
     case .cancelled(let url):

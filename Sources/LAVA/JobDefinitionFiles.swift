@@ -76,17 +76,26 @@ package struct JobDefinitionReport: Sendable {
   }
 
   /// Checks each file in turn; one unreadable or invalid file does not stop the others.
+  /// `templateDiagnostics` adds the problems of the file as a template (text, path → problems),
+  /// which the checks of the layer that knows templates find: `submit` refuses them too.
   package static func check(
     paths: [String], validator: JobDefinitionValidator = JobDefinitionValidator(),
-    read: (String) throws(JobFileError) -> String = JobFileError.read
+    read: (String) throws(JobFileError) -> String = JobFileError.read,
+    templateDiagnostics: (String, String) -> [SourceDiagnostic] = { _, _ in [] }
   ) -> JobDefinitionReport {
     var outcomes: [Outcome] = []
     for path in paths {
       do {
-        let findings = validator.findings(in: try read(path), file: path)
+        let text = try read(path)
+        let template = templateDiagnostics(text, path)
+        let findings = validator.findings(in: text, file: path)
+        let diagnostics = (template + findings.diagnostics).sorted {
+          ($0.mark.line, $0.mark.column) < ($1.mark.line, $1.mark.column)
+        }
+        let total = template.count + findings.total
         outcomes.append(
-          findings.total == 0
-            ? .valid(path: path) : .invalid(path: path, findings.diagnostics, omitted: findings.omitted))
+          total == 0
+            ? .valid(path: path) : .invalid(path: path, diagnostics, omitted: findings.omitted))
       } catch {
         outcomes.append(.unreadable(error))
       }

@@ -60,6 +60,15 @@ package final class LAVAClient: LAVAServer {
           server: url.maskedForDisplay,
           detail: "LAVA answered \(response.status) without job ids: \(shown(response.body))")
       }
+      // Ids that could not name a job, or name one twice, cannot be followed: the jobs LAVA
+      // really created (if any) are unknown.
+      let ids = submitted.job_ids
+      guard ids.allSatisfy({ $0 > 0 }), Set(ids).count == ids.count else {
+        throw LAVAClientError.submissionUncertain(
+          server: url.maskedForDisplay,
+          detail: "LAVA answered \(response.status) with the job ids \(ids), which are not distinct "
+            + "positive numbers")
+      }
       seenJobs.withLock { $0.formUnion(submitted.job_ids) }
       return submitted.job_ids
     case 400:
@@ -78,6 +87,10 @@ package final class LAVAClient: LAVAServer {
     let body = try await get(target, jobID: id)
     let job = try LAVAReplies.decode(LAVAReplies.Job.self, body, endpoint: target.maskedForDisplay)
       .job(endpoint: target.maskedForDisplay)
+    guard job.id == id else {
+      throw LAVAClientError.replyAboutOtherJob(
+        endpoint: transport.displayName(.get, target), asked: [id], got: job.id)
+    }
     seenJobs.withLock { _ = $0.insert(id) }
     return job
   }
@@ -93,7 +106,16 @@ package final class LAVAClient: LAVAServer {
         .joined(separator: ",")
       let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
       let replies = try await pages(LAVAReplies.Job.self, from: first)
-      jobs += try replies.map { reply throws(LAVAClientError) in try reply.job(endpoint: "jobs/") }
+      let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]
+      var listed = Set<Int64>()
+      for reply in replies {
+        // A job not asked for, or listed twice, would be taken for another job's state.
+        guard asked.contains(reply.id), listed.insert(reply.id).inserted else {
+          throw LAVAClientError.replyAboutOtherJob(
+            endpoint: transport.displayName(.get, first), asked: Array(asked), got: reply.id)
+        }
+        jobs.append(try reply.job(endpoint: "jobs/"))
+      }
     }
     seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
     return jobs.sorted { $0.id < $1.id }
@@ -103,36 +125,86 @@ package final class LAVAClient: LAVAServer {
 
   /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
   /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
-  /// requests, after which the caller goes on from its new count as it does while following.
+  /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
+  /// count as it does while following.
+  ///
+  /// A reply larger than `limits.logReply` is asked again for fewer lines; a single line too
+  /// large for a reply on its own is kept up to `limits.logLine` bytes, with a marker.
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
-    let step = transport.limits.logLinesPerRequest
+    let most = transport.limits.logLinesPerRequest
+    var step = most
     var lines: [LAVALogLine] = []
+    var received = 0
     for _ in 0..<transport.limits.logRequestsPerCall {
-      let chunk = try await logChunk(of: id, from: start + lines.count, count: step)
+      let chunk: [LAVALogLine]
+      let bytes: Int
+      do {
+        (chunk, bytes) = try await logChunk(of: id, from: start + lines.count, count: step)
+      } catch is LAVAReplyTooLarge {
+        if step > 1 {
+          step = max(1, step / 8)
+        } else {
+          lines.append(try await oversizedLogLine(of: id, at: start + lines.count))
+        }
+        continue
+      }
       lines += chunk
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
+      // The lines gathered are held until the caller has written them: about one reply's worth
+      // at most, whatever the length of the log; the caller asks again from its new count.
+      received += bytes
+      if received >= transport.limits.replies.logReply { break }
+      // Long lines: ask next for about as many as half a reply holds at this size.
+      let fit = bytes > 0 ? transport.limits.replies.logReply / 2 / max(1, bytes / chunk.count) : most
+      step = min(most, max(step, fit))
     }
     return lines
   }
 
-  private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> [LAVALogLine] {
+  /// Line `index`, alone larger than a log reply may be: its start, read as a stream, and a
+  /// marker instead of the rest.
+  private func oversizedLogLine(of id: Int64, at index: Int) async throws -> LAVALogLine {
+    let limits = transport.limits.replies
+    let target = transport.endpoint(
+      "jobs/\(id)/logs",
+      query: [
+        URLQueryItem(name: "start", value: "\(index)"), URLQueryItem(name: "end", value: "\(index + 1)"),
+      ])
+    let (head, body, _) = try await transport.prefix(target, maxBytes: limits.logLine)
+    guard head.isSuccess else {
+      throw failure(
+        HTTPResponse(head: head, body: body), endpoint: transport.displayName(.get, target), jobID: id)
+    }
+    var text = LAVALogLineLimit.prefix(of: body, maxBytes: limits.logLine)
+    if let newline = text.firstIndex(of: UInt8(ascii: "\n")) { text = text[..<newline] }
+    let raw =
+      String(decoding: text, as: UTF8.self)
+      + LAVALogLineLimit.marker(moreThan: LAVAReplyTooLarge.sizeText(limits.logReply))
+    return LAVALogLine(raw: raw, entry: nil)
+  }
+
+  /// The lines of one reply, and the reply's size in bytes.
+  private func logChunk(of id: Int64, from start: Int, count: Int) async throws -> ([LAVALogLine], Int) {
     let target = transport.endpoint(
       "jobs/\(id)/logs",
       query: [
         URLQueryItem(name: "start", value: "\(start)"), URLQueryItem(name: "end", value: "\(start + count)"),
       ])
-    let response = try await transport.send(.get, target, maxBodySize: 64 << 20)
+    let limits = transport.limits.replies
+    let response = try await transport.send(.get, target, maxBodySize: limits.logReply)
     switch response.status {
     case 200:
-      return LAVALogParser.lines(in: response.body)
+      let lines = LAVALogParser.lines(
+        in: LAVALogLineLimit.truncatingLongLines(response.body, limit: limits.logLine))
+      return (lines, response.body.count)
     case 404:
       if !seenJobs.withLock({ $0.contains(id) }) {
         _ = try await job(id)
       }
-      return []
+      return ([], 0)
     default:
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
     }
@@ -140,7 +212,7 @@ package final class LAVAClient: LAVAServer {
 
   package func downloadJUnit(of id: Int64, to file: URL) async throws {
     let target = transport.endpoint("jobs/\(id)/junit")
-    let result = try await transport.download(target, to: file)
+    let result = try await transport.download(target, to: file, maxBodySize: transport.limits.replies.junit)
     guard result.head.isSuccess else {
       let response = HTTPResponse(head: result.head, body: result.errorBody ?? Data())
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
@@ -152,8 +224,12 @@ package final class LAVAClient: LAVAServer {
     let tests = try await pages(
       LAVAReplies.TestCase.self, from: transport.endpoint("jobs/\(id)/tests"), jobID: id)
     guard !tests.isEmpty else { return [] }
-    let suites = try await pages(
-      LAVAReplies.Suite.self, from: transport.endpoint("jobs/\(id)/suites"), jobID: id)
+    let suitesURL = transport.endpoint("jobs/\(id)/suites")
+    let suites = try await pages(LAVAReplies.Suite.self, from: suitesURL, jobID: id)
+    if let other = suites.first(where: { $0.job != nil && $0.job != id }), let got = other.job {
+      throw LAVAClientError.replyAboutOtherJob(
+        endpoint: transport.displayName(.get, suitesURL), asked: [id], got: got)
+    }
     let names = Dictionary(suites.map { ($0.id, $0.name) }, uniquingKeysWith: { first, _ in first })
     return tests.map { test in
       LAVATestCase(

@@ -25,13 +25,16 @@ package enum LAVAClientError: JobFailure, Sendable, Equatable {
   case malformedReply(endpoint: String, detail: String)
   /// A local file for a download could not be written.
   case fileAccess(path: String, detail: String)
+  /// A reply about another job than the one asked for (a proxy or cache mixing replies up):
+  /// never taken as the asked job's state.
+  case replyAboutOtherJob(endpoint: String, asked: [Int64], got: Int64)
 
   package var failureReason: FailureReason {
     switch self {
     case .tokenRejected, .definitionRejected, .jobNotFound:
       .scriptFailure
     case .submissionUncertain, .serverUnavailable, .transport, .unexpectedStatus, .malformedReply,
-      .fileAccess:
+      .fileAccess, .replyAboutOtherJob:
       .runnerSystemFailure
     }
   }
@@ -63,6 +66,11 @@ package enum LAVAClientError: JobFailure, Sendable, Equatable {
       "LAVA \(endpoint) sent a reply lava-runner cannot read: \(detail)"
     case .fileAccess(let path, let detail):
       "Could not write \(path) for a LAVA download: \(detail)"
+    case .replyAboutOtherJob(let endpoint, let asked, let got):
+      "LAVA \(endpoint) was asked about job\(asked.count == 1 ? "" : "s") "
+        + asked.map(String.init).joined(separator: ", ")
+        + " but answered about job \(got); the reply was not used. A proxy or cache in front of "
+        + "LAVA may be mixing up replies."
     }
   }
 
@@ -75,7 +83,7 @@ extension LAVAClientError: RetryClassified {
     case .serverUnavailable(_, _, _, let retryAfter): .outage(retryAfter: retryAfter)
     case .transport(_, _, let outage): outage ? .outage(retryAfter: nil) : .final
     case .tokenRejected, .definitionRejected, .jobNotFound, .submissionUncertain, .unexpectedStatus,
-      .malformedReply, .fileAccess:
+      .malformedReply, .replyAboutOtherJob, .fileAccess:
       .final
     }
   }

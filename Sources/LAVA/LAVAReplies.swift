@@ -1,6 +1,8 @@
 import Foundation
+import HTTP
 import Protocols
 import RunnerCore
+import YAML
 
 /// The parts of LAVA's REST replies (API v0.2) that lava-runner reads. Unknown fields are
 /// ignored; fields LAVA may leave null are optional.
@@ -40,6 +42,8 @@ package enum LAVAReplies {
   package struct Suite: Decodable {
     package var id: Int64
     package var name: String
+    /// The job the suite belongs to (LAVA 2023.01 sends it; older releases may not).
+    package var job: Int64?
   }
 
   package struct TestCase: Decodable {

@@ -16,6 +16,8 @@ package struct LAVARequestLimits: Sendable {
   /// Log lines asked for per request (LAVA's `end=`), and requests per `logLines` call.
   package var logLinesPerRequest = 5_000
   package var logRequestsPerCall = 20
+  /// What the client takes in of LAVA's replies.
+  package var replies = LAVAReplyLimits()
 
   package init() {}
 
@@ -85,8 +87,9 @@ package struct LAVATransport: Sendable {
   /// retries are over or not allowed; transport failures throw.
   package func send(
     _ method: HTTPMethod, _ url: URL, json: Data? = nil, replay: Replay = .idempotent,
-    maxBodySize: Int = 16 << 20
+    maxBodySize: Int? = nil
   ) async throws -> HTTPResponse {
+    let maxBodySize = maxBodySize ?? limits.replies.replyBody
     var headers: HTTPHeaders = ["Authorization": "Token \(token)", "Accept": "application/json"]
     var body = HTTPRequestBody.none
     if let json {
@@ -102,16 +105,52 @@ package struct LAVATransport: Sendable {
     return response
   }
 
-  /// Streams a 2xx body to `file`; for any other status the start of the body comes back.
-  package func download(_ url: URL, to file: URL) async throws -> HTTPDownloadResult {
+  /// Streams a 2xx body to `file`, at most `maxBodySize` bytes; for any other status the start
+  /// of the body comes back.
+  package func download(_ url: URL, to file: URL, maxBodySize: Int64) async throws -> HTTPDownloadResult {
     let request = HTTPRequest(
       method: .get, url: url, headers: ["Authorization": "Token \(token)"], timeout: limits.downloadTimeout,
       idleTimeout: limits.downloadIdleTimeout)
     let outcome = try await attempt(request, replay: .idempotent) {
-      try await .download(http.download($0, to: file))
+      try await .download(http.download($0, to: file, maxBodySize: maxBodySize))
     }
     guard case .download(let result) = outcome else { preconditionFailure("download gives a result") }
     return result
+  }
+
+  /// The first `maxBytes` of a reply's body, read as a stream and abandoned there, and whether
+  /// that was the whole body: for a reply too large to hold, whose start is still worth having.
+  /// One try, no retries.
+  package func prefix(
+    _ url: URL, maxBytes: Int
+  ) async throws -> (head: HTTPResponseHead, body: Data, isWhole: Bool) {
+    let request = HTTPRequest(
+      method: .get, url: url, headers: ["Authorization": "Token \(token)", "Accept": "application/json"],
+      timeout: limits.callTimeout)
+    guard await slots.acquire() else { throw CancellationError() }
+    defer { slots.release() }
+    let started = ContinuousClock.now
+    var status = "error"
+    // Counted like every other request, whether it ends in a reply or an error.
+    defer {
+      metrics.lavaRequest(
+        endpoint: Self.metricsLabel(url), status: status, duration: ContinuousClock.now - started)
+    }
+    do {
+      let (head, stream) = try await http.stream(request)
+      status = String(head.status)
+      var body = Data()
+      for try await chunk in stream {
+        body.append(chunk.prefix(maxBytes - body.count))
+        if body.count >= maxBytes { return (head, body, false) }
+      }
+      return (head, body, true)
+    } catch let error as HTTPClientError {
+      status = "error"
+      throw LAVAClientError.transport(
+        endpoint: displayName(.get, url), detail: masker.mask(error.description),
+        outage: error.retryability != .final)
+    }
   }
 
   /// One try: any reply comes back; a transport failure throws, classified for the caller.
@@ -139,6 +178,10 @@ package struct LAVATransport: Sendable {
     case .failure(let error):
       if case .fileAccess(let path, let detail) = error {
         throw LAVAClientError.fileAccess(path: path, detail: detail)
+      }
+      // The same request would get the same reply: final.
+      if case .bodyTooLarge(_, let limit) = error {
+        throw LAVAReplyTooLarge(request: name, limit: limit)
       }
       let detail = masker.mask(error.description)
       if replay == .submission, !Self.isNotSent(error) {

@@ -155,3 +155,30 @@ public struct LAVATestCase: Sendable, Equatable {
     self.units = units
   }
 }
+
+/// A LAVA reply larger than the runner takes in; the transfer was stopped at `limit` bytes.
+/// Thrown by ``LAVAServer`` calls and never worth retrying: the same request gets the same
+/// reply.
+public struct LAVAReplyTooLarge: JobFailure, Equatable {
+  /// The request, e.g. `GET https://lava.example.com/api/v0.2/jobs/12/junit/`.
+  public var request: String
+  public var limit: Int
+
+  public init(request: String, limit: Int) {
+    self.request = request
+    self.limit = limit
+  }
+
+  public var failureReason: FailureReason { .runnerSystemFailure }
+
+  public var limitText: String { Self.sizeText(limit) }
+
+  /// `bytes` in MiB when it is a whole number of them, else in bytes.
+  public static func sizeText(_ bytes: Int) -> String {
+    bytes >= 1 << 20 && bytes % (1 << 20) == 0 ? "\(bytes >> 20) MiB" : "\(bytes) bytes"
+  }
+
+  public var description: String {
+    "LAVA's reply to \(request) is larger than the \(limitText) lava-runner accepts; it was cut off there"
+  }
+}

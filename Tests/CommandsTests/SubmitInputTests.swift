@@ -71,8 +71,8 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
     fake, files: ["lava-job.yaml": "a: {{ job.CI_JOB_ID }}\nb: {{ job.NO_SUCH_VAR }}\nc: {{ other }}\n"])
   let failure = try #require(await submit(context))
   #expect(failure.failureReason == .scriptFailure)
-  #expect(failure.message.contains("lava-job.yaml:2: unknown variable 'NO_SUCH_VAR'"))
-  #expect(failure.message.contains("lava-job.yaml:3: 'other' is not a job variable"))
+  #expect(failure.message.contains("lava-job.yaml:2:4: unknown variable 'NO_SUCH_VAR'"))
+  #expect(failure.message.contains("lava-job.yaml:3:4: 'other' is not a job variable"))
   #expect(fake.definitions.isEmpty)
 }
 

@@ -33,16 +33,20 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     public var testCases: [LAVATestCase]
     public var junit: String
     public var failureComment: String?
+    /// What `downloadJUnit` throws instead of writing `junit`, e.g. ``LAVAReplyTooLarge``.
+    public var junitFailure: (any Error & Sendable)?
 
     public init(
       steps: [Step], lines: [LAVALogLine] = [], testCases: [LAVATestCase] = [],
-      junit: String = "<testsuites/>\n", failureComment: String? = nil
+      junit: String = "<testsuites/>\n", failureComment: String? = nil,
+      junitFailure: (any Error & Sendable)? = nil
     ) {
       self.steps = steps
       self.lines = lines
       self.testCases = testCases
       self.junit = junit
       self.failureComment = failureComment
+      self.junitFailure = junitFailure
     }
   }
 
@@ -217,6 +221,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     try enter("junit \(id)")
     let text = try lock.withLock {
       guard let job = scriptedJob(id) else { throw FakeError(.scriptFailure, "404 Not Found (junit \(id))") }
+      if let failure = job.junitFailure { throw failure }
       return job.junit
     }
     try Data(text.utf8).write(to: file)

@@ -36,24 +36,23 @@ struct DefinitionTemplate {
 
   /// The definition with every `{{ job.NAME }}` replaced by the variable's value.
   func render(with variables: JobVariables) throws(CommandFailure) -> String {
-    var problems: [String] = []
+    var problems = TemplateCheck.problems(in: text)
     for tag in Self.tags(in: text) {
-      if let problem = Self.problem(with: tag, variables: variables) {
-        problems.append("\(name):\(tag.line): \(problem)")
+      if let problem = Self.variableProblem(with: tag, variables: variables) {
+        problems.append(TemplateProblem(line: tag.line, column: tag.column, message: problem))
       }
     }
     guard problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
         "submit: the template \(name) cannot be rendered:\n"
-          + problems.map { "  - \($0)" }.joined(separator: "\n"))
+          + problems.sorted().map { "  - \(name):\($0)" }.joined(separator: "\n"))
     }
     let template: MustacheTemplate
     do {
-      // The pragma makes every value verbatim: a definition is YAML, not HTML.
-      template = try MustacheTemplate(string: "{{% CONTENT_TYPE: TEXT }}" + text)
+      template = try TemplateCheck.parse(text)
     } catch {
-      throw CommandFailure(.scriptFailure, "submit: the template \(name) is not valid mustache: \(error)")
+      throw CommandFailure(.scriptFailure, "submit: the template \(name) is not valid: \(name):\(error)")
     }
     var values: [String: String] = [:]
     for variable in variables.all { values[variable.key] = variable.value }
@@ -64,8 +63,10 @@ struct DefinitionTemplate {
     /// `{{{`, `{{&`, `{{#`, … : the character after the braces when it is a sigil, else "".
     var sigil: String
     var name: String
-    /// 1-based.
+    /// 1-based, of the tag's first brace.
     var line: Int
+    /// 1-based, in characters.
+    var column: Int
   }
 
   /// Every `{{ … }}` of the text. Mustache itself renders unknown names as nothing; this scan
@@ -73,14 +74,17 @@ struct DefinitionTemplate {
   static func tags(in text: String) -> [Tag] {
     var tags: [Tag] = []
     var line = 1
+    var column = 1
     var index = text.startIndex
     while index < text.endIndex {
-      if text[index] == "\n" {
+      if text[index].isNewline {
         line += 1
+        column = 1
         index = text.index(after: index)
         continue
       }
       guard text[index...].hasPrefix("{{") else {
+        column += 1
         index = text.index(after: index)
         continue
       }
@@ -88,7 +92,8 @@ struct DefinitionTemplate {
       let triple = text[open...].hasPrefix("{")
       let closing = triple ? "}}}" : "}}"
       guard let close = text.range(of: closing, range: open..<text.endIndex) else {
-        tags.append(Tag(sigil: "unclosed", name: String(text[index...].prefix(40)), line: line))
+        tags.append(
+          Tag(sigil: "unclosed", name: String(text[index...].prefix(40)), line: line, column: column))
         break
       }
       var inner = Substring(text[open..<close.lowerBound])
@@ -97,29 +102,51 @@ struct DefinitionTemplate {
         sigil = String(first)
         inner = inner.dropFirst()
       }
-      tags.append(Tag(sigil: sigil, name: inner.trimmingCharacters(in: .whitespaces), line: line))
-      line += text[index..<close.upperBound].filter { $0 == "\n" }.count
+      if triple, inner.hasSuffix("}") { inner = inner.dropLast() }
+      tags.append(
+        Tag(sigil: sigil, name: inner.trimmingCharacters(in: .whitespaces), line: line, column: column))
+      for character in text[index..<close.upperBound] {
+        if character.isNewline {
+          line += 1
+          column = 1
+        } else {
+          column += 1
+        }
+      }
       index = close.upperBound
     }
     return tags
   }
 
-  static func problem(with tag: Tag, variables: JobVariables) -> String? {
+  /// What is wrong with `tag` whatever the job's variables, if anything.
+  static func syntaxProblem(with tag: Tag) -> String? {
     switch tag.sigil {
-    case "!", "%":
+    case "!":
       return nil
     case "unclosed":
-      return "'\(tag.name)…' opens a {{ tag that is never closed"
-    case ">", "<", "$", "=":
-      return "'{{\(tag.sigil)\(tag.name)}}': partials, blocks and delimiter changes are not supported"
+      return "'\(tag.name)…' opens a {{ tag that is never closed; close it with }}"
+    case "%":
+      return "'{{%\(tag.name)}}': pragmas are not supported; values are always inserted verbatim "
+        + "(no HTML escaping), so remove this tag"
+    case "=":
+      return "'{{=\(tag.name)}}': delimiter changes are not supported; write tags as {{ job.NAME }}"
+    case ">", "<", "$":
+      return "'{{\(tag.sigil)\(tag.name)}}': partials and blocks are not supported; only {{ job.NAME }} "
+        + "and sections {{#job.NAME}}…{{/job.NAME}} are"
     default:
       guard tag.name.hasPrefix("job."), tag.name.count > 4 else {
         return "'\(tag.name)' is not a job variable; write {{ job.NAME }} for the CI/CD variable NAME"
       }
-      let key = String(tag.name.dropFirst(4))
-      // Sections ({{#job.X}}…{{/job.X}}) are conditionals: an unset variable is their point.
-      if ["#", "^", "/"].contains(tag.sigil) || variables[key] != nil { return nil }
-      return "unknown variable '\(key)' in {{ \(tag.name) }}: the job has no CI/CD variable of that name"
+      return nil
     }
+  }
+
+  /// An unknown variable in a plain tag. Sections ({{#job.X}}…{{/job.X}}) are conditionals: an
+  /// unset variable is their point.
+  static func variableProblem(with tag: Tag, variables: JobVariables) -> String? {
+    guard ["", "{", "&"].contains(tag.sigil), syntaxProblem(with: tag) == nil else { return nil }
+    let key = String(tag.name.dropFirst(4))
+    if variables[key] != nil { return nil }
+    return "unknown variable '\(key)' in {{ \(tag.name) }}: the job has no CI/CD variable of that name"
   }
 }

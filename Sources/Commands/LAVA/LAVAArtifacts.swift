@@ -29,16 +29,24 @@ final class LAVALogFile: @unchecked Sendable {
     self.masker = masker
   }
 
+  /// Bytes gathered before they are masked and written: a batch of long lines is written in
+  /// pieces of about this size rather than copied whole.
+  static let pieceSize = 1 << 20
+
   func append(_ lines: [LAVALogLine]) throws(CommandFailure) {
     guard !lines.isEmpty else { return }
-    var bytes: [UInt8] = []
-    for line in lines {
-      bytes.append(contentsOf: line.raw.utf8)
-      bytes.append(UInt8(ascii: "\n"))
-    }
     do {
       try lock.withLock {
         guard !closed else { return }
+        var bytes: [UInt8] = []
+        for line in lines {
+          bytes.append(contentsOf: line.raw.utf8)
+          bytes.append(UInt8(ascii: "\n"))
+          if bytes.count >= Self.pieceSize {
+            try handle.write(contentsOf: masker.write(bytes))
+            bytes.removeAll(keepingCapacity: true)
+          }
+        }
         try handle.write(contentsOf: masker.write(bytes))
       }
     } catch {
@@ -68,10 +76,17 @@ enum LAVAArtifactNames {
 extension LAVAServer {
   /// Downloads the job's JUnit report, masks it into `<id>_junit.xml` as a stream and offers it
   /// as an artifact. A report that cannot be had is a warning: the verdict comes from the job's
-  /// health and test cases, not from this file.
+  /// health and test cases, not from this file. So is a report larger than the runner accepts:
+  /// its download stops at the limit and no partial file is offered (a cut XML file would only
+  /// make GitLab's report parser fail).
   func saveJUnit(of id: Int64, context: any JobContext, retrier: LAVARetrier) async {
     do {
       try await downloadAndOfferJUnit(of: id, context: context, retrier: retrier)
+    } catch let tooLarge as LAVAReplyTooLarge {
+      await context.log.warning(
+        "no JUnit report for LAVA job \(id): its results are too large (more than "
+          + "\(tooLarge.limitText), the most lava-runner downloads); the download was stopped. "
+          + "The job's verdict does not depend on the report; see the results on LAVA.")
     } catch {
       await context.log.warning("no JUnit report for LAVA job \(id): \(context.mask(error))")
     }
@@ -95,7 +110,8 @@ extension LAVAServer {
 enum MaskedCopy {
   static let blockSize = 64 << 10
 
-  static func copy(_ source: URL, to target: URL, masker: any StreamMasker) throws {
+  static func copy(_ source: URL, to target: URL, masker: any StreamMasker, blockSize: Int = blockSize) throws
+  {
     var masker = masker
     let input = try FileHandle(forReadingFrom: source)
     defer { try? input.close() }

@@ -26,6 +26,9 @@ struct LAVALogFollower: Sendable {
   static let linePollsPerStatePoll = 10
   /// A batch this large suggests a log being caught up on (a page of it): ask again at once.
   static let catchUpBatch = 500
+  /// So does a batch of this many bytes: a client hands over a log of long lines in batches of
+  /// a bounded size rather than all at once.
+  static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
     var consumed = 0
@@ -65,7 +68,9 @@ struct LAVALogFollower: Sendable {
         }
         if lines.isEmpty { pause = change == nil ? polling.quieter(than: pause) : polling.active }
       }
-      if lines.count < Self.catchUpBatch { try await Task.sleep(for: pause) }
+      if lines.count < Self.catchUpBatch, lines.reduce(0, { $0 + $1.raw.utf8.count }) < Self.catchUpBytes {
+        try await Task.sleep(for: pause)
+      }
     }
   }
 }

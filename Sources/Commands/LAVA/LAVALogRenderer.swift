@@ -18,8 +18,8 @@ struct LAVALogRenderer: Sendable {
     guard let entry = line.entry else {
       return prefix + LogColor.gray.rawValue + "         raw  " + Self.reset + Self.clean(line.raw) + "\n"
     }
-    let time = Self.timeOfDay(entry.timestamp)
-    let style = Self.style(of: entry.level)
+    let time = Self.clean(Self.timeOfDay(entry.timestamp))
+    let style = Self.style(of: Self.clean(entry.level))
     let texts: [String]
     var color = style.textColor
     switch entry.message {
@@ -107,8 +107,12 @@ struct LAVALogRenderer: Sendable {
     text.split(omittingEmptySubsequences: false, whereSeparator: \.isNewline).map(String.init)
   }
 
-  /// A carriage return would let target output overwrite what the job log shows.
+  /// A carriage return would let target output overwrite what the job log shows, and other
+  /// control characters (BEL, OSC titles and links, cursor moves, a forged GitLab section
+  /// marker) act on the viewer: they are shown, not passed on. The colours a board printed
+  /// are kept, as GitLab renders them.
   static func clean(_ text: String) -> String {
-    text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text
+    let text = text.contains("\r") ? text.replacingOccurrences(of: "\r", with: "") : text
+    return ControlCharacters.visible(text, keepingColours: true)
   }
 }

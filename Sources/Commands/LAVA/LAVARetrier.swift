@@ -30,6 +30,8 @@ struct LAVARetrier: Sendable {
         return value
       } catch {
         if Task.isCancelled || error is CancellationError { throw error }
+        // The same request would get the same oversized reply.
+        if error is LAVAReplyTooLarge { throw error }
         guard case .outage(let retryAfter) = polling.retry.retryability(of: error) else {
           // The server said the request itself is wrong (bad token, unknown job) or answered
           // something unreadable: asking again would get the same answer.

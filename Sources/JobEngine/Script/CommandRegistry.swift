@@ -1,4 +1,5 @@
 import ArgumentParser
+import Foundation
 import Protocols
 import RunnerCore
 
@@ -44,12 +45,59 @@ package struct CommandRegistry: Sendable {
       if type.exitCode(for: error) == .success {
         throw .helpRequested(command: type.metadata.name, help: type.helpMessage(columns: 100))
       }
+      // swift-argument-parser reports a missing argument before an unknown option, so
+      // `submit --version` would read as "missing <file>": the option is the mistake to name.
+      if let unknown = Self.firstUnknownOption(in: words.dropFirst(), of: type) {
+        throw .badArguments(
+          command: type.metadata.name, message: "Unknown option '\(unknown)'", usage: type.usageString())
+      }
       throw .badArguments(
         command: type.metadata.name,
         message: type.message(for: error),
         usage: type.usageString()
       )
     }
+  }
+
+  /// The first word before `--` that looks like an option (`-x`, `--name`, `--name=value`) and
+  /// that `type` does not declare.
+  static func firstUnknownOption(in words: ArraySlice<String>, of type: any Command.Type) -> String? {
+    let known = optionNames(of: type)
+    for word in words {
+      if word == "--" { return nil }
+      guard word.hasPrefix("-"), word.dropFirst().first.map({ $0.isLetter || $0 == "-" }) == true,
+        word != "--"
+      else { continue }
+      let name = String(word.prefix { $0 != "=" })
+      if !known.contains(name) { return name }
+    }
+    return nil
+  }
+
+  /// Every option and flag name of `type`, with its dashes, help included.
+  static func optionNames(of type: any Command.Type) -> Set<String> {
+    struct Dump: Decodable {
+      struct Name: Decodable {
+        var kind: String
+        var name: String
+      }
+      struct Argument: Decodable { var names: [Name]? }
+      struct Command: Decodable { var arguments: [Argument]? }
+      var command: Command
+    }
+    var names: Set<String> = ["-h", "--help", "-help"]
+    // `_dumpHelp()` is swift-argument-parser's `--experimental-dump-help` JSON: the only public
+    // way to list a type's option names.
+    guard let dump = try? JSONDecoder().decode(Dump.self, from: Data(type._dumpHelp().utf8)) else {
+      return names
+    }
+    for name in (dump.command.arguments ?? []).flatMap({ $0.names ?? [] }) {
+      switch name.kind {
+      case "long": names.insert("--" + name.name)
+      default: names.insert("-" + name.name)
+      }
+    }
+    return names
   }
 
   /// Known words closest to `word`, best first: a typo's likely intent.

@@ -18,11 +18,23 @@ package struct ScriptInterpreter: Sendable {
     return try registry.parse(words)
   }
 
+  /// Runs one script item: each of its lines in turn (see
+  /// ``ScriptTokenizer/commandLines(_:)``), stopping at the first that fails. The blank lines
+  /// of an item of several lines are skipped.
+  func run(_ item: String, in context: any JobContext) async throws {
+    let lines = ScriptTokenizer.commandLines(item)
+    guard lines.count > 1 else { return try await runLine(item, in: context) }
+    for line in lines where !line.allSatisfy(\.isWhitespace) {
+      try Task.checkCancellation()
+      try await runLine(line, in: context)
+    }
+  }
+
   /// Echoes `line` to the job log as a shell runner would, then runs it.
   ///
   /// A line that cannot be parsed fails with ``ScriptLineError`` (a `script_failure`); what the
   /// command throws is passed on.
-  package func run(_ line: String, in context: any JobContext) async throws {
+  package func runLine(_ line: String, in context: any JobContext) async throws {
     await context.log.line("$ " + line, color: .green)
     let command: (any Command)?
     do {

@@ -18,6 +18,8 @@ package enum ScriptTokenizer {
       column += 1
       if escaping != nil {
         escaping = nil
+        // A backslash before a line break joins the lines, as in a shell.
+        if character.isNewline { continue }
         if let open = quote, open.character == "\"" {
           // Inside double quotes a backslash escapes only these; before others it stays.
           if !"\"\\$`".contains(character) { word.append("\\") }
@@ -47,8 +49,8 @@ package enum ScriptTokenizer {
         quote = (character, column)
         inWord = true
       case "\\":
+        // The escaped character starts the word (a line break after it joins lines instead).
         escaping = column
-        inWord = true
       case "#" where !inWord:
         return words
       default:
@@ -64,6 +66,58 @@ package enum ScriptTokenizer {
     }
     if inWord { words.append(word) }
     return words
+  }
+
+  /// The commands of one script item, one per line. GitLab sends a YAML block scalar
+  /// (`- |` followed by several lines) as one item, and its shells run each line as a command
+  /// of its own; so does lava-runner, rather than reading the lines as one command with extra
+  /// arguments. A line break inside quotes or after a backslash does not end a command.
+  static func commandLines(_ item: String) -> [String] {
+    var lines: [String] = []
+    var current = ""
+    var quote: Character?
+    var escaping = false
+    var inWord = false
+    var inComment = false
+    for character in item {
+      if character.isNewline, quote == nil, !escaping {
+        lines.append(current)
+        current = ""
+        inWord = false
+        inComment = false
+        continue
+      }
+      current.append(character)
+      if inComment { continue }
+      if escaping {
+        escaping = false
+        inWord = true
+      } else if let open = quote {
+        if character == open {
+          quote = nil
+        } else if character == "\\" && open == "\"" {
+          escaping = true
+        }
+      } else {
+        switch character {
+        case "'", "\"":
+          quote = character
+          inWord = true
+        case "\\":
+          escaping = true
+          inWord = true
+        case " ", "\t":
+          inWord = false
+        case "#" where !inWord:
+          // Quotes and backslashes in a comment are not syntax.
+          inComment = true
+        default:
+          inWord = true
+        }
+      }
+    }
+    lines.append(current)
+    return lines
   }
 }
 

@@ -52,7 +52,11 @@ struct ExecSubcommand: AsyncParsableCommand, DeclaresSettings {
     name: .customLong("mask"), help: ArgumentHelp("Treat the variable KEY as masked.", valueName: "key"))
   var maskedKeys: [String] = []
 
-  @Flag(name: .long, help: "Never colour the output (it is coloured only on a terminal anyway).")
+  @Flag(
+    name: .long,
+    help: ArgumentHelp(
+      "Never colour the output (it is coloured only on a terminal anyway). Other control "
+        + "characters from LAVA logs are always shown (␇, ␛), never sent to the terminal."))
   var noColor = false
 
   static let settings = TLSOptions.settings

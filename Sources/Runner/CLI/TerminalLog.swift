@@ -10,7 +10,8 @@ import YAML
 
 /// The job log of `lava-runner exec`, written to a terminal or a file instead of GitLab: masked
 /// as the GitLab trace is (streaming, so a secret split across writes is still hidden), GitLab
-/// section markers dropped, ANSI colours kept only when `colours` is true.
+/// section markers dropped, ANSI colours kept only when `colours` is true, other control
+/// characters made visible.
 final class TerminalLog: MaskingJobLog {
   private struct State {
     var masker: SecretMasker
@@ -82,10 +83,12 @@ struct TerminalLogRenderer: Sendable {
     return rendered.isEmpty || rendered.hasSuffix("\n") ? rendered : rendered + "\n"
   }
 
+  /// Without colours the escape sequences are dropped; either way any other control
+  /// character left (a BEL, an OSC title) is made visible rather than sent to the terminal.
   func render(_ text: String) -> String {
     var text = text.replacing(Self.sectionMarker, with: "")
     if !colours { text = text.replacing(Self.ansiSequence, with: "") }
-    return text
+    return ControlCharacters.visible(text, keepingColours: colours)
   }
 
   nonisolated(unsafe) private static let sectionMarker =

@@ -1,4 +1,5 @@
 import ArgumentParser
+import Commands
 import Foundation
 import GitLabAPI
 import HTTP
@@ -35,8 +36,11 @@ struct ValidateSubcommand: AsyncParsableCommand {
       escapes such as \\x1B.
 
       GitLab CI placeholders such as {{ job.DEVICE_TYPE }} are accepted wherever a value is \
-      expected, since they are filled in before submission. The contents of each action (deploy \
-      methods, boot methods, test definitions) are left to LAVA.
+      expected, since they are filled in before submission; the template itself is checked as \
+      submit checks it: only {{ job.NAME }} tags and {{#job.NAME}}…{{/job.NAME}} sections, every \
+      {{ and every section closed, no partials, blocks, pragmas or delimiter changes. Whether each \
+      variable exists is known only in the job. The contents of each action (deploy methods, boot \
+      methods, test definitions) are left to LAVA.
 
       Exit status: 0 when every file is valid, 1 when any file is invalid or cannot be read.
       """
@@ -53,10 +57,19 @@ struct ValidateSubcommand: AsyncParsableCommand {
   }
 
   func run() async throws {
-    let report = JobDefinitionReport.check(paths: files)
+    let report = JobDefinitionReport.check(paths: files, templateDiagnostics: Self.templateDiagnostics)
     let colours =
       !noColor && isatty(STDOUT_FILENO) == 1 && ProcessInfo.processInfo.environment["NO_COLOR"] == nil
     print(report.rendered(colours: colours))
     if !report.allValid { throw ExitCode(1) }
+  }
+
+  /// The template problems `submit` would refuse the file for, from the same check.
+  static func templateDiagnostics(in text: String, file: String) -> [SourceDiagnostic] {
+    TemplateCheck.problems(in: text).map { problem in
+      SourceDiagnostic(
+        file: file, mark: YAMLMark(line: problem.line, column: problem.column), message: problem.message,
+        sourceLine: SourceText.line(problem.line, of: text))
+    }
   }
 }

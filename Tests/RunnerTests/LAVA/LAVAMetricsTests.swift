@@ -1,4 +1,5 @@
 import Foundation
+import Protocols
 import TestSupport
 import Testing
 
@@ -41,6 +42,35 @@ import Testing
     #expect(text.contains("lava_runner_lava_jobs_followed_total 1"))
     #expect(!text.contains(Self.token))
     #expect(!text.contains("api/v0.2"))
+  }
+
+  @Test func theStreamedStartOfAnOversizedLogLineIsCountedLikeEveryOtherRequest() async throws {
+    let metrics = RunnerMetrics()
+    var configuration = HTTPClientConfiguration()
+    configuration.proxy = .direct
+    let http = try HTTPClient(configuration: configuration)
+    defer { http.requestShutdown() }
+    var limits = LAVARequestLimits()
+    limits.replies.logReply = 16 << 10
+    limits.replies.logLine = 1 << 10
+    let connections = LAVAConnections(http: http, metrics: metrics, limits: limits)
+    let sent = try await FakeLAVA.withRunning(token: Self.token) { lava in
+      let client = try connections.client(url: await lava.url, token: Self.token)
+      let id = await lava.addJob(FakeLAVAJob(state: "Running"))
+      // One line larger than a whole reply: only its start is read, as a stream.
+      let huge = #"- {"dt": "t", "lvl": "target", "msg": ""# + String(repeating: "x", count: 100_000) + #""}"#
+      await lava.appendLog(id, [huge])
+      var lines: [LAVALogLine] = []
+      for _ in 0..<10 where lines.isEmpty {
+        lines += try await client.logLines(of: id, from: 0)
+      }
+      #expect(lines.count == 1)
+      return await lava.requests(to: .logs).count
+    }
+    #expect(
+      metrics.render().contains(
+        #"lava_runner_lava_request_duration_seconds_count{endpoint="jobs/:id/logs"} \#(sent)"#),
+      "\(sent) log requests sent")
   }
 
   @Test func metricsLabelKeepsTheEndpointUnderAServerPrefixAndDropsIdsAndQuery() throws {

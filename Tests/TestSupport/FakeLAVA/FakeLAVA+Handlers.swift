@@ -219,6 +219,10 @@ extension FakeLAVA {
       return HTTPResponse(
         statusCode: HTTPStatusCode(code, phrase: "Injected"), headers: headers,
         body: Data("{\"detail\": \"injected \(code)\"}".utf8))
+    case .reply(let code, let body):
+      return HTTPResponse(
+        statusCode: HTTPStatusCode(code, phrase: "Injected"), headers: [.contentType: "application/json"],
+        body: Data(body.utf8))
     }
   }
 

@@ -74,6 +74,8 @@ public actor FakeLAVA {
     case status(Int, retryAfter: Int? = nil)
     /// The connection is closed with nothing written.
     case dropConnection
+    /// A JSON reply chosen by the test, as a broken proxy or server might give it.
+    case reply(Int, body: String)
   }
 
   public struct RequestRecord: Sendable, Equatable {
