@@ -43,6 +43,15 @@ struct LAVAFaultTests {
   /// The 3rd and 11th submissions are answered 502 without reaching LAVA: the runner cannot
   /// know that, so it must not resend them and must fail those jobs as the runner's fault.
   static let lostSubmissions: [Int: LAVAFaultProxy.Fault] = [3: .status(502), 11: .status(502)]
+  /// Besides the random draws, each kind of fault at least once: 429 and 408 on submissions
+  /// (resent: LAVA did not take them), the others on GETs spread over the run.
+  static let scriptedSubmissions = lostSubmissions.merging([1: .status(429), 6: .status(408)]) { $1 }
+  static let everyKind: [LAVAFaultProxy.Fault] = [
+    .status(500), .status(502), .status(503), .status(504), .reset, .resetAfterForwarding, .truncatedBody,
+    .delayed,
+  ]
+  static let scriptedRequests = Dictionary(
+    uniqueKeysWithValues: everyKind.enumerated().map { (20 + 25 * $0.offset, $0.element) })
   /// The played LAVA job during which the proxy refuses connections.
   static let outageDuringJob = 5
 
@@ -106,7 +115,9 @@ struct LAVAFaultTests {
     defer { http.requestShutdown() }
     let proxy = try LAVAFaultProxy(
       upstreamPort: UInt16(server.url.port!),
-      plan: .init(seed: 0x1A7A_FA17, scriptedSubmissions: Self.lostSubmissions))
+      plan: .init(
+        seed: 0x1A7A_FA17, scriptedSubmissions: Self.scriptedSubmissions,
+        scriptedRequests: Self.scriptedRequests))
     defer { proxy.stop() }
     let worker = server.playedWorker()
     let played = PlayedJobs()
@@ -138,10 +149,7 @@ struct LAVAFaultTests {
       }
     }
     let injected = proxy.injected
-    for fault in [
-      LAVAFaultProxy.Fault.status(500), .status(502), .status(503), .status(504), .reset,
-      .resetAfterForwarding, .truncatedBody, .delayed, .status(429),
-    ] {
+    for fault in Self.everyKind + [.status(429), .status(408)] {
       #expect(injected[fault, default: 0] > 0, "the proxy never injected \(fault): \(injected)")
     }
     let elapsed = clock.now - started

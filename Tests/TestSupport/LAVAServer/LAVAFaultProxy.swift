@@ -53,6 +53,9 @@ public final class LAVAFaultProxy: @unchecked Sendable {
     public var submissionFaults: [(Fault, Double)]
     /// POST requests (counted from 1) answered with the given fault whatever the draw.
     public var scriptedSubmissions: [Int: Fault]
+    /// GET requests (counted from 1) given the given fault whatever the draw, so that a test
+    /// can count on each kind of fault happening.
+    public var scriptedRequests: [Int: Fault]
     /// How long a delayed reply is held at most.
     public var holdFor: Duration
 
@@ -63,12 +66,14 @@ public final class LAVAFaultProxy: @unchecked Sendable {
         (.reset, 0.015), (.resetAfterForwarding, 0.015), (.truncatedBody, 0.03), (.delayed, 0.01),
       ],
       submissionFaults: [(Fault, Double)] = [(.status(429), 0.1), (.status(408), 0.05)],
-      scriptedSubmissions: [Int: Fault] = [:], holdFor: Duration = .seconds(5)
+      scriptedSubmissions: [Int: Fault] = [:], scriptedRequests: [Int: Fault] = [:],
+      holdFor: Duration = .seconds(5)
     ) {
       self.seed = seed
       self.faults = faults
       self.submissionFaults = submissionFaults
       self.scriptedSubmissions = scriptedSubmissions
+      self.scriptedRequests = scriptedRequests
       self.holdFor = holdFor
     }
   }
@@ -87,6 +92,7 @@ public final class LAVAFaultProxy: @unchecked Sendable {
   private var isStopped = false
   private var refusing = false
   private var submissions = 0
+  private var gets = 0
   private var counts: [Fault: Int] = [:]
   private var forwardedCount = 0
   private var refusedPeriods = 0
@@ -273,6 +279,9 @@ public final class LAVAFaultProxy: @unchecked Sendable {
       if isPost {
         submissions += 1
         fault = plan.scriptedSubmissions[submissions]
+      } else {
+        gets += 1
+        fault = plan.scriptedRequests[gets]
       }
       if fault == nil {
         let roll = Double(generator.next() >> 11) / Double(1 << 53)
