@@ -139,6 +139,16 @@ struct LAVAFaultTests {
             Self.gitlabJobs - Self.lostSubmissions.count, worker: worker, proxy: proxy, into: played)
           for job in jobs { _ = try await gitlab.result(of: job.id, timeout: .seconds(60)) }
         } catch {
+          // Say how the jobs that already ended ended: the reason the play stalled is there.
+          for job in jobs {
+            guard let result = await gitlab.finalResult(of: job.id), result.status != .success else {
+              continue
+            }
+            let trace = Self.plain(await gitlab.traceText(of: job.id))
+            Issue.record(
+              "GitLab job \(job.id) ended \(result.status) \(result.failureReason ?? ""): \(trace.suffix(800))"
+            )
+          }
           stop.abort()
           try? await loop
           throw error
