@@ -6,7 +6,7 @@ SWIFT ?= swift
 ARGS ?=
 CONFIG ?= release
 
-.PHONY: deps build run test lint image check-image check-packaging lava-up lava-down clean
+.PHONY: deps build run test lint fuzz sanitize image check-image check-packaging lava-up lava-down clean
 
 deps:
 	scripts/install-deps
@@ -23,6 +23,17 @@ run: build
 test: deps
 	scripts/install-deps --test
 	scripts/run-tests
+
+# Each fuzz target under libFuzzer for FUZZ_SECONDS (default 60) s; findings in
+# .build-fuzz/findings/ (Fuzz/README.md). `make test` only replays the seed corpus.
+fuzz: deps
+	scripts/fuzz run
+
+# The unit tests under AddressSanitizer and ThreadSanitizer, in .build-asan and .build-tsan
+# (Fuzz/README.md); about half an hour on two cores.
+sanitize: deps
+	scripts/install-deps --test
+	scripts/sanitize
 
 # The container image, localhost/lava-runner:dev, from the Dockerfile's `prebuilt` target with
 # buildah (no docker engine, no image pulls: the base is made with debootstrap), and its checks.
@@ -43,4 +54,4 @@ lint:
 	$(SWIFT) format lint --strict -r Sources Tests Package.swift
 
 clean:
-	rm -rf .build
+	rm -rf .build .build-fuzz .build-asan .build-tsan

@@ -142,6 +142,14 @@ let package = Package(
       ],
       swiftSettings: strict
     ),
+    // Fuzz targets (Fuzz/README.md): one executable, `Fuzz TARGET`, for every reader of what
+    // others write. A libFuzzer binary when built with `-sanitize=fuzzer -DFUZZING` (make fuzz);
+    // otherwise it replays its corpus in Fuzz/Corpus and mutates it briefly (make test).
+    .executableTarget(
+      name: "Fuzz",
+      dependencies: ["Protocols", "Commands", "RunnerCore", "YAML", "GitLabAPI", "LAVA", "JobEngine"],
+      swiftSettings: strict
+    ),
     // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab, the
     // fake LAVA, test-only script commands.
     .target(

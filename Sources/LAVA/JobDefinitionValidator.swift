@@ -18,6 +18,8 @@ package struct JobDefinitionValidator: Sendable {
   package var maximumShown = 50
   package var limits = YAMLLimits.standard
 
+  package init() {}
+
   /// The first ``maximumShown`` problems found in `text`, in source order; empty when the
   /// definition is valid. See ``findings(in:file:)`` for how many there are in all.
   package func validate(_ text: String, file: String) -> [SourceDiagnostic] {

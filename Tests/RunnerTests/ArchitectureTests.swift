@@ -11,7 +11,7 @@ import Testing
   /// The project's own modules (the C ones included): imports of anything else are not judged.
   static let projectTargets: Set<String> = [
     "CCurl", "CYAML", "CZlibShim", "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI",
-    "LAVA", "JobEngine", "Runner",
+    "LAVA", "JobEngine", "Runner", "Fuzz",
   ]
 
   struct Graph: Equatable, CustomStringConvertible {
