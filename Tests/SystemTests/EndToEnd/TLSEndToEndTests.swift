@@ -139,34 +139,7 @@ import Testing
   }
 
   /// A definition `submit` accepts locally; LAVA never sees it in these tests.
-  static let playedDefinition = """
-    job_name: tls
-    device_type: played-board
-    visibility: public
-    priority: medium
-    timeouts:
-      job:
-        minutes: 10
-      action:
-        minutes: 5
-    actions:
-    - deploy:
-        to: tmpfs
-        timeout:
-          minutes: 2
-        images:
-          kernel:
-            image_arg: -kernel {kernel}
-            url: file:///nonexistent/vmlinuz
-    - boot:
-        method: qemu
-        media: tmpfs
-        timeout:
-          minutes: 2
-        prompts:
-        - '/ #'
-
-    """
+  static let playedDefinition = LAVATestServer.playedJobDefinition(name: "tls")
 
   // MARK: Client certificates and skipping verification
 

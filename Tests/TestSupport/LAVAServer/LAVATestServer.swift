@@ -59,9 +59,14 @@ public struct LAVATestServer: Sendable {
   /// A definition LAVA accepts for the played device type (like Tests/Fixtures/lava/played.yaml);
   /// nothing in it is ever executed since the played worker only reports what the test says.
   public func playedJobDefinition(name: String) -> String {
+    Self.playedJobDefinition(name: name, deviceType: playedDeviceType)
+  }
+
+  /// The same for a device type given, e.g. for a test where LAVA never sees the definition.
+  public static func playedJobDefinition(name: String, deviceType: String = "played-board") -> String {
     """
     job_name: \(name)
-    device_type: \(playedDeviceType)
+    device_type: \(deviceType)
     visibility: public
     priority: medium
     timeouts:
