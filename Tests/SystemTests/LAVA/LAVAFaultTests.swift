@@ -168,11 +168,29 @@ struct LAVAFaultTests {
     )
   }
 
+  /// `trace` without the sections that repeat lines shown above: a failed part's open block
+  /// (`lava_<job>_<n>_failed…`) and the "why it failed" block (`lava_why_<job>`).
+  static func withoutFailureBlocks(_ trace: String) -> String {
+    var text = trace
+    while let start = text.firstMatch(
+      of: #/section_start:\d+:(lava_why_\d+|lava_\d+_\d+_failed[a-z0-9_.-]*)/#)
+    {
+      let id = String(start.output.1)
+      guard let endMarker = try? Regex("section_end:[0-9]+:" + id),
+        let end = text[start.range.upperBound...].firstMatch(of: endMarker)?.range
+      else { break }
+      text.removeSubrange(start.range.lowerBound..<end.upperBound)
+    }
+    return text
+  }
+
   func faultJob(_ index: Int, lavaURL: URL) -> FakeJob {
     FakeJob(name: "fault-\(index)", script: ["submit lava-job.yaml"])
       .variable(.init("LAVA_URL", lavaURL.absoluteString))
       .variable(.init("LAVA_TOKEN", server.token, masked: true))
       .variable(.init("LAVA_OUTAGE_TIMEOUT", "60s"))
+      // Every level in the job log, debug included, so that every line can be counted there.
+      .variable(.init("LAVA_LOG_LEVELS", "all"))
       .dependency(
         .init(
           id: 300 + Int64(index), name: "prepare",
@@ -298,8 +316,11 @@ struct LAVAFaultTests {
         )
         #expect(trace.contains("because of a LAVA Infrastructure error"))
       }
-      // Every line exactly once, in order, and no other job's.
-      let shown = trace.matches(of: #/fault-line \d+\.\d+ [0-9a-f]+/#).map { String($0.output) }
+      // Every line exactly once, in order, and no other job's; the open blocks that repeat a
+      // failure's last lines ("failed" sections, "why it failed") are left out of the count.
+      let shown = Self.withoutFailureBlocks(trace).matches(of: #/fault-line \d+\.\d+ [0-9a-f]+/#).map {
+        String($0.output)
+      }
       #expect(
         shown.count == plan.markers.count, "LAVA job \(id): \(shown.count) of \(plan.markers.count) lines")
       if shown != plan.markers {
