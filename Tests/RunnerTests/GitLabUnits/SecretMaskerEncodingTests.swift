@@ -110,15 +110,7 @@ extension GitLabUnits {
         var oneShot = masker
         let expected = oneShot.write(input) + oneShot.flush()
         for _ in 0..<4 {
-          var streaming = masker
-          var output: [UInt8] = []
-          var start = 0
-          while start < input.count {
-            let end = min(input.count, start + Int.random(in: 0...7, using: &generator))
-            output += streaming.write(input[start..<end])
-            start = end
-          }
-          output += streaming.flush()
+          let output = masker.streamed(input, piecesUpTo: 7, using: &generator)
           #expect(output == expected, "round \(round): \(String(decoding: input, as: UTF8.self))")
         }
         #expect(!expected.containsBytes(of: "a/b"))

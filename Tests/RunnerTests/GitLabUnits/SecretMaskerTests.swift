@@ -165,15 +165,7 @@ extension GitLabUnits {
         var oneShot = masker
         let expected = oneShot.write(input) + oneShot.flush()
         for _ in 0..<10 {
-          var streaming = masker
-          var output: [UInt8] = []
-          var start = 0
-          while start < input.count {
-            let end = min(input.count, start + Int.random(in: 0...12, using: &generator))
-            output += streaming.write(input[start..<end])
-            start = end
-          }
-          output += streaming.flush()
+          let output = masker.streamed(input, piecesUpTo: 12, using: &generator)
           #expect(output == expected, "round \(round), secrets \(secrets)")
         }
         let text = String(decoding: expected, as: UTF8.self)
@@ -220,19 +212,27 @@ extension GitLabUnits {
         var oneShot = masker
         let expected = oneShot.write(input) + oneShot.flush()
         for _ in 0..<5 {
-          var streaming = masker
-          var output: [UInt8] = []
-          var start = 0
-          while start < input.count {
-            let end = min(input.count, start + Int.random(in: 0...9, using: &generator))
-            output += streaming.write(input[start..<end])
-            start = end
-          }
-          output += streaming.flush()
+          let output = masker.streamed(input, piecesUpTo: 9, using: &generator)
           #expect(output == expected, "round \(round): \(String(decoding: input, as: UTF8.self))")
         }
         #expect(!String(decoding: expected, as: UTF8.self).contains("s3cret"))
       }
     }
+  }
+}
+
+extension SecretMasker {
+  /// What a fresh copy of this masker gives for `input` written in random pieces of at most
+  /// `piecesUpTo` bytes, then flushed: the output of a stream cut anywhere.
+  func streamed(_ input: [UInt8], piecesUpTo longest: Int, using generator: inout SplitMix64) -> [UInt8] {
+    var streaming = self
+    var output: [UInt8] = []
+    var start = 0
+    while start < input.count {
+      let end = min(input.count, start + Int.random(in: 0...longest, using: &generator))
+      output += streaming.write(input[start..<end])
+      start = end
+    }
+    return output + streaming.flush()
   }
 }
