@@ -13,6 +13,10 @@ public struct CommandMetadata: Sendable, Equatable {
   public var variables: [CommandVariable]
   /// Script lines as a user would write them; a test tokenizes, parses and runs each one.
   public var examples: [CommandExample]
+  /// Whether the command can carry on after the runner restarted mid-command (it saves its
+  /// progress in ``JobContext/checkpoints``). A job whose runner died during a command that
+  /// cannot is failed on restart as a runner system failure, with a message saying so.
+  public var resumable: Bool
 
   public init(
     name: String,
@@ -20,7 +24,8 @@ public struct CommandMetadata: Sendable, Equatable {
     summary: String,
     discussion: String = "",
     variables: [CommandVariable] = [],
-    examples: [CommandExample] = []
+    examples: [CommandExample] = [],
+    resumable: Bool = false
   ) {
     self.name = name
     self.aliases = aliases
@@ -28,6 +33,7 @@ public struct CommandMetadata: Sendable, Equatable {
     self.discussion = discussion
     self.variables = variables
     self.examples = examples
+    self.resumable = resumable
   }
 
   /// The discussion followed by a "Variables:" list, as `--help` shows it: one variable a

@@ -43,9 +43,21 @@ public protocol JobContext: Sendable {
   /// Why the job is being cancelled, or `nil` while it is not. The runner also cancels the
   /// command's task; a command that must clean up (cancel LAVA jobs) reads this to decide how.
   var cancellation: JobCancellation? { get async }
+
+  /// This script line's checkpoint store, for a command that resumes after a runner restart
+  /// (``CommandMetadata/resumable``).
+  var checkpoints: any CheckpointStore { get }
+
+  /// When the GitLab job's timeout ends, on the continuous clock; `nil` when unknown. Commands
+  /// use it to warn that a LAVA timeout is longer than the time left and to decide whether
+  /// another attempt fits.
+  var deadline: ContinuousClock.Instant? { get }
 }
 
 extension JobContext {
+  public var checkpoints: any CheckpointStore { NoCheckpoints() }
+  public var deadline: ContinuousClock.Instant? { nil }
+
   /// An error's description with every secret of the job masked, for messages about it.
   public func mask(_ error: any Error) -> String {
     mask(String(describing: error))
