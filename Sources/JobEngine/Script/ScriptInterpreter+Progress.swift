@@ -33,12 +33,13 @@ extension ScriptInterpreter {
       for (lineIndex, line) in lines.enumerated() {
         if let start, itemIndex == start.item, lineIndex < start.line { continue }
         if lines.count > 1 && line.allSatisfy(\.isWhitespace) { continue }
-        try Task.checkCancellation()
         let position = ScriptPosition(item: itemIndex, line: lineIndex, command: line)
         if let start, start.item == itemIndex, start.line == lineIndex {
+          // Even for a job cancelled meanwhile: the command cleans up its LAVA jobs.
           guard start.command == line else { throw JobResumeError.scriptChanged(position: start) }
           try await resume(line, at: position, in: context, progress: progress)
         } else {
+          try Task.checkCancellation()
           try await progress.starting(position)
           try await runLine(line, in: context)
         }
