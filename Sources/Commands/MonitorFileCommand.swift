@@ -63,6 +63,9 @@ public struct MonitorFileCommand: Command {
     let jobs = try await session.cancellingLAVAJobs(ids) {
       try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
         for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
+        if let watcher = session.watcher {
+          return try await waitUntilFinished(ids, watcher: watcher, log: log, retrier: session.retrier)
+        }
         return try await waitUntilFinished(ids, server: server, log: log, retrier: session.retrier)
       }
     }

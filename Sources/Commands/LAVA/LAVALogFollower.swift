@@ -17,6 +17,9 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
+  /// The process's watcher of the server's jobs: the job's state comes from it and its log is
+  /// asked only once it runs. Nil: the follower asks the job's state itself.
+  var watcher: (any LAVAJobWatcher)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -53,6 +56,7 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
+    if let watcher { return try await followWatched(watcher, structure: &structure) }
     var consumed = 0
     var error = LAVAJobError()
     var lastJob: LAVAJob?

@@ -1,0 +1,110 @@
+import Foundation
+import Protocols
+
+extension LAVALogFollower {
+  /// Follows the job with the process's ``LAVAJobWatcher``: its state comes from the watcher's
+  /// batched rounds and LAVA's events, never from a request of this job's own, and its log is
+  /// asked for only once it runs (or has finished): a queued job costs LAVA nothing but its
+  /// share of the watcher's round.
+  func followWatched(_ watcher: any LAVAJobWatcher, structure: inout LAVALogSections) async throws -> Outcome {
+    await watcher.register([id])
+    do {
+      let outcome = try await followWatchedLog(watcher, structure: &structure)
+      await watcher.unregister([id])
+      return outcome
+    } catch {
+      await watcher.unregister([id])
+      throw error
+    }
+  }
+
+  private func followWatchedLog(_ watcher: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
+    -> Outcome
+  {
+    var consumed = 0
+    var error = LAVAJobError()
+    var job: LAVAJob?
+    var pause = polling.active
+    while true {
+      try Task.checkCancellation()
+      guard let current = job, !Self.waitsForDevice(current.state) else {
+        // Nothing to read before the job runs: wait for the watcher to see it move on.
+        if let next = try await stateChange(watcher, after: job, within: nil) {
+          job = try await note(next, after: job)
+        }
+        pause = polling.active
+        continue
+      }
+      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logLines(of: id, from: consumed)
+      }
+      if !lines.isEmpty {
+        try file.append(lines)
+        for line in lines {
+          error.note(line)
+          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
+        }
+        consumed += lines.count
+        pause = polling.active
+      } else if current.state == .finished {
+        // Finished before this request, which brought nothing: the log is complete.
+        return Outcome(job: current, error: error, lineCount: consumed, failedAction: nil)
+      }
+      let catchingUp =
+        lines.count >= Self.catchUpBatch || lines.reduce(0, { $0 + $1.raw.utf8.count }) >= Self.catchUpBytes
+      if catchingUp { continue }
+      if let newer = try await stateChange(watcher, after: current, within: pause) {
+        job = try await note(newer, after: current)
+        pause = polling.active
+      } else if lines.isEmpty {
+        pause = polling.quieter(than: pause)
+      }
+    }
+  }
+
+  /// Queued, or scheduled on a device that has not started it: no log yet.
+  static func waitsForDevice(_ state: LAVAJobState) -> Bool {
+    [.submitted, .scheduling, .scheduled].contains(state)
+  }
+
+  /// Writes the change from `previous` to `job`, if any, and returns `job`.
+  private func note(_ job: LAVAJob, after previous: LAVAJob?) async throws -> LAVAJob {
+    if let change = LAVAStateChange.describe(job, after: previous) {
+      await log.line(renderer.prefix + change, color: .cyan)
+    }
+    return job
+  }
+
+  /// The job's state once the watcher sees it differ from `previous` (or, after an outage,
+  /// once it reads it again); nil when `within` passes first. Outages are waited out by the
+  /// retrier as for the log.
+  private func stateChange(_ watcher: any LAVAJobWatcher, after previous: LAVAJob?, within: Duration?)
+    async throws -> LAVAJob?
+  {
+    let (id, retrier) = (id, retrier)
+    let known = previous.map { [id: $0] } ?? [:]
+    let ask: @Sendable () async throws -> [Int64: LAVAJob]? = {
+      try await retrier.run("the state of LAVA job \(id)") { try await watcher.nextChange(of: [id], after: known) }
+    }
+    let states: [Int64: LAVAJob]?
+    if let within {
+      states = try await withThrowingTaskGroup(of: [Int64: LAVAJob]?.self) { group in
+        group.addTask { try await ask() }
+        group.addTask {
+          try await Task.sleep(for: within)
+          return nil
+        }
+        defer { group.cancelAll() }
+        return try await group.next() ?? nil
+      }
+    } else {
+      states = try await ask()
+    }
+    guard let states else { return nil }
+    guard let job = states[id] else {
+      throw CommandFailure(
+        .scriptFailure, "LAVA refused to give the state of LAVA job \(id): LAVA lists no job \(id) for this token")
+    }
+    return job
+  }
+}
