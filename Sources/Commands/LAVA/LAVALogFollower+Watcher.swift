@@ -6,7 +6,8 @@ extension LAVALogFollower {
   /// batched rounds and LAVA's events, never from a request of this job's own, and its log is
   /// asked for only once it runs (or has finished): a queued job costs LAVA nothing but its
   /// share of the watcher's round.
-  func followWatched(_ watcher: any LAVAJobWatcher, structure: inout LAVALogSections) async throws -> Outcome {
+  func followWatched(_ watcher: any LAVAJobWatcher, structure: inout LAVALogSections) async throws -> Outcome
+  {
     await watcher.register([id])
     do {
       let outcome = try await followWatchedLog(watcher, structure: &structure)
@@ -84,7 +85,9 @@ extension LAVALogFollower {
     let (id, retrier) = (id, retrier)
     let known = previous.map { [id: $0] } ?? [:]
     let ask: @Sendable () async throws -> [Int64: LAVAJob]? = {
-      try await retrier.run("the state of LAVA job \(id)") { try await watcher.nextChange(of: [id], after: known) }
+      try await retrier.run("the state of LAVA job \(id)") {
+        try await watcher.nextChange(of: [id], after: known)
+      }
     }
     let states: [Int64: LAVAJob]?
     if let within {
@@ -103,7 +106,8 @@ extension LAVALogFollower {
     guard let states else { return nil }
     guard let job = states[id] else {
       throw CommandFailure(
-        .scriptFailure, "LAVA refused to give the state of LAVA job \(id): LAVA lists no job \(id) for this token")
+        .scriptFailure,
+        "LAVA refused to give the state of LAVA job \(id): LAVA lists no job \(id) for this token")
     }
     return job
   }

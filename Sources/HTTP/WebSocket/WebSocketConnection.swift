@@ -94,26 +94,25 @@ private final class WebSocketSession: @unchecked Sendable {
     var pinged = false
     var chunk = [UInt8](repeating: 0, count: 64 << 10)
     while !isStopped {
+      // Frames already read (the handshake reply may have brought some) before waiting for more.
+      while let item = try reader.next() {
+        switch item {
+        case .text(let text): yield(.text(text))
+        case .binary(let bytes): yield(.binary(bytes))
+        case .ping(let payload):
+          try send(WebSocketFrameWriter.frame(opcode: WebSocketFrameWriter.pong, payload: payload))
+        case .pong: break
+        case .close(let code, let reason):
+          let echo = code.map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } ?? []
+          try? send(WebSocketFrameWriter.frame(opcode: WebSocketFrameWriter.close, payload: echo))
+          throw WebSocketError.closedByServer(code: code, reason: reason)
+        }
+      }
       let count = try receive(into: &chunk)
       if count > 0 {
         reader.append(chunk[0..<count])
         lastReceived = clock.now
         pinged = false
-        while let item = try reader.next() {
-          switch item {
-          case .text(let text): yield(.text(text))
-          case .binary(let bytes): yield(.binary(bytes))
-          case .ping(let payload):
-            try send(WebSocketFrameWriter.frame(opcode: WebSocketFrameWriter.pong, payload: payload))
-          case .pong: break
-          case .close(let code, let reason):
-            try? send(
-              WebSocketFrameWriter.frame(
-                opcode: WebSocketFrameWriter.close,
-                payload: code.map { [UInt8($0 >> 8), UInt8($0 & 0xFF)] } ?? []))
-            throw WebSocketError.closedByServer(code: code, reason: reason)
-          }
-        }
         continue
       }
       let silence = clock.now - lastReceived
@@ -211,7 +210,7 @@ private final class WebSocketSession: @unchecked Sendable {
       }
       let left = deadline - ContinuousClock().now
       guard left > .zero else {
-        throw WebSocketError.handshakeTimedOut(seconds: Int(options.handshakeTimeout.components.seconds))
+        throw WebSocketError.handshakeTimedOut(options.handshakeTimeout)
       }
       try wait(
         for: Int16(POLLIN),

@@ -1,10 +1,12 @@
+import Protocols
+
 /// Why a websocket could not be opened or was lost. Messages name the server's URL masked and
 /// never quote a header value beyond the status line.
 package enum WebSocketError: Error, Equatable, CustomStringConvertible {
   /// libcurl could not connect (refused, DNS, TLS, proxy, timeout).
   case connectFailed(String)
   /// No whole handshake reply within the time allowed.
-  case handshakeTimedOut(seconds: Int)
+  case handshakeTimedOut(Duration)
   /// The server answered the upgrade request with an ordinary HTTP status (404: no stream there).
   case notUpgraded(status: Int)
   /// The reply switched protocols but not as RFC 6455 asks (wrong accept key, no Upgrade header…).
@@ -18,7 +20,8 @@ package enum WebSocketError: Error, Equatable, CustomStringConvertible {
   package var description: String {
     switch self {
     case .connectFailed(let detail): "the websocket could not connect: \(detail)"
-    case .handshakeTimedOut(let seconds): "the websocket handshake got no complete reply within \(seconds) s"
+    case .handshakeTimedOut(let limit):
+      "the websocket handshake got no complete reply within \(DurationText.format(limit))"
     case .notUpgraded(let status):
       "the server answered the websocket upgrade with HTTP \(status) instead of 101 Switching Protocols"
     case .badHandshake(let detail): "the websocket handshake reply is not valid: \(detail)"

@@ -8,6 +8,7 @@ extension FakeLAVA {
   }
 
   func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    if request.target.path() == "/ws/" { return await events.response(to: request) }
     requestsInFlight += 1
     maxRequestsInFlight = max(maxRequestsInFlight, requestsInFlight)
     let delay = responseDelay

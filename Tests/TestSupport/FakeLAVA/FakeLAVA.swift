@@ -105,6 +105,8 @@ public actor FakeLAVA {
   public internal(set) var maxRequestsInFlight = 0
   public internal(set) var injectedFaults: [(Endpoint, Fault)] = []
   var faults: [Endpoint: [Fault]] = [:]
+  /// The event stream at `/ws/` (FakeLAVA+Events.swift); every state change is published there.
+  public nonisolated let events = FakeLAVAEvents()
   var nextJobID: Int64 = 1
   var server: HTTPServer?
   var serverTask: Task<Void, any Error>?
@@ -165,13 +167,18 @@ public actor FakeLAVA {
     job.id = nextJobID
     nextJobID += 1
     jobs[job.id] = job
+    events.publish(job)
     return job.id
   }
 
   public func update(_ id: Int64, _ change: (inout FakeLAVAJob) -> Void) {
     guard var job = jobs[id] else { return }
+    let before = job
     change(&job)
     jobs[id] = job
+    if (before.state, before.health, before.device) != (job.state, job.health, job.device) {
+      events.publish(job)
+    }
   }
 
   public func appendLog(_ id: Int64, _ lines: [String]) {
