@@ -151,8 +151,8 @@ public struct SubmitCommand: Command {
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1,
-            watcher: session.watcher
+            file: file, log: context.log, polling: polling, retrier: session.retrier,
+            sections: ids.count == 1, watcher: session.watcher
           )
           group.addTask {
             defer { file.close() }
