@@ -79,7 +79,8 @@ import Testing
       events: false, timing: Self.timing(active: .seconds(60), quietMax: .seconds(60))
     ) {
       lava, _, watcher in
-      await lava.setPageSize(10)
+      // A server that serves at most 10 jobs a page, whatever the client asks for.
+      await lava.setMaxLimit(10)
       var added: [Int64] = []
       for _ in 0..<25 { added.append(await lava.addJob(FakeLAVAJob(state: "Submitted"))) }
       let ids = added
@@ -98,6 +99,20 @@ import Testing
       #expect(await lava.requests(to: .jobList).count == 6)
       #expect(await lava.requests(to: .job).isEmpty)
       await watcher.unregister(ids + [late])
+    }
+  }
+
+  @Test func sixtyJobsTakeOneRequestWhereLAVAWouldPageThemByFifty() async throws {
+    try await Self.withWatcher(events: false, timing: Self.timing(active: .seconds(60), quietMax: .seconds(60))) {
+      lava, _, watcher in
+      var added: [Int64] = []
+      for _ in 0..<60 { added.append(await lava.addJob(FakeLAVAJob(state: "Submitted"))) }
+      let ids = added
+      await watcher.register(ids)
+      let states = try await Self.within(.seconds(10)) { try await watcher.nextChange(of: ids, after: [:]) }
+      #expect(states.count == 60)
+      #expect(await lava.requests(to: .jobList).count == 1)
+      await watcher.unregister(ids)
     }
   }
 

@@ -143,7 +143,7 @@ extension FakeLAVA {
       selected = selected.filter { wanted.contains($0.id) }
     }
     let offset = Int(query["offset"] ?? "0") ?? 0
-    let limit = Int(query["limit"] ?? "\(pageSize)") ?? pageSize
+    let limit = min(Int(query["limit"] ?? "\(pageSize)") ?? pageSize, maxLimit ?? .max)
     let page = Array(selected.dropFirst(offset).prefix(limit))
     var next: Any = NSNull()
     if offset + limit < selected.count {

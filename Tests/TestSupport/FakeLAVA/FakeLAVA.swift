@@ -91,6 +91,8 @@ public actor FakeLAVA {
   public var responseDelay: Duration = .zero
   /// Items per page of `jobs/` (LAVA: 50), `suites/` and `tests/`.
   public var pageSize = 50
+  /// The largest `limit` a client may ask for (Django REST framework's `max_limit`); nil: any.
+  public var maxLimit: Int?
   /// The scheme, host and port of `next` links, as a LAVA behind a misconfigured proxy builds
   /// them (e.g. `http://lava.internal:8000`); nil for the fake's own.
   public var nextLinkOrigin: String?
@@ -159,6 +161,7 @@ public actor FakeLAVA {
 
   public func setResponseDelay(_ delay: Duration) { responseDelay = delay }
   public func setPageSize(_ size: Int) { pageSize = max(1, size) }
+  public func setMaxLimit(_ limit: Int?) { maxLimit = limit.map { max(1, $0) } }
   public func setNextLinkOrigin(_ origin: String?) { nextLinkOrigin = origin }
 
   @discardableResult
