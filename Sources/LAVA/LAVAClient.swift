@@ -108,7 +108,8 @@ package final class LAVAClient: LAVAServer {
       let first = transport.endpoint(
         "jobs",
         query: [
-          URLQueryItem(name: "id__in", value: filter), URLQueryItem(name: "limit", value: "\(Self.jobsPerRequest)"),
+          URLQueryItem(name: "id__in", value: filter),
+          URLQueryItem(name: "limit", value: "\(Self.jobsPerRequest)"),
         ])
       let replies = try await pages(LAVAReplies.Job.self, from: first)
       let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]

@@ -103,7 +103,9 @@ import Testing
   }
 
   @Test func sixtyJobsTakeOneRequestWhereLAVAWouldPageThemByFifty() async throws {
-    try await Self.withWatcher(events: false, timing: Self.timing(active: .seconds(60), quietMax: .seconds(60))) {
+    try await Self.withWatcher(
+      events: false, timing: Self.timing(active: .seconds(60), quietMax: .seconds(60))
+    ) {
       lava, _, watcher in
       var added: [Int64] = []
       for _ in 0..<60 { added.append(await lava.addJob(FakeLAVAJob(state: "Submitted"))) }
