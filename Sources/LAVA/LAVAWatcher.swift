@@ -62,7 +62,9 @@ package actor LAVAWatcher {
   private var stream: Task<Void, Never>?
   private var sleeper: (id: UUID, continuation: CheckedContinuation<Void, Never>)?
   private var pendingWake = false
-  package private(set) var streamConnected = false
+  /// Streams up now: one, or briefly two while a stopped one winds down as a new one starts.
+  private var streamsUp = 0
+  package var streamConnected: Bool { streamsUp > 0 }
   /// The stream's last error, for tests and the runner's log.
   package private(set) var streamError: (any Error)?
 
@@ -291,6 +293,7 @@ package actor LAVAWatcher {
   private func follow(_ configuration: HTTPClientConfiguration) async {
     let target = URL(string: "ws/", relativeTo: url)?.absoluteURL ?? url.appendingPathComponent("ws/")
     var attempt = 0
+    var up = false
     while !Task.isCancelled {
       do {
         for try await event in WebSocketConnection.events(
@@ -299,6 +302,7 @@ package actor LAVAWatcher {
           switch event {
           case .open:
             attempt = 0
+            up = true
             connected(true)
             // Whatever changed while the stream was away is read now.
             wake()
@@ -313,7 +317,8 @@ package actor LAVAWatcher {
       } catch {
         streamError = error
       }
-      if streamConnected {
+      if up {
+        up = false
         connected(false)
         // Back to polling at once: the change that dropped with the stream is read now.
         wake()
@@ -326,11 +331,11 @@ package actor LAVAWatcher {
       }
       try? await Task.sleep(for: pause)
     }
-    if streamConnected { connected(false) }
+    if up { connected(false) }
   }
 
   private func connected(_ up: Bool) {
-    streamConnected = up
+    streamsUp += up ? 1 : -1
     metrics.lavaEventStream(connected: up)
   }
 }
