@@ -19,21 +19,27 @@ extension LAVALogFollower {
     }
   }
 
-  private func followWatchedLog(_ watcher: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
+  private func followWatchedLog(_ jobs: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
     -> Outcome
   {
     var consumed = 0
     var error = LAVAJobError()
     var job: LAVAJob?
     var pause = polling.active
+    var watchdog = self.watchdog
+    let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
       guard let current = job, !Self.waitsForDevice(current.state) else {
-        // Nothing to read before the job runs: wait for the watcher to see it move on.
-        if let next = try await stateChange(watcher, after: job, within: nil) {
+        // Nothing to read before the job runs: wait for the watcher to see it move on, and
+        // look at the queue watchdog now and then meanwhile (no request of its own).
+        if let next = try await stateChange(jobs, after: job, within: job == nil ? nil : polling.quietMax) {
           job = try await note(next, after: job)
+          pause = polling.active
         }
-        pause = polling.active
+        if let job, let alarm = watchdog.check(job.state, at: clock.now) {
+          return try await stop(alarm, job: job, error: error, consumed: consumed, watchdog: watchdog)
+        }
         continue
       }
       let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
@@ -41,25 +47,56 @@ extension LAVALogFollower {
       }
       if !lines.isEmpty {
         try file.append(lines)
+        watchdog.sawLines(at: clock.now)
+        var verdict: LAVALineVerdict?
         for line in lines {
           error.note(line)
           await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
+          switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
+          case .note(let message)?: await log.warning(renderer.prefix + message)
+          case let ended? where verdict == nil: verdict = ended
+          default: break
+          }
         }
         consumed += lines.count
+        if let verdict {
+          return try await stop(
+            LAVAFollowStop.line(verdict), job: current, error: error, consumed: consumed, watchdog: watchdog)
+        }
         pause = polling.active
       } else if current.state == .finished {
         // Finished before this request, which brought nothing: the log is complete.
-        return Outcome(job: current, error: error, lineCount: consumed, failedAction: nil)
+        return Outcome(
+          job: current, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
       let catchingUp =
         lines.count >= Self.catchUpBatch || lines.reduce(0, { $0 + $1.raw.utf8.count }) >= Self.catchUpBytes
       if catchingUp { continue }
-      if let newer = try await stateChange(watcher, after: current, within: pause) {
+      if let newer = try await stateChange(jobs, after: current, within: pause) {
         job = try await note(newer, after: current)
         pause = polling.active
       } else if lines.isEmpty {
         pause = polling.quieter(than: pause)
       }
+      if let job, let alarm = watchdog.check(job.state, at: clock.now) {
+        return try await stop(alarm, job: job, error: error, consumed: consumed, watchdog: watchdog)
+      }
+    }
+  }
+
+  /// Ends the follow for a watchdog's alarm, as the follower without a watcher does.
+  private func stop(
+    _ alarm: LAVAWatchdog.Alarm, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
+  ) async throws -> Outcome {
+    switch alarm {
+    case .hang(let quiet):
+      return try await stop(
+        LAVAFollowStop.hang(quiet: quiet), job: job, error: error, consumed: consumed, watchdog: watchdog)
+    case .queued(let waited):
+      let facts = await server.queueFacts(of: job, retrier: retrier)
+      return try await stop(
+        LAVAFollowStop.queued(waited: waited, facts: facts), job: job, error: error, consumed: consumed,
+        watchdog: watchdog)
     }
   }
 
