@@ -17,6 +17,13 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
+  /// Where a runner that died left this job's log; nil on a first run.
+  var resume: LAVAFollowCheckpoint?
+  /// Called after each page of lines written and each state change shown, to save the
+  /// progress; nil when the runner keeps no checkpoints.
+  var progress: (@Sendable (LAVAFollowCheckpoint) async throws -> Void)?
+  /// A masker of the job's secrets for the file after a checkpoint (``LAVALogFile/checkpoint(fresh:)``).
+  var freshMasker: (@Sendable () -> any StreamMasker)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -36,7 +43,9 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
-    var structure = LAVALogSections(jobID: id, renderer: renderer)
+    var structure =
+      resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
+      ?? LAVALogSections(jobID: id, renderer: renderer)
     do {
       var outcome = try await follow(structure: &structure)
       await log.write(structure.finish())
@@ -53,10 +62,10 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
-    var consumed = 0
-    var error = LAVAJobError()
-    var lastJob: LAVAJob?
-    var sawFinished = false
+    var consumed = resume?.consumed ?? 0
+    var error = resume?.error ?? LAVAJobError()
+    var lastJob = try resume?.lastJob?.job()
+    var sawFinished = lastJob?.state == .finished
     var pause = polling.active
     var linePollsSinceState = 0
     while true {
@@ -71,6 +80,7 @@ struct LAVALogFollower: Sendable {
           await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
         }
         consumed += lines.count
+        try await checkpoint(consumed, structure, error, lastJob)
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
@@ -83,6 +93,7 @@ struct LAVALogFollower: Sendable {
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
+        if change != nil { try await checkpoint(consumed, structure, error, lastJob) }
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
@@ -94,6 +105,19 @@ struct LAVALogFollower: Sendable {
         try await Task.sleep(for: pause)
       }
     }
+  }
+}
+
+extension LAVALogFollower {
+  /// Saves how far the log got, after what it counts has been written to the job log.
+  fileprivate func checkpoint(
+    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
+  ) async throws {
+    guard let progress, let freshMasker else { return }
+    try await progress(
+      LAVAFollowCheckpoint(
+        consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)))
   }
 }
 

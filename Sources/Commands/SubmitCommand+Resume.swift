@@ -1,0 +1,181 @@
+import Foundation
+import Protocols
+
+/// `submit`'s progress, saved whenever it changes so that a restarted runner resumes it: the
+/// intent to submit with the marker put in the definition, then the LAVA job ids, then each
+/// log's progress, then the outcomes the results are saved from.
+struct SubmitCheckpoint: Sendable, Codable, Equatable {
+  enum Phase: String, Sendable, Codable {
+    /// The definition may be on its way to LAVA: find it by ``marker`` before sending it again.
+    case submitting
+    /// LAVA gave the ids; nothing about them is in the job log yet.
+    case submitted
+    /// The logs are being followed (their section is open in the job log).
+    case following
+    /// The logs are complete; the results and the verdict remain.
+    case concluding
+  }
+
+  var phase: Phase
+  /// Nil when the definition's `job_name` could not take one (``LAVAJobMarker/insert(_:into:)``).
+  var marker: String?
+  var ids: [Int64] = []
+  var logs: [Int64: LAVAFollowCheckpoint] = [:]
+  var volume: LAVALogVolume.Snapshot?
+  var outcomes: [Int64: Outcome] = [:]
+
+  struct Outcome: Sendable, Codable, Equatable {
+    var job: LAVAJobRecord
+    var error: LAVAJobError
+  }
+}
+
+/// The checkpoint a `submit` builds up, saved as a whole on every change; its followers update
+/// their own entries concurrently.
+actor SubmitProgress {
+  private let store: any CheckpointStore
+  private let enabled: Bool
+  private(set) var state: SubmitCheckpoint
+
+  init(context: any JobContext, state: SubmitCheckpoint) {
+    self.store = context.checkpoints
+    self.enabled = context.keepsCheckpoints
+    self.state = state
+  }
+
+  func save(_ state: SubmitCheckpoint) async throws {
+    self.state = state
+    try await write()
+  }
+
+  func following() async throws {
+    state.phase = .following
+    try await write()
+  }
+
+  func log(_ id: Int64, _ progress: LAVAFollowCheckpoint, volume: LAVALogVolume.Snapshot) async throws {
+    state.logs[id] = progress
+    state.volume = volume
+    try await write()
+  }
+
+  func concluding(_ outcomes: [Int64: SubmitCheckpoint.Outcome]) async throws {
+    state.phase = .concluding
+    state.logs = [:]
+    state.volume = nil
+    state.outcomes = outcomes
+    try await write()
+  }
+
+  private func write() async throws {
+    guard enabled else { return }
+    try await store.save(state)
+  }
+}
+
+extension SubmitCommand {
+  /// The LAVA job ids of the submission: sent now, or, when the previous runner died while
+  /// sending it, found in LAVA by the definition's marker and sent only when LAVA has none.
+  func submission(
+    _ session: LAVACommandSession, resuming saved: SubmitCheckpoint?, progress: SubmitProgress
+  ) async throws -> (ids: [Int64], marker: String?) {
+    let context = session.context
+    if let saved {
+      guard let marker = saved.marker else {
+        throw CommandFailure(
+          .runnerSystemFailure,
+          "submit: the runner restarted while it was submitting \(file), whose job_name could not carry "
+            + "the marker that finds it in LAVA; it may or may not have reached "
+            + "\(session.settings.url.absoluteString): check there and run the job again")
+      }
+      let found: [LAVAJob]
+      do {
+        found = try await session.retrier.run("the search for the LAVA jobs of \(file)") {
+          try await session.server.jobs(describedWith: marker)
+        }
+      } catch {
+        if Task.isCancelled { throw error }
+        throw session.failure(
+          "cannot find out whether LAVA received \(file) before the runner restarted", error)
+      }
+      if !found.isEmpty { return (found.map(\.id), marker) }
+      let definition = try await prepare(session, marker: marker, quiet: true)
+      return (try await send(definition, session), marker)
+    }
+    var marker = context.keepsCheckpoints ? LAVAJobMarker.make() : nil
+    let definition = try await context.log.section(
+      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+      header: "Submitting \(file) to \(session.settings.url.absoluteString)"
+    ) {
+      try await prepare(session, marker: marker, quiet: false)
+    }
+    if let given = marker, !definition.contains(given) { marker = nil }
+    try await progress.save(SubmitCheckpoint(phase: .submitting, marker: marker))
+    return (try await send(definition, session), marker)
+  }
+
+  private func send(_ definition: String, _ session: LAVACommandSession) async throws -> [Int64] {
+    let ids: [Int64]
+    do {
+      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
+      ids = try await session.retrier.run("the submission of \(file)") {
+        try await session.server.submit(definition: definition)
+      }
+    } catch {
+      if Task.isCancelled { throw error }
+      throw session.failure("LAVA did not accept \(file)", error)
+    }
+    guard !ids.isEmpty else {
+      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
+    }
+    return ids
+  }
+
+  /// The reports of a submission whose logs were complete before the runner restarted: its
+  /// log files offered again, its results fetched again.
+  func concludedReports(resuming saved: SubmitCheckpoint, _ session: LAVACommandSession) async throws
+    -> [LAVAJobReport]
+  {
+    let context = session.context
+    var reports: [LAVAJobReport] = []
+    for id in saved.ids {
+      guard let outcome = saved.outcomes[id] else { continue }
+      let file = context.workingDirectory.appendingPathComponent(LAVAArtifactNames.log(id))
+      if FileManager.default.fileExists(atPath: file.path) {
+        try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
+      }
+      reports.append(await session.report(id, job: try outcome.job.job(), error: outcome.error))
+    }
+    return reports
+  }
+
+  /// `<id>_log.yaml` as the previous runner left it at its last checkpoint, or rebuilt from
+  /// LAVA's first `consumed` lines when it is gone.
+  func logFile(_ id: Int64, resuming saved: LAVAFollowCheckpoint?, _ session: LAVACommandSession) async throws
+    -> LAVALogFile
+  {
+    let context = session.context
+    if let saved,
+      let file = LAVALogFile.resume(
+        jobID: id, in: context.workingDirectory, length: saved.fileLength, masker: context.makeMasker())
+    {
+      return file
+    }
+    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
+    var read = 0
+    while let saved, read < saved.consumed {
+      let lines = try await session.retrier.run("the log of LAVA job \(id) from line \(read)") {
+        try await session.server.logLines(of: id, from: read)
+      }
+      guard !lines.isEmpty else {
+        throw CommandFailure(
+          .runnerSystemFailure,
+          "submit: LAVA job \(id) has fewer log lines (\(read)) than were followed before the runner "
+            + "restarted (\(saved.consumed))")
+      }
+      try file.append(Array(lines.prefix(saved.consumed - read)))
+      read += lines.count
+    }
+    return file
+  }
+}
