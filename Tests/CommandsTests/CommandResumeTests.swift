@@ -256,3 +256,41 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
   #expect(SubmitCommand.metadata.resumable)
   #expect(MonitorFileCommand.metadata.resumable)
 }
+
+@Test func submitResumedWithoutItsRawLogRebuildsItFromLAVAsFirstLines() async throws {
+  let lines = try LAVALogFixture.lines("qemu-pass.log.yaml")
+  let script = { (steps: [FakeLAVAServer.Step]) in FakeLAVAServer.ScriptedJob(steps: steps, lines: lines) }
+  let fake = FakeLAVAServer(submitting: [41], pageSize: 40)
+  fake.script(41, script(steps(visible: 240, health: .complete)))
+  let timeline = CheckpointTimeline()
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": markedDefinition],
+    checkpoints: InMemoryCheckpointStore { timeline.note($0) })
+  timeline.log = context.recordingLog
+  #expect(
+    await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+      == nil)
+  let rawLog = try #require(try context.artifactText("41_log.yaml"))
+  let (data, logThen) = try #require(
+    try timeline.all.first {
+      try JSONDecoder().decode(SubmitCheckpoint.self, from: $0.checkpoint).logs[41]?.consumed == 160
+    })
+  // The node lost the job's folder with the runner.
+  try FileManager.default.removeItem(at: context.workingDirectory)
+
+  let resumed = FakeLAVAServer(pageSize: 40)
+  resumed.script(41, script(steps(from: "Running", visible: 240, health: .complete)))
+  let again = try lavaContext(
+    resumed, files: ["lava-job.yaml": markedDefinition],
+    checkpoints: InMemoryCheckpointStore(restoring: data),
+    directory: context.workingDirectory.deletingLastPathComponent())
+  #expect(
+    await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: again) }
+      == nil)
+  #expect(try again.artifactText("41_log.yaml") == rawLog)
+  #expect(
+    resumed.requests.prefix(4) == ["log 41 from 0", "log 41 from 40", "log 41 from 80", "log 41 from 120"])
+  #expect(resumed.protocolMistakes.isEmpty, "\(resumed.protocolMistakes)")
+  #expect(
+    withoutSectionTimes(logThen + again.recordingLog.text) == withoutSectionTimes(context.recordingLog.text))
+}
