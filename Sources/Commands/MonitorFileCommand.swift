@@ -103,7 +103,7 @@ public struct MonitorFileCommand: Command {
           error = done
         } else {
           error = try await saveLog(of: id, session)
-          progress.saved[id] = error
+          progress.saved[id] = error.bounded()
           try await progress.save(in: context)
         }
         reports.append(await session.report(id, job: job, error: error))

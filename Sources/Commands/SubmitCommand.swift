@@ -184,7 +184,7 @@ public struct SubmitCommand: Command {
       }
     }
     try await progress.concluding(
-      outcomes.mapValues { SubmitCheckpoint.Outcome(job: LAVAJobRecord($0.job), error: $0.error) })
+      outcomes.mapValues { SubmitCheckpoint.Outcome(job: LAVAJobRecord($0.job), error: $0.error.bounded()) })
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }

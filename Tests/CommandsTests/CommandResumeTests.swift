@@ -294,3 +294,18 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
   #expect(
     withoutSectionTimes(logThen + again.recordingLog.text) == withoutSectionTimes(context.recordingLog.text))
 }
+
+@Test func checkpointsStaySmallWhenTheLinesKeptForFailureBlocksAreLong() async throws {
+  let long = (1...40).map { LAVALogLine.lava("target", "line \($0) " + String(repeating: "x", count: 4000)) }
+  let lines = [LAVALogLine.lava("info", "start: 1 boot (timeout 00:01:00)")] + long + [lavaJobPass]
+  let fake = FakeLAVAServer(submitting: [41], pageSize: 10)
+  fake.script(41, .init(steps: steps(visible: 42, health: .complete), lines: lines))
+  let store = InMemoryCheckpointStore()
+  let context = try lavaContext(fake, files: ["lava-job.yaml": markedDefinition], checkpoints: store)
+  #expect(
+    await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+      == nil)
+  let sizes = store.saves.map(\.count)
+  #expect(sizes.count >= 5)
+  #expect(sizes.allSatisfy { $0 < 64 << 10 }, "sizes: \(sizes)")
+}

@@ -117,7 +117,8 @@ extension LAVALogFollower {
     try await progress(
       LAVAFollowCheckpoint(
         consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
-        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)))
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)
+      ).bounded())
   }
 }
 

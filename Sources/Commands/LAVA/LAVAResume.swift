@@ -65,6 +65,38 @@ struct LAVAFollowCheckpoint: Sendable, Codable, Equatable {
   var sections: LAVALogSections.Snapshot?
   var error: LAVAJobError
   var lastJob: LAVAJobRecord?
+
+  /// The lines kept for failure blocks take at most about this many bytes in a checkpoint
+  /// (checkpoints stay small); past it each is cut to ``cutLineBytes``, and a block a resumed
+  /// runner shows has those lines cut, the only way its log can differ.
+  static let keptLinesBudget = 32 << 10
+  static let cutLineBytes = 256
+
+  /// This checkpoint with its kept lines cut when they are over ``keptLinesBudget``.
+  func bounded() -> LAVAFollowCheckpoint {
+    let kept =
+      (sections?.open ?? []).flatMap(\.recent) + (sections?.lastAction?.recent ?? [])
+      + error.lastTargetLines
+    guard kept.reduce(0, { $0 + $1.utf8.count }) > Self.keptLinesBudget else { return self }
+    func cut(_ lines: [String]) -> [String] {
+      lines.map { $0.utf8.count <= Self.cutLineBytes ? $0 : String($0.prefix(Self.cutLineBytes)) + "…" }
+    }
+    var copy = self
+    if var sections = copy.sections {
+      for index in sections.open.indices { sections.open[index].recent = cut(sections.open[index].recent) }
+      if let recent = sections.lastAction?.recent { sections.lastAction?.recent = cut(recent) }
+      copy.sections = sections
+    }
+    copy.error.lastTargetLines = cut(copy.error.lastTargetLines)
+    return copy
+  }
+}
+
+extension LAVAJobError {
+  /// This error with its last target lines cut as ``LAVAFollowCheckpoint/bounded()`` cuts them.
+  func bounded() -> LAVAJobError {
+    LAVAFollowCheckpoint(consumed: 0, fileLength: 0, sections: nil, error: self, lastJob: nil).bounded().error
+  }
 }
 
 /// A mark the runner puts in a definition's `job_name` before submitting it, so that a runner
