@@ -4,7 +4,7 @@ import Protocols
 /// `submit`'s progress, saved whenever it changes so that a restarted runner resumes it: the
 /// intent to submit with the marker put in the definition, then the LAVA job ids, then each
 /// log's progress, then the outcomes the results are saved from.
-struct SubmitCheckpoint: Sendable, Codable, Equatable {
+struct SubmitCheckpoint: Sendable, Codable {
   enum Phase: String, Sendable, Codable {
     /// The definition may be on its way to LAVA: find it by ``marker`` before sending it again.
     case submitting
@@ -23,10 +23,15 @@ struct SubmitCheckpoint: Sendable, Codable, Equatable {
   var logs: [Int64: LAVAFollowCheckpoint] = [:]
   var volume: LAVALogVolume.Snapshot?
   var outcomes: [Int64: Outcome] = [:]
+  /// The attempts before this one (LAVA_RETRIES), and when this one was submitted.
+  var earlier: [LAVAAttempt] = []
+  var submitted: Date?
 
   struct Outcome: Sendable, Codable, Equatable {
     var job: LAVAJobRecord
     var error: LAVAJobError
+    var stop: LAVAFollowStop?
+    var started: Date?
   }
 }
 
@@ -74,67 +79,31 @@ actor SubmitProgress {
 }
 
 extension SubmitCommand {
-  /// The LAVA job ids of the submission: sent now, or, when the previous runner died while
-  /// sending it, found in LAVA by the definition's marker and sent only when LAVA has none.
-  func submission(
-    _ session: LAVACommandSession, resuming saved: SubmitCheckpoint?, progress: SubmitProgress
-  ) async throws -> (ids: [Int64], marker: String?) {
-    let context = session.context
-    if let saved {
-      guard let marker = saved.marker else {
-        throw CommandFailure(
-          .runnerSystemFailure,
-          "submit: the runner restarted while it was submitting \(file), whose job_name could not carry "
-            + "the marker that finds it in LAVA; it may or may not have reached "
-            + "\(session.settings.url.absoluteString): check there and run the job again")
-      }
-      let found: [LAVAJob]
-      do {
-        found = try await session.retrier.run("the search for the LAVA jobs of \(file)") {
-          try await session.server.jobs(describedWith: marker)
-        }
-      } catch {
-        if Task.isCancelled { throw error }
-        throw session.failure(
-          "cannot find out whether LAVA received \(file) before the runner restarted", error)
-      }
-      if !found.isEmpty { return (found.map(\.id), marker) }
-      let definition = try await prepare(session, marker: marker, quiet: true)
-      return (try await send(definition, session), marker)
+  /// The LAVA jobs of a submission that may have reached LAVA before the runner restarted,
+  /// found by the marker it carried; empty when LAVA has none (send it then).
+  func submitted(marker: String?, _ session: LAVACommandSession) async throws -> [Int64] {
+    guard let marker else {
+      throw CommandFailure(
+        .runnerSystemFailure,
+        "submit: the runner restarted while it was submitting \(file), whose job_name could not carry "
+          + "the marker that finds it in LAVA; it may or may not have reached "
+          + "\(session.settings.url.absoluteString): check there and run the job again")
     }
-    var marker = context.keepsCheckpoints ? LAVAJobMarker.make() : nil
-    let definition = try await context.log.section(
-      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
-      header: "Submitting \(file) to \(session.settings.url.absoluteString)"
-    ) {
-      try await prepare(session, marker: marker, quiet: false)
-    }
-    if let given = marker, !definition.contains(given) { marker = nil }
-    try await progress.save(SubmitCheckpoint(phase: .submitting, marker: marker))
-    return (try await send(definition, session), marker)
-  }
-
-  private func send(_ definition: String, _ session: LAVACommandSession) async throws -> [Int64] {
-    let ids: [Int64]
     do {
-      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
-      ids = try await session.retrier.run("the submission of \(file)") {
-        try await session.server.submit(definition: definition)
-      }
+      return try await session.retrier.run("the search for the LAVA jobs of \(file)") {
+        try await session.server.jobs(describedWith: marker)
+      }.map(\.id)
     } catch {
       if Task.isCancelled { throw error }
-      throw session.failure("LAVA did not accept \(file)", error)
+      throw session.failure(
+        "cannot find out whether LAVA received \(file) before the runner restarted", error)
     }
-    guard !ids.isEmpty else {
-      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
-    }
-    return ids
   }
 
   /// The reports of a submission whose logs were complete before the runner restarted: its
   /// log files offered again, its results fetched again.
-  func concludedReports(resuming saved: SubmitCheckpoint, _ session: LAVACommandSession) async throws
-    -> [LAVAJobReport]
+  func concludedReports(resuming saved: SubmitCheckpoint, _ session: LAVACommandSession, label: String?)
+    async throws -> (reports: [LAVAJobReport], started: Date?)
   {
     let context = session.context
     var reports: [LAVAJobReport] = []
@@ -144,11 +113,12 @@ extension SubmitCommand {
       if FileManager.default.fileExists(atPath: file.path) {
         try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
       }
-      reports.append(await session.report(id, job: try outcome.job.job(), error: outcome.error))
+      reports.append(
+        await session.report(
+          id, job: try outcome.job.job(), error: outcome.error, stop: outcome.stop, attempt: label))
     }
-    return reports
+    return (reports, saved.outcomes.values.compactMap(\.started).min())
   }
-
   /// `<id>_log.yaml` as the previous runner left it at its last checkpoint, or rebuilt from
   /// LAVA's first `consumed` lines when it is gone.
   func logFile(_ id: Int64, resuming saved: LAVAFollowCheckpoint?, _ session: LAVACommandSession) async throws
@@ -177,5 +147,50 @@ extension SubmitCommand {
       read += lines.count
     }
     return file
+  }
+}
+
+/// A finished LAVA job's report as a checkpoint keeps it, for the attempts before the current one.
+extension LAVAJobReport: Codable {
+  private enum CodingKeys: String, CodingKey {
+    case job, url, error, failedTests, testCasesUnavailable, stop, attempt
+  }
+
+  private struct TestCase: Codable {
+    var suite: String
+    var name: String
+    var result: String
+    var measurement: String?
+    var units: String?
+  }
+
+  init(from decoder: any Decoder) throws {
+    let values = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      job: try values.decode(LAVAJobRecord.self, forKey: .job).job(),
+      url: try values.decode(URL.self, forKey: .url),
+      error: try values.decode(LAVAJobError.self, forKey: .error),
+      failedTests: try values.decode([TestCase].self, forKey: .failedTests).map {
+        LAVATestCase(
+          suite: $0.suite, name: $0.name, result: $0.result, measurement: $0.measurement, units: $0.units)
+      },
+      testCasesUnavailable: try values.decodeIfPresent(String.self, forKey: .testCasesUnavailable),
+      stop: try values.decodeIfPresent(LAVAFollowStop.self, forKey: .stop),
+      attempt: try values.decodeIfPresent(String.self, forKey: .attempt))
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var values = encoder.container(keyedBy: CodingKeys.self)
+    try values.encode(LAVAJobRecord(job), forKey: .job)
+    try values.encode(url, forKey: .url)
+    try values.encode(error.bounded(), forKey: .error)
+    try values.encode(
+      failedTests.map {
+        TestCase(
+          suite: $0.suite, name: $0.name, result: $0.result, measurement: $0.measurement, units: $0.units)
+      }, forKey: .failedTests)
+    try values.encodeIfPresent(testCasesUnavailable, forKey: .testCasesUnavailable)
+    try values.encodeIfPresent(stop, forKey: .stop)
+    try values.encodeIfPresent(attempt, forKey: .attempt)
   }
 }

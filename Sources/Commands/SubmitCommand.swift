@@ -37,7 +37,8 @@ public struct SubmitCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaHangTimeout,
+      .lavaQueueTimeout, .lavaRetries,
     ],
     examples: [
       CommandExample(
@@ -88,44 +89,36 @@ public struct SubmitCommand: Command {
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
     // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
     let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
-    let progress = SubmitProgress(context: context, state: saved ?? SubmitCheckpoint(phase: .submitting))
-    var state: SubmitCheckpoint
-    if let saved, saved.phase != .submitting {
-      state = saved
+    let definition: String
+    if saved != nil {
+      definition = try await prepare(session, quiet: true)
     } else {
-      let (ids, marker) = try await submission(session, resuming: saved, progress: progress)
-      state = SubmitCheckpoint(phase: .submitted, marker: marker, ids: ids)
-      try await progress.save(state)
-    }
-    let ids = state.ids
-    if state.phase == .submitted {
-      for id in ids {
-        await context.log.info("LAVA job \(id): \(session.server.webURL(of: id).absoluteString)")
+      definition = try await context.log.section(
+        "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+        header: "Submitting \(file) to \(session.settings.url.absoluteString)"
+      ) {
+        try await prepare(session, quiet: false)
       }
     }
-    let reports = try await session.cancellingLAVAJobs(ids) {
-      if state.phase == .concluding { return try await concludedReports(resuming: state, session) }
-      return try await follow(ids, session, resuming: state, progress: progress)
-    }
-    try await session.conclude(reports, ids: ids)
+    let attempts = LAVASubmitAttempts(command: self, session: session, definition: definition, resume: saved)
+    try await attempts.conclude(try await attempts.run())
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
   static let maximumDefinitionBytes = 16 * 1_048_576
 
-  /// The definition as it will be sent: read, templated, `marker` put in its `job_name` when it
-  /// can take it, checked. `quiet` on a resume: the previous runner said it all.
-  func prepare(_ session: LAVACommandSession, marker: String?, quiet: Bool) async throws -> String {
+  /// The definition as it will be sent, but for the mark each submission puts in its
+  /// `job_name` (``LAVAJobMarker``): read, templated, checked. `quiet` on a resume: the previous
+  /// runner said it all.
+  func prepare(_ session: LAVACommandSession, quiet: Bool) async throws -> String {
     let context = session.context
     let data = try await session.dependency(
       file, limit: Self.maximumDefinitionBytes,
       tooLarge: "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path"
     )
-    var rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
-    if let marker {
-      if let marked = LAVAJobMarker.insert(marker, into: rendered) {
-        rendered = marked
-      } else if !quiet {
+    let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
+    if context.keepsCheckpoints, !quiet {
+      if LAVAJobMarker.insert(LAVAJobMarker.make(), into: rendered) == nil {
         await context.log.warning(
           "\(file): its job_name cannot carry the mark lava-runner finds a submission by; if the runner "
             + "restarts while submitting it, the job fails instead of risking a second LAVA job")
@@ -144,17 +137,21 @@ public struct SubmitCommand: Command {
     return rendered
   }
 
-  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
-  private func follow(
-    _ ids: [Int64], _ session: LAVACommandSession, resuming saved: SubmitCheckpoint, progress: SubmitProgress
-  ) async throws -> [LAVAJobReport] {
+  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order, and
+  /// when the first was seen running. `saved`: where a runner that died left them.
+  func follow(
+    _ ids: [Int64], _ session: LAVACommandSession, attempt: LAVAAttempt, watcher: (any LAVALineWatcher)?,
+    resuming saved: SubmitCheckpoint, progress: SubmitProgress
+  ) async throws -> (reports: [LAVAJobReport], started: Date?) {
     let context = session.context
     let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
     if let restored = saved.volume { volume.restore(restored) }
     let resumed = saved.phase == .following
+    let label = attempt.planned > 1 ? "\(attempt.number) of \(attempt.planned)" : nil
     let header =
-      ids.count == 1
-      ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
+      (ids.count == 1
+        ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs")
+      + (label.map { ", attempt \($0)" } ?? "")
     let section = ResumableSection("lava_log_\(ids[0])", header: header)
     let outcomes = try await section.run(context.log, started: resumed) {
       if !resumed { try await progress.following() }
@@ -166,7 +163,9 @@ public struct SubmitCommand: Command {
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
+            file: file, log: context.log, polling: polling, retrier: session.retrier,
+            sections: ids.count == 1,
+            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher
           )
           follower.resume = saved.logs[id]
           if context.keepsCheckpoints {
@@ -184,12 +183,16 @@ public struct SubmitCommand: Command {
       }
     }
     try await progress.concluding(
-      outcomes.mapValues { SubmitCheckpoint.Outcome(job: LAVAJobRecord($0.job), error: $0.error.bounded()) })
+      outcomes.mapValues {
+        SubmitCheckpoint.Outcome(
+          job: LAVAJobRecord($0.job), error: $0.error.bounded(), stop: $0.stop, started: $0.started)
+      })
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      reports.append(await session.report(id, job: outcome.job, error: outcome.error))
+      reports.append(
+        await session.report(id, job: outcome.job, error: outcome.error, stop: outcome.stop, attempt: label))
     }
-    return reports
+    return (reports, outcomes.values.compactMap(\.started).min())
   }
 }

@@ -309,3 +309,58 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
   #expect(sizes.count >= 5)
   #expect(sizes.allSatisfy { $0 < 64 << 10 }, "sizes: \(sizes)")
 }
+
+@Test func submitResumedInAnyAttemptGoesOnWithTheAttemptsBeforeIt() async throws {
+  // Attempt 1 (LAVA job 50) fails because of the lab, attempt 2 (51) passes.
+  let scripts: [Int64: @Sendable ([FakeLAVAServer.Step]) -> FakeLAVAServer.ScriptedJob] = [
+    50: { .init(steps: $0, lines: targetLines(5) + [lavaJobFail("Infrastructure", "tftp timed out")]) },
+    51: { .init(steps: $0, lines: targetLines(4) + [lavaJobPass]) },
+  ]
+  let healths: [Int64: LAVAJobHealth] = [50: .incomplete, 51: .complete]
+  let fake = FakeLAVAServer(submitting: [50], pageSize: 2)
+  fake.thenSubmit([51])
+  for id: Int64 in [50, 51] { fake.script(id, scripts[id]!(steps(visible: 2, health: healths[id]!))) }
+  let timeline = CheckpointTimeline()
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": markedDefinition],
+    checkpoints: InMemoryCheckpointStore { timeline.note($0) })
+  timeline.log = context.recordingLog
+  #expect(
+    await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
+      == nil)
+  #expect(fake.definitions.count == 2)
+  let uninterrupted = context.recordingLog.text
+  #expect(uninterrupted.contains("LAVA job 51 log, attempt 2 of 3"))
+
+  let checkpoints = try timeline.all.filter {
+    try JSONDecoder().decode(SubmitCheckpoint.self, from: $0.checkpoint).phase != .submitting
+  }
+  #expect(
+    try checkpoints.contains {
+      try JSONDecoder().decode(SubmitCheckpoint.self, from: $0.checkpoint).earlier.count == 1
+    })
+  for (data, logThen) in checkpoints {
+    let saved = try JSONDecoder().decode(SubmitCheckpoint.self, from: data)
+    let resumed = FakeLAVAServer(submitting: [51], pageSize: 2)
+    for id: Int64 in [50, 51] {
+      resumed.script(
+        id, scripts[id]!(steps(from: saved.logs[id]?.lastJob?.state, visible: 2, health: healths[id]!)))
+      resumed.assumeServed(id, lines: saved.logs[id]?.consumed ?? 0)
+    }
+    let again = try lavaContext(
+      resumed, files: ["lava-job.yaml": markedDefinition],
+      checkpoints: InMemoryCheckpointStore(restoring: data),
+      directory: context.workingDirectory.deletingLastPathComponent())
+    let second = await outcome {
+      try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: again)
+    }
+
+    let at = "resumed in attempt \(saved.earlier.count + 1), \(saved.phase), ids \(saved.ids)"
+    #expect(second == nil, "\(at)")
+    #expect(resumed.definitions.count == (saved.earlier.isEmpty ? 1 : 0), "\(at)")
+    #expect(resumed.protocolMistakes.isEmpty, "\(at): \(resumed.protocolMistakes)")
+    #expect(
+      withoutSectionTimes(logThen + again.recordingLog.text) == withoutSectionTimes(uninterrupted),
+      "\(at): the job log goes on as if the runner had never stopped")
+  }
+}

@@ -19,7 +19,7 @@ let maskedSecret = "s3cr3t-value-xyz"
 func lavaContext(
   _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
   omit: Set<String> = [], token: String = lavaToken,
-  problems: @escaping @Sendable (String) -> [String] = { _ in [] },
+  problems: @escaping @Sendable (String) -> [String] = { _ in [] }, jobTimeout: Duration? = nil,
   checkpoints: any CheckpointStore = NoCheckpoints(), directory: URL? = nil
 ) throws -> RecordingJobContext {
   let directory =
@@ -40,7 +40,9 @@ func lavaContext(
   return RecordingJobContext(
     variables: base + extra, dependencyFiles: dependencies,
     workingDirectory: directory.appendingPathComponent("work"),
-    lava: FakeLAVAConnector(fake, token: token, definitionProblems: problems), checkpoints: checkpoints)
+    lava: FakeLAVAConnector(
+      fake, token: token, definitionProblems: problems, definitionJobTimeout: { _ in jobTimeout }),
+    checkpoints: checkpoints)
 }
 
 /// Runs a command and returns the failure it ended with, if any.
