@@ -22,9 +22,10 @@ extension LAVALogFollower {
   private func followWatchedLog(_ jobs: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
     -> Outcome
   {
-    var consumed = 0
-    var error = LAVAJobError()
-    var job: LAVAJob?
+    // After a runner restart: from where the previous runner's checkpoint left the log.
+    var consumed = resume?.consumed ?? 0
+    var error = resume?.error ?? LAVAJobError()
+    var job = try resume?.lastJob?.job()
     var pause = polling.active
     var watchdog = self.watchdog
     let clock = ContinuousClock()
@@ -34,8 +35,10 @@ extension LAVALogFollower {
         // Nothing to read before the job runs: wait for the watcher to see it move on, and
         // look at the queue watchdog now and then meanwhile (no request of its own).
         if let next = try await stateChange(jobs, after: job, within: job == nil ? nil : polling.quietMax) {
+          let changed = LAVAStateChange.describe(next, after: job) != nil
           job = try await note(next, after: job)
           pause = polling.active
+          if changed { try await checkpoint(consumed, structure, error, job) }
         }
         if let job, let alarm = watchdog.check(job.state, at: clock.now) {
           return try await stop(alarm, job: job, error: error, consumed: consumed, watchdog: watchdog)
@@ -59,6 +62,7 @@ extension LAVALogFollower {
           }
         }
         consumed += lines.count
+        try await checkpoint(consumed, structure, error, job)
         if let verdict {
           return try await stop(
             LAVAFollowStop.line(verdict), job: current, error: error, consumed: consumed, watchdog: watchdog)
@@ -73,8 +77,10 @@ extension LAVALogFollower {
         lines.count >= Self.catchUpBatch || lines.reduce(0, { $0 + $1.raw.utf8.count }) >= Self.catchUpBytes
       if catchingUp { continue }
       if let newer = try await stateChange(jobs, after: current, within: pause) {
+        let changed = LAVAStateChange.describe(newer, after: current) != nil
         job = try await note(newer, after: current)
         pause = polling.active
+        if changed { try await checkpoint(consumed, structure, error, job) }
       } else if lines.isEmpty {
         pause = polling.quieter(than: pause)
       }
