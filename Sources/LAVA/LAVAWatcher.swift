@@ -7,9 +7,9 @@ import RunnerCore
 /// round of batched `jobs/?id__in=…` requests (one per token, paged) for every registered id,
 /// woken early by LAVA's event stream when it is there.
 ///
-/// Pauses between rounds: ``Timing/active`` while a job runs or has just changed, doubling to
-/// ``Timing/quietMax`` while all are queued; `quietMax` whenever the event stream is up (events
-/// wake the watcher); the retry policy's backoff after a failed round. Every (re)connection of
+/// Pauses between rounds: ``Timing/active`` while a job runs or has just changed; while all are
+/// queued, `quietMax` when the event stream is up (events wake the watcher), else doubling up
+/// to it; the retry policy's backoff after a failed round. Every (re)connection of
 /// the stream starts a round, so a change made while it was down is read then.
 package actor LAVAWatcher {
   package struct Timing: Sendable {
@@ -236,10 +236,12 @@ package actor LAVAWatcher {
         pause = timing.retry.delay(attempt: failures, retryAfter: retryAfter)
       } else {
         failures = 0
-        if streamConnected {
-          pause = timing.quietMax
-        } else if changed || running {
+        if changed || running {
+          // Running jobs are asked about at the active rate even with the stream up: a stream
+          // that is up but silent (a stuck proxy or publisher) must not hide a job's end.
           pause = timing.active
+        } else if streamConnected {
+          pause = timing.quietMax
         } else {
           pause = min(pause * 2, timing.quietMax)
         }
