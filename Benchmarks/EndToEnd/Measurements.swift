@@ -56,7 +56,7 @@ func measureWaiting(binary: URL, lava: BenchLAVA, settings: Settings) async thro
   let idlePercent = (lava.gunicornCPUSeconds() - idleCPU) / (clock.now - idleStart).seconds * 100
 
   let configuration = FakeGitLab.Configuration(
-    longPollTimeout: .seconds(1), traceUpdateInterval: settings.traceUpdateInterval)
+    longPollTimeout: .seconds(10), traceUpdateInterval: settings.traceUpdateInterval)
   return try await FakeGitLab.withRunning(configuration: configuration) { gitlab in
     await gitlab.addRunnerToken(benchmarkRunnerToken)
     let runner = try RunnerProcess(
@@ -136,7 +136,7 @@ func measureLatencyAndLog(
 ) async throws -> (LatencyFigures, LogFigures) {
   let clock = ContinuousClock()
   let configuration = FakeGitLab.Configuration(
-    longPollTimeout: .seconds(1), traceUpdateInterval: settings.traceUpdateInterval)
+    longPollTimeout: .seconds(10), traceUpdateInterval: settings.traceUpdateInterval)
   return try await FakeGitLab.withRunning(configuration: configuration) { gitlab in
     await gitlab.addRunnerToken(benchmarkRunnerToken)
     let runner = try RunnerProcess(

@@ -95,6 +95,8 @@ extension FakeGitLab {
       FakeJob(script: ["submit lava-job.yaml"])
         .variable(.init("LAVA_URL", lava.server.url.absoluteString))
         .variable(.init("LAVA_TOKEN", lava.server.token, masked: true))
+        // Every line into the trace: past the default 16 MiB only warnings, errors and results go.
+        .variable(.init("LAVA_LOG_LIMIT", "1g"))
         .dependency(.init(id: dependencyID, name: "prepare", archive: .files(["lava-job.yaml": definition]))))
   }
 
