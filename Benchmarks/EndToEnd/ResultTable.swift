@@ -10,9 +10,10 @@ struct ResultTable {
 
   mutating func row(_ name: String, target: String, _ values: [Double], digits: Int = 1, unit: String = "") {
     var cells = [name, target]
-    cells += values.map { String(format: "%.\(digits)f", $0) + unit }
+    cells += values.map { $0.isFinite ? String(format: "%.\(digits)f", $0) + unit : "—" }
     if values.count == 2 {
-      cells.append(values[0] == 0 ? "—" : String(format: "%.2f×", values[1] / values[0]))
+      let ratio = values[1] / values[0]
+      cells.append(ratio.isFinite ? String(format: "%.2f×", ratio) : "—")
     }
     rows.append(cells)
   }
