@@ -166,6 +166,14 @@ let package = Package(
       path: "Tests/TestSupport",
       swiftSettings: strict
     ),
+    // Benchmarks/e2e: lava-runner binaries as processes against the fake GitLab and the real LAVA
+    // test server (Benchmarks/README.md); never part of the tests, it prints figures only.
+    .executableTarget(
+      name: "EndToEndBenchmark",
+      dependencies: ["TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Benchmarks/EndToEnd",
+      swiftSettings: strict
+    ),
     // Tests are in two tiers (scripts/run-tests): the unit tests (RunnerTests, FakeGitLabTests,
     // CommandsTests) run in parallel; SystemTests (the lava-runner binary against the fake
     // GitLab and a real LAVA, signals, packaging) run one at a time after them.
