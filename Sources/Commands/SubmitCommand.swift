@@ -151,15 +151,27 @@ public struct SubmitCommand: Command {
           }
         }
         var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
-        for try await (id, outcome) in group { outcomes[id] = outcome }
+        var stopped: Int64?
+        for try await (id, outcome) in group {
+          outcomes[id] = outcome
+          // A multinode job stopped by the runner: the others cannot go on without it.
+          if outcome.stop != nil, stopped == nil, ids.count > 1 {
+            stopped = id
+            await LAVAGroupStop.cancel(ids.filter { $0 != id }, after: id, session: session)
+          }
+        }
         return outcomes
       }
     }
     var reports: [LAVAJobReport] = []
+    let groupStop = LAVAGroupStop.first(in: ids.compactMap { id in outcomes[id].map { (id, $0.stop) } })
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
+      let stop =
+        outcome.stop
+        ?? (outcome.job.health == .complete ? nil : groupStop.flatMap { LAVAGroupStop.of(id, $0) })
       reports.append(
-        await session.report(id, job: outcome.job, error: outcome.error, stop: outcome.stop, attempt: label))
+        await session.report(id, job: outcome.job, error: outcome.error, stop: stop, attempt: label))
     }
     return (reports, outcomes.values.compactMap(\.started).min())
   }

@@ -456,3 +456,29 @@ private func monitor(_ context: RecordingJobContext, polling: LAVAPolling = fast
       "device type qemu: 1 device, 0 online (health Good or Unknown), 0 of them idle; 0 jobs ahead"))
   #expect(fake.canceled == [93])
 }
+
+@Test func aMultinodeJobThatHangsCancelsItsGroupAndTheWholeSubmissionIsRetried() async throws {
+  let fake = FakeLAVAServer(submitting: [94, 95])
+  fake.thenSubmit([96, 97])
+  // 94 hangs; 95 keeps printing (a line per poll) until the runner cancels it with 94.
+  fake.script(94, .init(steps: [.init(.running, device: "qemu-07", visibleLines: 1)], lines: targetLines(2)))
+  fake.script(
+    95,
+    .init(
+      steps: (1...5000).map { .init(.running, device: "qemu-08", visibleLines: $0) }, lines: targetLines(5000)
+    ))
+  fake.script(96, passing(device: "qemu-07"))
+  fake.script(97, passing(device: "qemu-08"))
+  let context = try attemptContext(fake, ["LAVA_HANG_TIMEOUT": "1"])
+
+  #expect(await submit(context) == nil)
+  #expect(fake.definitions.count == 2)
+  #expect(Set(fake.canceled) == [94, 95])
+  let text = context.recordingLog.plainText
+  #expect(
+    text.contains("LAVA jobs 94, 95 logs, attempt 1 of 3")
+      && text.contains("LAVA jobs 96, 97 logs, attempt 2 of 3"))
+  #expect(text.contains("LAVA job 95: canceled with LAVA job 94 of the same multinode submission"))
+  #expect(text.contains("94        1 of 3   qemu-07  Hung (canceled)"))
+  #expect(text.contains("95        1 of 3   qemu-08  Canceled with its group"))
+}
