@@ -20,6 +20,17 @@ public struct SubmitCommand: Command {
       open section at the end says why: health, LAVA's error type and message, the failure \
       comment, the action it failed in, the failed test cases and the device's last 30 lines.
 
+      A running LAVA job that writes no log line for LAVA_HANG_TIMEOUT is canceled and counts \
+      as a LAVA failure; one still queued after LAVA_QUEUE_TIMEOUT is canceled and fails the \
+      job, naming its device type, the devices online and the jobs ahead. An attempt that fails \
+      because of LAVA (error type Infrastructure, Bug or Configuration, a hang, a submission \
+      that never reached LAVA) is submitted again, up to LAVA_RETRIES more times, while the \
+      GitLab job's time left can hold another (estimated from the definition's job timeout, \
+      else the last attempt's duration); failed tests and definition errors never are. Each \
+      attempt has its own section and artifacts, the summary table lists them all, and the \
+      last decides. A warning says when the definition's job timeout is longer than the \
+      GitLab job's time left.
+
       The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
       top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
       last line LAVA's `end:` line with the duration, and GitLab's duration on the header is \
