@@ -33,7 +33,8 @@ public struct MonitorFileCommand: Command {
       CommandExample(
         "monitor-files jobs.json", "The same, by the alias older pipelines use.",
         files: ["jobs.json": #"{"jobids": [1234]}"#]),
-    ]
+    ],
+    resumable: true
   )
 
   @Argument(help: "Path of the JSON file ({\"jobids\": [...]}) inside the dependencies' artifacts.")
@@ -64,19 +65,51 @@ public struct MonitorFileCommand: Command {
     let server = session.server
     var watch = LAVAMonitorWatch(ids, settings: session.settings.attempts)
     defer { watch.close() }
-    let jobs = try await session.cancellingLAVAJobs(ids) {
-      try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
-        for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
-        return try await waitUntilFinished(ids, session: session, watch: &watch)
+    // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
+    var progress = saved ?? MonitorCheckpoint(phase: .waiting)
+    let jobs: [Int64: LAVAJob]
+    if progress.phase == .saving {
+      jobs = try progress.jobs()
+    } else {
+      let started = saved != nil
+      let section = ResumableSection("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)")
+      jobs = try await session.cancellingLAVAJobs(ids) {
+        try await section.run(log, started: started) {
+          if !started {
+            for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
+            try await progress.save(in: context)
+          }
+          return try await waitUntilFinished(
+            ids, session: session, watch: &watch, last: try progress.jobs()
+          ) { last in
+            progress.last = last.mapValues(LAVAJobRecord.init)
+            try await progress.save(in: context)
+          }
+        }
       }
     }
-    let reports = try await log.section(
-      "lava_results", header: "Saving LAVA logs and results", collapsed: true
-    ) {
+    let resumedSaving = saved?.phase == .saving
+    let results = ResumableSection("lava_results", header: "Saving LAVA logs and results", collapsed: true)
+    let reports = try await results.run(log, started: resumedSaving) {
+      if !resumedSaving {
+        progress.phase = .saving
+        progress.last = jobs.mapValues(LAVAJobRecord.init)
+        try await progress.save(in: context)
+      }
       var reports: [LAVAJobReport] = []
       for id in ids {
         guard let job = jobs[id] else { continue }
-        let error = try await saveLog(of: id, session, from: watch.logs[id])
+        let error: LAVAJobError
+        let file = context.workingDirectory.appendingPathComponent(LAVAArtifactNames.log(id))
+        if let done = progress.saved[id], FileManager.default.fileExists(atPath: file.path) {
+          try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
+          error = done
+        } else {
+          error = try await saveLog(of: id, session, from: watch.logs[id])
+          progress.saved[id] = error.bounded()
+          try await progress.save(in: context)
+        }
         reports.append(await session.report(id, job: job, error: error, stop: watch.stops[id]))
       }
       return reports
@@ -87,10 +120,11 @@ public struct MonitorFileCommand: Command {
   /// Polls every job in one request a round and reports each change, until all have finished
   /// or been stopped by a watchdog.
   private func waitUntilFinished(
-    _ ids: [Int64], session: LAVACommandSession, watch: inout LAVAMonitorWatch
+    _ ids: [Int64], session: LAVACommandSession, watch: inout LAVAMonitorWatch,
+    last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
     let (server, log, retrier) = (session.server, session.context.log, session.retrier)
-    var last: [Int64: LAVAJob] = [:]
+    var last = restored
     var pause = polling.active
     while true {
       try Task.checkCancellation()
@@ -112,6 +146,7 @@ public struct MonitorFileCommand: Command {
         }
       }
       last = current
+      if changed { try await saveChanges(last) }
       try await watch.check(jobs, session: session)
       if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       pause = changed ? polling.active : polling.quieter(than: pause)
