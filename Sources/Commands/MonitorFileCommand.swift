@@ -14,7 +14,9 @@ public struct MonitorFileCommand: Command {
       {"jobids": [1, 2, 3]} (positive, distinct integers). Each job's URL and state changes \
       (queued, running on a device, finished with a health) are written to the job log, not \
       the LAVA logs. When all have finished, each job's raw log is saved as <id>_log.yaml and \
-      its results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only \
+      its results as <id>_junit.xml, both offered to the job's artifacts. A running job whose log \
+      stays quiet for LAVA_HANG_TIMEOUT, or a job queued for LAVA_QUEUE_TIMEOUT, is canceled in \
+      LAVA and fails the job (monitor-file never submits again). The job succeeds only \
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
       it as a runner system failure, failed tests as a script failure. When a LAVA job fails, an \
       open section at the end says why: health, LAVA's error type and message, the failure \
@@ -22,7 +24,7 @@ public struct MonitorFileCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaHangTimeout, .lavaQueueTimeout,
     ],
     examples: [
       CommandExample(
@@ -61,6 +63,8 @@ public struct MonitorFileCommand: Command {
         file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText),
       name: file)
     let server = session.server
+    var watch = LAVAMonitorWatch(ids, settings: session.settings.attempts)
+    defer { watch.close() }
     // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
     let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
     var progress = saved ?? MonitorCheckpoint(phase: .waiting)
@@ -85,7 +89,7 @@ public struct MonitorFileCommand: Command {
             }
           }
           return try await waitUntilFinished(
-            ids, server: server, log: log, retrier: session.retrier, last: try progress.jobs()
+            ids, session: session, watch: &watch, last: try progress.jobs()
           ) { last in
             progress.last = last.mapValues(LAVAJobRecord.init)
             try await progress.save(in: context)
@@ -110,22 +114,24 @@ public struct MonitorFileCommand: Command {
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
           error = done
         } else {
-          error = try await saveLog(of: id, session)
+          error = try await saveLog(of: id, session, from: watch.logs[id])
           progress.saved[id] = error.bounded()
           try await progress.save(in: context)
         }
-        reports.append(await session.report(id, job: job, error: error))
+        reports.append(await session.report(id, job: job, error: error, stop: watch.stops[id]))
       }
       return reports
     }
     try await session.conclude(reports, ids: ids)
   }
 
-  /// Polls every job in one request a round and reports each change, until all have finished.
+  /// Polls every job in one request a round and reports each change, until all have finished
+  /// or been stopped by a watchdog.
   private func waitUntilFinished(
-    _ ids: [Int64], server: any LAVAServer, log: any JobLog, retrier: LAVARetrier,
+    _ ids: [Int64], session: LAVACommandSession, watch: inout LAVAMonitorWatch,
     last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
+    let (server, log, retrier) = (session.server, session.context.log, session.retrier)
     var last = restored
     var pause = polling.active
     while true {
@@ -149,20 +155,25 @@ public struct MonitorFileCommand: Command {
       }
       last = current
       if changed { try await saveChanges(last) }
-      if ids.allSatisfy({ current[$0]?.state == .finished }) { return current }
+      try await watch.check(jobs, session: session)
+      if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       pause = changed ? polling.active : polling.quieter(than: pause)
       try await Task.sleep(for: pause)
     }
   }
 
-  /// The whole raw log into `<id>_log.yaml`, page by page from line 0, and the job's error from
-  /// its results lines.
-  private func saveLog(of id: Int64, _ session: LAVACommandSession) async throws -> LAVAJobError {
+  /// The whole raw log into `<id>_log.yaml`, page by page from line 0 (or where the probes
+  /// stopped), and the job's error from its results lines.
+  /// `part`: what the hang watchdog's probes read already.
+  private func saveLog(
+    of id: Int64, _ session: LAVACommandSession, from part: LAVAMonitorWatch.PartLog?
+  ) async throws -> LAVAJobError {
     let (server, context, retrier) = (session.server, session.context, session.retrier)
-    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
+    let file =
+      try part?.file ?? LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
     defer { file.close() }
-    var error = LAVAJobError()
-    var consumed = 0
+    var error = part?.error ?? LAVAJobError()
+    var consumed = part?.consumed ?? 0
     while true {
       let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
         try await server.logLines(of: id, from: consumed)

@@ -20,6 +20,17 @@ public struct SubmitCommand: Command {
       open section at the end says why: health, LAVA's error type and message, the failure \
       comment, the action it failed in, the failed test cases and the device's last 30 lines.
 
+      A running LAVA job that writes no log line for LAVA_HANG_TIMEOUT is canceled and counts \
+      as a LAVA failure; one still queued after LAVA_QUEUE_TIMEOUT is canceled and fails the \
+      job, naming its device type, the devices online and the jobs ahead. An attempt that fails \
+      because of LAVA (error type Infrastructure, Bug or Configuration, a hang, a submission \
+      that never reached LAVA) is submitted again, up to LAVA_RETRIES more times, while the \
+      GitLab job's time left can hold another (estimated from the definition's job timeout, \
+      else the last attempt's duration); failed tests and definition errors never are. Each \
+      attempt has its own section and artifacts, the summary table lists them all, and the \
+      last decides. A warning says when the definition's job timeout is longer than the \
+      GitLab job's time left.
+
       The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
       top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
       last line LAVA's `end:` line with the duration, and GitLab's duration on the header is \
@@ -178,7 +189,15 @@ public struct SubmitCommand: Command {
           }
         }
         var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
-        for try await (id, outcome) in group { outcomes[id] = outcome }
+        var stopped: Int64?
+        for try await (id, outcome) in group {
+          outcomes[id] = outcome
+          // A multinode job stopped by the runner: the others cannot go on without it.
+          if outcome.stop != nil, stopped == nil, ids.count > 1 {
+            stopped = id
+            await LAVAGroupStop.cancel(ids.filter { $0 != id }, after: id, session: session)
+          }
+        }
         return outcomes
       }
     }
@@ -188,10 +207,14 @@ public struct SubmitCommand: Command {
           job: LAVAJobRecord($0.job), error: $0.error.bounded(), stop: $0.stop, started: $0.started)
       })
     var reports: [LAVAJobReport] = []
+    let groupStop = LAVAGroupStop.first(in: ids.compactMap { id in outcomes[id].map { (id, $0.stop) } })
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
+      let stop =
+        outcome.stop
+        ?? (outcome.job.health == .complete ? nil : groupStop.flatMap { LAVAGroupStop.of(id, $0) })
       reports.append(
-        await session.report(id, job: outcome.job, error: outcome.error, stop: outcome.stop, attempt: label))
+        await session.report(id, job: outcome.job, error: outcome.error, stop: stop, attempt: label))
     }
     return (reports, outcomes.values.compactMap(\.started).min())
   }

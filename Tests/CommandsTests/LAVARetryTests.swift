@@ -381,3 +381,104 @@ private func submit(_ context: RecordingJobContext, watcher: any LAVALineWatcher
   #expect(fake.canceled == [82])
   #expect(fake.definitions.count == 1)
 }
+
+// MARK: - monitor-file: the watchdogs, never a resubmission
+
+private func monitor(_ context: RecordingJobContext, polling: LAVAPolling = fastPolling) async
+  -> CommandFailure?
+{
+  let failure = await outcome {
+    try await MonitorFileCommand(file: "jobs.json", polling: polling).run(in: context)
+  }
+  expectBalancedSections(context.recordingLog.text)
+  return failure
+}
+
+@Test func monitorFileCancelsAJobThatGoesQuietAndFailsAsARunnerSystemFailure() async throws {
+  let fake = FakeLAVAServer(pageSize: 2)
+  // Job 90 prints three lines, then nothing; job 91 passes meanwhile.
+  let lines = targetLines(4)
+  fake.script(90, .init(steps: [.init(.running, device: "qemu-05", visibleLines: 3)], lines: lines))
+  fake.script(91, passing())
+  let context = try lavaContext(
+    fake, files: ["jobs.json": #"{"jobids": [90, 91]}"#],
+    variables: [JobVariable(key: "LAVA_HANG_TIMEOUT", value: "1")])
+
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .runnerSystemFailure)
+  #expect(failure.message.contains("LAVA job 90 printed nothing for "))
+  #expect(failure.message.contains("(LAVA_HANG_TIMEOUT): the device or its worker hung"))
+  #expect(fake.canceled == [90])
+  #expect(fake.definitions.isEmpty)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
+  // The lines the probes read and the rest (LAVA has the last once canceled) are saved once, in order.
+  #expect(try context.artifactText("90_log.yaml") == lines.map { $0.raw + "\n" }.joined())
+  #expect(context.recordingLog.plainText.contains("LAVA job 90: no new log line for "))
+}
+
+@Test func monitorFileKeepsWaitingForAJobWhoseLogKeepsGrowing() async throws {
+  let fake = FakeLAVAServer(pageSize: 1)
+  // 60 lines, one more visible at each state poll, one poll every 50 ms: a 3 s run whose log is
+  // never quiet for the 1 s hang timeout, though the probes read it only every 250 ms.
+  let lines = targetLines(60)
+  fake.script(
+    92,
+    .init(
+      steps: (1...60).map { .init(.running, device: "qemu-06", visibleLines: $0) }
+        + [.init(.finished, .complete, device: "qemu-06")],
+      lines: lines))
+  let context = try lavaContext(
+    fake, files: ["jobs.json": #"{"jobids": [92]}"#],
+    variables: [JobVariable(key: "LAVA_HANG_TIMEOUT", value: "1")])
+  var polling = fastPolling
+  polling.active = .milliseconds(50)
+  polling.quietMax = .milliseconds(50)
+  let started = ContinuousClock.now
+  #expect(await monitor(context, polling: polling) == nil)
+  #expect(ContinuousClock.now - started >= .seconds(2))
+  #expect(fake.canceled.isEmpty)
+  #expect(fake.protocolMistakes.isEmpty, "\(fake.protocolMistakes)")
+  #expect(try context.artifactText("92_log.yaml") == lines.map { $0.raw + "\n" }.joined())
+}
+
+@Test func monitorFileCancelsAJobQueuedPastTheQueueTimeoutNamingTheDeviceType() async throws {
+  let fake = FakeLAVAServer()
+  fake.script(93, .init(steps: [.init(.submitted)]))
+  fake.setQueue(LAVADeviceTypeQueue(deviceType: "qemu", devices: 1, online: 0, idle: 0, jobsAhead: 0))
+  let context = try lavaContext(
+    fake, files: ["jobs.json": #"{"jobids": [93]}"#],
+    variables: [JobVariable(key: "LAVA_QUEUE_TIMEOUT", value: "1")])
+  let failure = try #require(await monitor(context))
+  #expect(failure.failureReason == .runnerSystemFailure)
+  #expect(failure.message.contains("LAVA job 93 was still queued after "))
+  #expect(
+    failure.message.contains(
+      "device type qemu: 1 device, 0 online (health Good or Unknown), 0 of them idle; 0 jobs ahead"))
+  #expect(fake.canceled == [93])
+}
+
+@Test func aMultinodeJobThatHangsCancelsItsGroupAndTheWholeSubmissionIsRetried() async throws {
+  let fake = FakeLAVAServer(submitting: [94, 95])
+  fake.thenSubmit([96, 97])
+  // 94 hangs; 95 keeps printing (a line per poll) until the runner cancels it with 94.
+  fake.script(94, .init(steps: [.init(.running, device: "qemu-07", visibleLines: 1)], lines: targetLines(2)))
+  fake.script(
+    95,
+    .init(
+      steps: (1...5000).map { .init(.running, device: "qemu-08", visibleLines: $0) }, lines: targetLines(5000)
+    ))
+  fake.script(96, passing(device: "qemu-07"))
+  fake.script(97, passing(device: "qemu-08"))
+  let context = try attemptContext(fake, ["LAVA_HANG_TIMEOUT": "1"])
+
+  #expect(await submit(context) == nil)
+  #expect(fake.definitions.count == 2)
+  #expect(Set(fake.canceled) == [94, 95])
+  let text = context.recordingLog.plainText
+  #expect(
+    text.contains("LAVA jobs 94, 95 logs, attempt 1 of 3")
+      && text.contains("LAVA jobs 96, 97 logs, attempt 2 of 3"))
+  #expect(text.contains("LAVA job 95: canceled with LAVA job 94 of the same multinode submission"))
+  #expect(text.contains("94        1 of 3   qemu-07  Hung (canceled)"))
+  #expect(text.contains("95        1 of 3   qemu-08  Canceled with its group"))
+}

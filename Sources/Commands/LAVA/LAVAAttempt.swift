@@ -103,6 +103,19 @@ enum LAVAFollowStop: Sendable, Equatable, Codable {
   case queued(waited: Duration, facts: String)
   /// A ``LAVALineWatcher`` ended it.
   case line(LAVALineVerdict)
+  /// Another job of the same multinode submission, `id`, was stopped for `reason`, and this one
+  /// with it.
+  indirect case group(id: Int64, reason: LAVAFollowStop)
+
+  /// A hang, a queue timeout or a known issue's `retry` is the lab's fault; a known issue's
+  /// `fail` is the job's.
+  var failureReason: FailureReason {
+    switch self {
+    case .hang, .queued, .line(.retry): .runnerSystemFailure
+    case .line(.fail), .line(.note): .scriptFailure
+    case .group(_, let reason): reason.failureReason
+    }
+  }
 
   /// The attempt's outcome when the follower stopped this way.
   func outcome(id: Int64) -> LAVAAttemptOutcome {
@@ -116,6 +129,42 @@ enum LAVAFollowStop: Sendable, Equatable, Codable {
         "LAVA job \(id) was still queued after \(DurationText.format(waited)) (LAVA_QUEUE_TIMEOUT): \(facts)")
     case .line(.retry(let message)): .infrastructureFailure("LAVA job \(id): \(message)")
     case .line(.fail(let message)), .line(.note(let message)): .failed("LAVA job \(id): \(message)")
+    case .group(let other, let reason):
+      switch reason.outcome(id: other) {
+      case .infrastructureFailure(let why):
+        .infrastructureFailure("LAVA job \(id) was canceled with its multinode group: \(why)")
+      case .failed(let why): .failed("LAVA job \(id) was canceled with its multinode group: \(why)")
+      case .passed, .unfinished: .failed("LAVA job \(id) was canceled with its multinode group")
+      }
+    }
+  }
+}
+
+/// When the runner stops one job of a multinode submission, the others are canceled with it
+/// and their failure is that job's.
+enum LAVAGroupStop {
+  /// The first job stopped by the runner, with why.
+  static func first(in stops: [(Int64, LAVAFollowStop?)]) -> (id: Int64, reason: LAVAFollowStop)? {
+    stops.first { $0.1 != nil }.map { ($0.0, $0.1!) }
+  }
+
+  /// The stop of `id`, canceled because of `stopped`; nil for `stopped` itself.
+  static func of(_ id: Int64, _ stopped: (id: Int64, reason: LAVAFollowStop)) -> LAVAFollowStop? {
+    id == stopped.id ? nil : .group(id: stopped.id, reason: stopped.reason)
+  }
+
+  /// Cancels `ids` in LAVA, said in the job log; their followers then see them end.
+  static func cancel(_ ids: [Int64], after stopped: Int64, session: LAVACommandSession) async {
+    for id in ids {
+      do {
+        try await session.server.cancel(id)
+        await session.context.log.warning(
+          "LAVA job \(id): canceled with LAVA job \(stopped) of the same multinode submission")
+      } catch {
+        if Task.isCancelled { return }
+        await session.context.log.error(
+          "LAVA job \(id) could not be canceled with LAVA job \(stopped): \(session.context.mask(error))")
+      }
     }
   }
 }

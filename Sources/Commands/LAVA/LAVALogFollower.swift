@@ -190,6 +190,7 @@ extension LAVALogFollower {
     case .line(.retry(let message)): "\(message) (a known issue: retry)"
     case .line(.fail(let message)): "\(message) (a known issue: fail)"
     case .line(.note(let message)): message
+    case .group(let id, _): "canceled with LAVA job \(id) of the same multinode submission"
     }
   }
 }

@@ -131,7 +131,8 @@ struct LAVASubmitAttempts: Sendable {
           let failure = session.failure("LAVA did not accept \(file)", error)
           // An outage outlasted the budget: LAVA certainly did not get the definition.
           if case .outage? = lastTry.withLock({ $0 }) {
-            attempt.outcome = .infrastructureFailure("the submission did not reach LAVA: \(failure.message)")
+            attempt.outcome = .infrastructureFailure(
+              "the submission did not reach LAVA: \(context.mask(error))")
             await context.log.error(failure.message)
             return
           }

@@ -31,10 +31,7 @@ enum LAVAVerdict {
     var lines: [String] = []
     var reason = FailureReason.scriptFailure
     if let stop = report.stop {
-      switch stop {
-      case .line(.fail), .line(.note): reason = .scriptFailure
-      case .hang, .queued, .line(.retry): reason = .runnerSystemFailure
-      }
+      reason = stop.failureReason
       let text = stop.outcome(id: job.id).reason ?? ""
       return CommandFailure(reason, "\(text)\n  \(report.url.absoluteString)")
     }
@@ -189,6 +186,7 @@ enum LAVAVerdict {
     case .hang: "Hung (canceled)"
     case .queued: "Queued (canceled)"
     case .line: "Known issue (canceled)"
+    case .group: "Canceled with its group"
     }
   }
 

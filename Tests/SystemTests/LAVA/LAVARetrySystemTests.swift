@@ -80,7 +80,7 @@ struct LAVARetrySystemTests {
     let started = ContinuousClock.now
     let ids = IDs()
     let (result, trace, uploads) = try await run(job("retry-infra")) { worker in
-      let first = try await worker.startNextJob(timeout: .seconds(20))
+      let first = try await worker.startNextJob(timeout: .seconds(60))
       await ids.add(first.id)
       try await worker.run(first.id)
       // As a dispatcher does: the `lava` suite's `job` result carries the error type.
@@ -93,7 +93,7 @@ struct LAVARetrySystemTests {
             extra: ["error_type": "Infrastructure", "error_msg": "dhcp failed"]),
         ])
       try await worker.finish(first.id, result: .fail, errorType: "Infrastructure", errors: "dhcp failed")
-      let second = try await worker.startNextJob(timeout: .seconds(20))
+      let second = try await worker.startNextJob(timeout: .seconds(60))
       await ids.add(second.id)
       try await worker.run(second.id)
       try await worker.sendLog(
@@ -130,16 +130,16 @@ struct LAVARetrySystemTests {
     let started = ContinuousClock.now
     let ids = IDs()
     let (result, trace, _) = try await run(job("retry-hang", ["LAVA_HANG_TIMEOUT": "3s"])) { worker in
-      let first = try await worker.startNextJob(timeout: .seconds(20))
+      let first = try await worker.startNextJob(timeout: .seconds(60))
       await ids.add(first.id)
       try await worker.run(first.id)
       try await worker.sendLog(first.id, [PlayedWorker.logLine("Starting kernel ...")])
       // Then silence: the runner must cancel it; the worker acts on the cancel as LAVA's does.
       let quiet = ContinuousClock.now
-      try await worker.waitForCancel(first.id, timeout: .seconds(20))
+      try await worker.waitForCancel(first.id, timeout: .seconds(60))
       await ids.noteQuiet(ContinuousClock.now - quiet)
       try await worker.finish(first.id, result: .fail, errorType: "Canceled")
-      let second = try await worker.startNextJob(timeout: .seconds(20))
+      let second = try await worker.startNextJob(timeout: .seconds(60))
       await ids.add(second.id)
       try await worker.run(second.id)
       try await worker.sendLog(
@@ -176,7 +176,7 @@ struct LAVARetrySystemTests {
       setUp: { worker in
         for _ in 0..<2 {
           let id = try await client.submit(definition: server.playedJobDefinition(name: "queue-filler"))[0]
-          let job = try await worker.startNextJob(id, timeout: .seconds(20))
+          let job = try await worker.startNextJob(id, timeout: .seconds(60))
           try await worker.run(job.id)
           await ids.add(id)
         }

@@ -63,6 +63,7 @@ extension FakeLAVA {
     case .version: return Self.json(200, ["version": "2023.01"])
     case .submit: return submit(body)
     case .jobList: return list(request)
+    case .devices: return deviceList(request)
     case .cancel: return cancel(route.jobID ?? 0)
     default: break
     }
@@ -142,6 +143,16 @@ extension FakeLAVA {
       let wanted = Set(ids.compactMap(\.self))
       selected = selected.filter { wanted.contains($0.id) }
     }
+    // The filters the queue watchdog uses, as LAVA's REST API applies them.
+    if let state = query["state"] { selected = selected.filter { $0.state == state } }
+    if let type = query["requested_device_type"] { selected = selected.filter { $0.deviceType == type } }
+    if let below = query["id__lt"] {
+      guard let bound = Int64(below) else {
+        violation("jobs/: id__lt '\(below)' is not an integer (LAVA answers 500)")
+        return Self.json(500, ["detail": "bad filter"])
+      }
+      selected = selected.filter { $0.id < bound }
+    }
     if let text = query["description__contains"] {
       selected = selected.filter { $0.description.contains(text) }
     }
@@ -163,6 +174,25 @@ extension FakeLAVA {
     }
     return Self.json(
       200, ["count": selected.count, "next": next, "previous": NSNull(), "results": page.map(Self.detail)])
+  }
+
+  /// `devices/?device_type=`: one page of at most `pageSize`, followed by `next` links.
+  private func deviceList(_ request: HTTPRequest) -> HTTPResponse {
+    let query = Dictionary(request.query.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+    let selected = devices.filter { query["device_type"].map($0.deviceType.elementsEqual) ?? true }
+    let offset = Int(query["offset"] ?? "0") ?? 0
+    let page = selected.dropFirst(offset).prefix(pageSize)
+    let next: Any =
+      offset + pageSize < selected.count
+      ? "\(nextLinkOrigin ?? "http://127.0.0.1:\(port)")\(request.target.path())?device_type="
+        + "\(query["device_type"] ?? "")&limit=\(pageSize)&offset=\(offset + pageSize)" : NSNull()
+    let results: [[String: Any]] = page.map {
+      [
+        "hostname": $0.hostname, "device_type": $0.deviceType, "health": $0.health, "state": $0.state,
+        "tags": [],
+      ]
+    }
+    return Self.json(200, ["count": selected.count, "next": next, "previous": NSNull(), "results": results])
   }
 
   private func testLists(_ endpoint: Endpoint, job: FakeLAVAJob, request: HTTPRequest, page: Int)
@@ -203,6 +233,7 @@ extension FakeLAVA {
     switch rest.count {
     case 2 where rest == ["system", "version"]: return Route(endpoint: .version)
     case 1 where rest[0] == "jobs": return Route(endpoint: .submit)
+    case 1 where rest[0] == "devices": return Route(endpoint: .devices)
     case 2 where rest[0] == "jobs": return Int64(rest[1]).map { Route(endpoint: .job, jobID: $0) }
     case 3 where rest[0] == "jobs":
       guard let id = Int64(rest[1]) else { return nil }

@@ -67,7 +67,7 @@ public struct FakeLAVATestCase: Sendable, Equatable {
 
 public actor FakeLAVA {
   public enum Endpoint: String, Sendable, CaseIterable {
-    case version, submit, jobList, job, logs, junit, suites, tests, cancel
+    case version, submit, jobList, job, logs, junit, suites, tests, cancel, devices
   }
 
   public enum Fault: Sendable, Equatable {
@@ -98,6 +98,9 @@ public actor FakeLAVA {
   public var nextLinkOrigin: String?
 
   public internal(set) var jobs: [Int64: FakeLAVAJob] = [:]
+  /// What `devices/` lists: hostname, device type, health, state.
+  public internal(set) var devices: [(hostname: String, deviceType: String, health: String, state: String)] =
+    []
   public internal(set) var submittedDefinitions: [String] = []
   /// Per job created by a submission: the definition it was made from.
   public internal(set) var definitions: [Int64: String] = [:]
@@ -163,6 +166,14 @@ public actor FakeLAVA {
   public func setPageSize(_ size: Int) { pageSize = max(1, size) }
   public func setMaxLimit(_ limit: Int?) { maxLimit = limit.map { max(1, $0) } }
   public func setNextLinkOrigin(_ origin: String?) { nextLinkOrigin = origin }
+
+  public func addDevice(_ hostname: String, type: String, health: String = "Good", state: String = "Idle") {
+    devices.append((hostname, type, health, state))
+  }
+
+  public func setDeviceState(_ hostname: String, _ state: String) {
+    for index in devices.indices where devices[index].hostname == hostname { devices[index].state = state }
+  }
 
   @discardableResult
   public func addJob(_ job: FakeLAVAJob) -> Int64 {
