@@ -136,8 +136,15 @@ struct LAVAJobError: Sendable, Equatable {
   /// running when the job failed.
   var failedAction: String?
   /// The last ``keptTargetLines`` target lines, up to the first failure LAVA reported.
-  var lastTargetLines: [String] = []
+  var lastTargetLines: [String] {
+    Array(
+      targetTexts.flatMap { LAVALogRenderer.split($0).map { LAVALogRenderer.clean($0) } }.suffix(
+        Self.keptTargetLines))
+  }
   static let keptTargetLines = 30
+  /// The messages behind ``lastTargetLines`` (each gives one line or more), split and cleaned
+  /// only when asked for: most logs never are.
+  private var targetTexts: [String] = []
 
   private var runningAction: String?
   private var frozen = false
@@ -152,11 +159,9 @@ struct LAVAJobError: Sendable, Equatable {
     switch entry.message {
     case .text(let text) where entry.level == "target":
       guard !frozen else { return }
-      for piece in LAVALogRenderer.split(text) {
-        lastTargetLines.append(LAVALogRenderer.clean(piece))
-      }
-      if lastTargetLines.count > Self.keptTargetLines {
-        lastTargetLines.removeFirst(lastTargetLines.count - Self.keptTargetLines)
+      targetTexts.append(text)
+      if targetTexts.count > Self.keptTargetLines * 2 {
+        targetTexts.removeFirst(targetTexts.count - Self.keptTargetLines)
       }
     case .text(let text) where entry.level == "info":
       if let action = LAVALogSections.action(text) {
