@@ -61,23 +61,24 @@ struct LAVALogFollower: Sendable {
     var linePollsSinceState = 0
     while true {
       try Task.checkCancellation()
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
-      }
-      if !lines.isEmpty {
-        try file.append(lines)
-        for line in lines {
-          error.note(line)
-          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
+      // Each page is written out before the next is asked for; `consumed` counts what was, so
+      // a failure after some pages is asked again from there.
+      var batch = LAVALogBatch()
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try await write(lines, structure: &structure, error: &error)
+          consumed += lines.count
+          batch.add(lines)
         }
-        consumed += lines.count
+      }
+      if batch.lines > 0 {
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
         // Finished, and a poll after that brought nothing: the log is complete.
         return Outcome(job: lastJob, error: error, lineCount: consumed, failedAction: nil)
       }
-      if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
+      if batch.lines == 0 || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0
         let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
         let change = LAVAStateChange.describe(job, after: lastJob)
@@ -86,11 +87,11 @@ struct LAVALogFollower: Sendable {
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
-          if lines.isEmpty { continue }
+          if batch.lines == 0 { continue }
         }
-        if lines.isEmpty { pause = change == nil ? polling.quieter(than: pause) : polling.active }
+        if batch.lines == 0 { pause = change == nil ? polling.quieter(than: pause) : polling.active }
       }
-      if lines.count < Self.catchUpBatch, lines.reduce(0, { $0 + $1.raw.utf8.count }) < Self.catchUpBytes {
+      if batch.lines < Self.catchUpBatch, batch.bytes < Self.catchUpBytes {
         try await Task.sleep(for: pause)
       }
     }
