@@ -244,7 +244,8 @@ enum LAVALogCorpus {
       "\u{1B}[0Ksection_end:1700000000:build\r\u{1B}[0K",
       "\u{1B}[0Ksection_start:1700000000:bu", "\u{1B}[32mPASS\u{1B}[0m", "\u{1B}[2J", "\u{1B}]0;title\u{07}",
       "\u{07}",
-      "\u{0}", "\u{7F}", "\u{85}", "\u{9B}31m", "line\nbreak", "crlf\r\nbreak", "progress 50%\r", "trail\r\r",
+      "\u{0}", "\u{8}", "\u{C}", "\u{7F}", "\u{85}", "\u{9B}31m", "line\nbreak", "crlf\r\nbreak",
+      "progress 50%\r", "trail\r\r",
       "\r",
       "tab\there", "quote \" and \\ backslash", "café naïve", "日本語", "e\u{301}", "\u{301}lead", "😀",
       "\u{FEFF}",
@@ -266,6 +267,8 @@ enum LAVALogCorpus {
       case "\n": result += "\\n"
       case "\r": result += "\\r"
       case "\t": result += generator.next() % 3 == 0 ? "\\u0009" : "\\t"
+      case "\u{8}" where generator.next() % 2 == 0: result += "\\b"
+      case "\u{C}" where generator.next() % 2 == 0: result += "\\f"
       case "/": result += generator.next() % 2 == 0 ? "\\/" : "/"
       case _ where scalar.value < 0x20 || scalar.value == 0x7F || (asciiOnly && scalar.value > 0x7F):
         if scalar.value > 0xFFFF {
