@@ -37,7 +37,8 @@ public struct SubmitCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaHangTimeout,
+      .lavaQueueTimeout, .lavaRetries,
     ],
     examples: [
       CommandExample(
@@ -91,24 +92,8 @@ public struct SubmitCommand: Command {
     ) {
       try await prepare(session)
     }
-    let ids: [Int64]
-    do {
-      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
-      ids = try await session.retrier.run("the submission of \(file)") {
-        try await session.server.submit(definition: definition)
-      }
-    } catch {
-      if Task.isCancelled { throw error }
-      throw session.failure("LAVA did not accept \(file)", error)
-    }
-    guard !ids.isEmpty else {
-      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
-    }
-    for id in ids {
-      await context.log.info("LAVA job \(id): \(session.server.webURL(of: id).absoluteString)")
-    }
-    let reports = try await session.cancellingLAVAJobs(ids) { try await follow(ids, session) }
-    try await session.conclude(reports, ids: ids)
+    let attempts = LAVASubmitAttempts(command: self, session: session, definition: definition)
+    try await attempts.conclude(try await attempts.run())
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
@@ -135,13 +120,18 @@ public struct SubmitCommand: Command {
     return rendered
   }
 
-  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
-  private func follow(_ ids: [Int64], _ session: LAVACommandSession) async throws -> [LAVAJobReport] {
+  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order, and
+  /// when the first was seen running.
+  func follow(
+    _ ids: [Int64], _ session: LAVACommandSession, attempt: LAVAAttempt, watcher: (any LAVALineWatcher)?
+  ) async throws -> (reports: [LAVAJobReport], started: Date?) {
     let context = session.context
     let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
+    let label = attempt.planned > 1 ? "\(attempt.number) of \(attempt.planned)" : nil
     let header =
-      ids.count == 1
-      ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
+      (ids.count == 1
+        ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs")
+      + (label.map { ", attempt \($0)" } ?? "")
     let outcomes = try await context.log.section("lava_log_\(ids[0])", header: header) {
       try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
@@ -151,7 +141,9 @@ public struct SubmitCommand: Command {
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
+            file: file, log: context.log, polling: polling, retrier: session.retrier,
+            sections: ids.count == 1,
+            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher
           )
           group.addTask {
             defer { file.close() }
@@ -166,8 +158,9 @@ public struct SubmitCommand: Command {
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      reports.append(await session.report(id, job: outcome.job, error: outcome.error))
+      reports.append(
+        await session.report(id, job: outcome.job, error: outcome.error, stop: outcome.stop, attempt: label))
     }
-    return reports
+    return (reports, outcomes.values.compactMap(\.started).min())
   }
 }

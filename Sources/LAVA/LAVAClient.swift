@@ -262,6 +262,34 @@ package final class LAVAClient: LAVAServer {
     }
   }
 
+  package func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    // LAVA answers some malformed filters with a 500 page: only a plain device-type name is sent.
+    guard !deviceType.isEmpty,
+      deviceType.unicodeScalars.allSatisfy({
+        $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.".unicodeScalars.contains($0))
+      })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/\(id)/", detail: "the device type '\(deviceType)' is not a plain name")
+    }
+    let devices = try await pages(
+      LAVAReplies.Device.self,
+      from: transport.endpoint("devices", query: [URLQueryItem(name: "device_type", value: deviceType)]))
+    let online = devices.filter { ["Good", "Unknown"].contains($0.health) }
+    let waiting = transport.endpoint(
+      "jobs",
+      query: [
+        URLQueryItem(name: "state", value: "Submitted"),
+        URLQueryItem(name: "requested_device_type", value: deviceType),
+        URLQueryItem(name: "id__lt", value: String(id)), URLQueryItem(name: "limit", value: "1"),
+      ])
+    let body = try await get(waiting)
+    let count = try LAVAReplies.decode(LAVAReplies.Count.self, body, endpoint: waiting.maskedForDisplay)
+    return LAVADeviceTypeQueue(
+      deviceType: deviceType, devices: devices.count, online: online.count,
+      idle: online.filter { $0.state == "Idle" }.count, jobsAhead: count.count)
+  }
+
   // MARK: plumbing
 
   private func get(_ target: URL, jobID: Int64? = nil) async throws -> Data {

@@ -12,6 +12,10 @@ public protocol LAVAConnector: Sendable {
   /// CPU-bound work that must not hold a thread of the pool that runs every job.
   func problems(inDefinition text: String, name: String) async -> [String]
 
+  /// The job timeout a definition asks for (`timeouts: job:`); nil when it has no valid one.
+  /// For a definition ``problems(inDefinition:name:)`` found fine.
+  func jobTimeout(inDefinition text: String) async -> Duration?
+
   /// How long a job waits out an unreachable or failing LAVA server before it fails, unless the
   /// job's LAVA_OUTAGE_TIMEOUT says otherwise (`--lava-outage-timeout`).
   var outagePatience: Duration { get }
@@ -61,6 +65,39 @@ public protocol LAVAServer: Sendable {
 
   /// The job's page, for links in the job log.
   func webURL(of id: Int64) -> URL
+
+  /// How busy `deviceType` is, for a job `id` that waited too long in the queue: its devices
+  /// and the jobs still waiting for it that were submitted before `id`.
+  func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue
+}
+
+/// The facts a job stuck in LAVA's queue is explained with (`devices/?device_type=` and
+/// `jobs/?state=Submitted&requested_device_type=`).
+public struct LAVADeviceTypeQueue: Sendable, Equatable {
+  public var deviceType: String
+  /// Devices of the type, whatever their health.
+  public var devices: Int
+  /// Devices LAVA may schedule on: health Good or Unknown.
+  public var online: Int
+  /// Of those, the ones idle now.
+  public var idle: Int
+  /// Jobs for the type still waiting (state Submitted) that were submitted before the one asked about.
+  public var jobsAhead: Int
+
+  public init(deviceType: String, devices: Int, online: Int, idle: Int, jobsAhead: Int) {
+    self.deviceType = deviceType
+    self.devices = devices
+    self.online = online
+    self.idle = idle
+    self.jobsAhead = jobsAhead
+  }
+
+  /// `device type qemu: 2 devices, 1 online (0 idle); 3 jobs ahead in the queue`.
+  public var description: String {
+    func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+    return "device type \(deviceType): \(count(devices, "device")), \(online) online (health Good or "
+      + "Unknown), \(idle) of them idle; \(count(jobsAhead, "job")) ahead in the queue"
+  }
 }
 
 extension LAVAServer {

@@ -19,7 +19,7 @@ let maskedSecret = "s3cr3t-value-xyz"
 func lavaContext(
   _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
   omit: Set<String> = [], token: String = lavaToken,
-  problems: @escaping @Sendable (String) -> [String] = { _ in [] }
+  problems: @escaping @Sendable (String) -> [String] = { _ in [] }, jobTimeout: Duration? = nil
 ) throws -> RecordingJobContext {
   let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -38,7 +38,8 @@ func lavaContext(
   return RecordingJobContext(
     variables: base + extra, dependencyFiles: dependencies,
     workingDirectory: directory.appendingPathComponent("work"),
-    lava: FakeLAVAConnector(fake, token: token, definitionProblems: problems))
+    lava: FakeLAVAConnector(
+      fake, token: token, definitionProblems: problems, definitionJobTimeout: { _ in jobTimeout }))
 }
 
 /// Runs a command and returns the failure it ended with, if any.

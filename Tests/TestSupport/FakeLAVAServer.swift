@@ -85,6 +85,9 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var servedLines: [Int64: Int] = [:]
   private var cancelDelay: Duration?
   private var pagesPerLogCall = 1
+  private var laterSubmissions: [[Int64]] = []
+  private var submitFailures: [FakeError] = []
+  private var deviceTypeQueues: [String: LAVADeviceTypeQueue] = [:]
   /// Lines per ``logLines(of:from:)`` answer, as LAVA pages long logs.
   public let pageSize: Int
 
@@ -122,7 +125,26 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   /// Cancel requests hang this long (a server that does not answer), unless their task is cancelled.
   public func delayCancels(by delay: Duration) { lock.withLock { cancelDelay = delay } }
 
-  public func failSubmission(_ error: FakeError) { lock.withLock { submitError = error } }
+  public func failSubmission(_ error: FakeError?) { lock.withLock { submitError = error } }
+
+  /// Submissions are accepted again (``failNextSubmissions(with:)`` forgotten).
+  public func clearSubmissionFailures() { lock.withLock { submitFailures.removeAll() } }
+
+  /// The next `errors.count` submissions throw these, one each, and later ones are accepted.
+  public func failNextSubmissions(with errors: [FakeError]) {
+    lock.withLock { submitFailures.append(contentsOf: errors) }
+  }
+
+  /// The ids of the submissions after the first, one list each (a retried definition gets new
+  /// LAVA jobs); once used up, submissions get the ids given to `init` again.
+  public func thenSubmit(_ submissions: [Int64]...) {
+    lock.withLock { laterSubmissions.append(contentsOf: submissions) }
+  }
+
+  /// What ``queue(ofDeviceType:before:)`` answers for `facts.deviceType`; other types: 404.
+  public func setQueue(_ facts: LAVADeviceTypeQueue) {
+    lock.withLock { deviceTypeQueues[facts.deviceType] = facts }
+  }
 
   /// The next `errors.count` requests for the log of `id` from line `start` throw these.
   public func failLog(of id: Int64, from start: Int, with errors: [FakeError]) {
@@ -152,7 +174,9 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     try enter("submit")
     return try lock.withLock {
       if let submitError { throw submitError }
+      if !submitFailures.isEmpty { throw submitFailures.removeFirst() }
       submittedDefinitions.append(definition)
+      if submittedDefinitions.count > 1, !laterSubmissions.isEmpty { return laterSubmissions.removeFirst() }
       return idsToSubmit
     }
   }
@@ -250,6 +274,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     return lock.withLock { scriptedJob(id)?.testCases ?? [] }
   }
 
+  public func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    try enter("queue \(deviceType) before \(id)")
+    return try lock.withLock {
+      guard let facts = deviceTypeQueues[deviceType] else {
+        throw FakeError(.scriptFailure, "404 Not Found (device type \(deviceType))")
+      }
+      return facts
+    }
+  }
+
   public func cancel(_ id: Int64) async throws {
     try enter("cancel \(id)")
     if let delay = lock.withLock({ cancelDelay }) { try await Task.sleep(for: delay) }
@@ -269,14 +303,18 @@ public struct FakeLAVAConnector: LAVAConnector {
   public let fake: FakeLAVAServer
   public let token: String
   public let definitionProblems: @Sendable (String) -> [String]
+  /// What ``jobTimeout(inDefinition:)`` answers, as the real connector reads `timeouts: job:`.
+  public let definitionJobTimeout: @Sendable (String) -> Duration?
 
   public init(
     _ fake: FakeLAVAServer, token: String,
-    definitionProblems: @escaping @Sendable (String) -> [String] = { _ in [] }
+    definitionProblems: @escaping @Sendable (String) -> [String] = { _ in [] },
+    definitionJobTimeout: @escaping @Sendable (String) -> Duration? = { _ in nil }
   ) {
     self.fake = fake
     self.token = token
     self.definitionProblems = definitionProblems
+    self.definitionJobTimeout = definitionJobTimeout
   }
 
   public func server(url: URL, token: String) throws -> any LAVAServer {
@@ -284,6 +322,8 @@ public struct FakeLAVAConnector: LAVAConnector {
   }
 
   public func problems(inDefinition text: String, name: String) async -> [String] { definitionProblems(text) }
+
+  public func jobTimeout(inDefinition text: String) async -> Duration? { definitionJobTimeout(text) }
 }
 
 /// What a LAVA server answers to a wrong token: 403 to everything.
@@ -300,6 +340,9 @@ public struct ForbiddenLAVAServer: LAVAServer {
   public func downloadJUnit(of id: Int64, to file: URL) async throws { throw error }
   public func testCases(of id: Int64) async throws -> [LAVATestCase] { throw error }
   public func cancel(_ id: Int64) async throws { throw error }
+  public func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    throw error
+  }
 }
 
 extension LAVALogLine {

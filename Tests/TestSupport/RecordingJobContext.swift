@@ -9,6 +9,7 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   private let lock = NSLock()
   private var offered: [String: URL] = [:]
   private var cancellationState: JobCancellation?
+  private var deadlineState: ContinuousClock.Instant?
   private let files: [String: URL]
   private var masks: SecretMasker
 
@@ -57,6 +58,12 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public var cancellation: JobCancellation? { lock.withLock { cancellationState } }
 
   public func cancel(_ how: JobCancellation) { lock.withLock { cancellationState = how } }
+
+  /// The GitLab job's timeout, as the runner sets it from `runner_info.timeout`; nil: unknown.
+  public var deadline: ContinuousClock.Instant? { lock.withLock { deadlineState } }
+
+  /// The GitLab job has `time` left from now.
+  public func setTimeLeft(_ time: Duration?) { lock.withLock { deadlineState = time.map { .now + $0 } } }
 }
 
 public struct MissingDependencyFile: Error, CustomStringConvertible {
@@ -118,4 +125,6 @@ public struct NoLAVA: LAVAConnector {
   }
 
   public func problems(inDefinition text: String, name: String) async -> [String] { [] }
+
+  public func jobTimeout(inDefinition text: String) async -> Duration? { nil }
 }

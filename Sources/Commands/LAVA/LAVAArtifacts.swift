@@ -149,6 +149,9 @@ struct LAVAJobError: Sendable, Equatable {
   private var runningAction: String?
   private var frozen = false
 
+  /// The top-level action running now (`2 boot-image-retry`), for ``LAVALineWatcher``s.
+  var currentAction: String? { runningAction }
+
   init(type: String? = nil, message: String? = nil) {
     self.type = type
     self.message = message

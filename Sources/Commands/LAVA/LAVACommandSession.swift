@@ -90,28 +90,38 @@ struct LAVACommandSession: Sendable {
 
   /// The summary table, then the verdict: returns when every LAVA job passed, throws the
   /// truthful failure otherwise.
-  func conclude(_ reports: [LAVAJobReport], ids: [Int64]) async throws {
+  /// `shown`: the rows of the table when they are more than `reports` (earlier attempts);
+  /// `history`: what the attempts were, added to the failure's message.
+  func conclude(
+    _ reports: [LAVAJobReport], ids: [Int64], shown: [LAVAJobReport]? = nil, history: String = ""
+  ) async throws {
     let log = context.log
-    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
-      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
-    }
+    await showTable(shown ?? reports)
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: name)
     {
       await LAVAVerdict.explain(
         reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
-      throw CommandFailure(failure.failureReason, context.mask(failure.message))
+      throw CommandFailure(failure.failureReason, context.mask(failure.message + history))
+    }
+  }
+
+  /// The summary table, in a section of its own.
+  func showTable(_ reports: [LAVAJobReport]) async {
+    let log = context.log
+    await log.section("lava_summary_\(reports.first?.id ?? 0)", header: "LAVA jobs") {
+      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
     }
   }
 
   /// The JUnit report and failed test cases of each LAVA job, with the job's outcome.
   func report(
-    _ id: Int64, job: LAVAJob, error: LAVAJobError
+    _ id: Int64, job: LAVAJob, error: LAVAJobError, stop: LAVAFollowStop? = nil, attempt: String? = nil
   ) async -> LAVAJobReport {
     await server.saveJUnit(of: id, context: context, retrier: retrier)
     let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
     return LAVAJobReport(
       job: job, url: server.webURL(of: id), error: error, failedTests: failed,
-      testCasesUnavailable: unavailable)
+      testCasesUnavailable: unavailable, stop: stop, attempt: attempt)
   }
 }

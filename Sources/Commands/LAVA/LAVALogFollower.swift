@@ -17,6 +17,10 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
+  /// LAVA_HANG_TIMEOUT and LAVA_QUEUE_TIMEOUT; none by default.
+  var watchdog = LAVAWatchdog(hangTimeout: nil, queueTimeout: nil)
+  /// Sees every line as it is read and may end the job (known issues).
+  var watcher: (any LAVALineWatcher)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -24,6 +28,10 @@ struct LAVALogFollower: Sendable {
     var lineCount: Int
     /// The top-level LAVA action during which the job failed, e.g. `2 boot-image-retry`.
     var failedAction: String?
+    /// Why the job was cancelled before LAVA finished it; nil when it ran its course.
+    var stop: LAVAFollowStop?
+    /// When the job was first seen running.
+    var started: Date?
   }
 
   /// While lines flow the log alone shows the job is alive; its state is still asked now and then
@@ -39,7 +47,7 @@ struct LAVALogFollower: Sendable {
     var structure = LAVALogSections(jobID: id, renderer: renderer)
     do {
       var outcome = try await follow(structure: &structure)
-      await log.write(structure.finish())
+      await log.write(structure.finish(outcome.stop.map(Self.describe)))
       outcome.failedAction = structure.failedAction
       return outcome
     } catch {
@@ -59,24 +67,37 @@ struct LAVALogFollower: Sendable {
     var sawFinished = false
     var pause = polling.active
     var linePollsSinceState = 0
+    var watchdog = self.watchdog
+    let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
       // Each page is written out before the next is asked for; `consumed` counts what was, so
       // a failure after some pages is asked again from there.
       var batch = LAVALogBatch()
+      var verdict: LAVALineVerdict?
       try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
         try await server.logPages(of: id, from: consumed) { lines in
-          try await write(lines, structure: &structure, error: &error)
+          try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
+          watchdog.sawLines(at: clock.now)
           consumed += lines.count
           batch.add(lines)
         }
       }
       if batch.lines > 0 {
+        if let verdict, let lastJob {
+          return try await stop(
+            .line(verdict), job: lastJob, error: error, consumed: consumed, watchdog: watchdog)
+        } else if let verdict {
+          let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
+          return try await stop(
+            .line(verdict), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        }
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
         // Finished, and a poll after that brought nothing: the log is complete.
-        return Outcome(job: lastJob, error: error, lineCount: consumed, failedAction: nil)
+        return Outcome(
+          job: lastJob, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
       if batch.lines == 0 || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0
@@ -84,6 +105,17 @@ struct LAVALogFollower: Sendable {
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
+        switch watchdog.check(job.state, at: clock.now) {
+        case .hang(let quiet)?:
+          return try await stop(
+            .hang(quiet: quiet), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        case .queued(let waited)?:
+          let facts = await server.queueFacts(of: job, retrier: retrier)
+          return try await stop(
+            .queued(waited: waited, facts: facts), job: job, error: error, consumed: consumed,
+            watchdog: watchdog)
+        case nil: break
+        }
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
@@ -94,6 +126,39 @@ struct LAVALogFollower: Sendable {
       if batch.lines < Self.catchUpBatch, batch.bytes < Self.catchUpBytes {
         try await Task.sleep(for: pause)
       }
+    }
+  }
+}
+
+extension LAVALogFollower {
+  /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
+  /// cancel is said, not thrown: the attempt is over either way).
+  private func stop(
+    _ reason: LAVAFollowStop, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
+  ) async throws -> Outcome {
+    try Task.checkCancellation()
+    await log.warning(renderer.prefix + "LAVA job \(id): \(Self.describe(reason)); canceling it in LAVA")
+    do {
+      try await retrier.run("the cancellation of LAVA job \(id)") { try await server.cancel(id) }
+    } catch {
+      if Task.isCancelled { throw error }
+      await log.error(
+        renderer.prefix + "LAVA job \(id) could not be canceled: \(retrier.context.mask(error)); check "
+          + server.webURL(of: id).absoluteString)
+    }
+    return Outcome(
+      job: job, error: error, lineCount: consumed, failedAction: nil, stop: reason,
+      started: watchdog.runningSince)
+  }
+
+  static func describe(_ reason: LAVAFollowStop) -> String {
+    switch reason {
+    case .hang(let quiet):
+      "no new log line for \(DurationText.format(quiet)) while running (LAVA_HANG_TIMEOUT)"
+    case .queued(let waited, _): "still queued after \(DurationText.format(waited)) (LAVA_QUEUE_TIMEOUT)"
+    case .line(.retry(let message)): "\(message) (a known issue: retry)"
+    case .line(.fail(let message)): "\(message) (a known issue: fail)"
+    case .line(.note(let message)): message
     }
   }
 }
