@@ -47,7 +47,8 @@ public struct SubmitCommand: Command {
       CommandExample(
         "submit 'boards/rock 5b.yaml'", "A path with a space, quoted.",
         files: ["boards/rock 5b.yaml": exampleDefinition]),
-    ]
+    ],
+    resumable: true
   )
 
   /// The definition the examples submit: a QEMU boot, templated with the pipeline's id.
@@ -86,27 +87,43 @@ public struct SubmitCommand: Command {
   public func run(in context: any JobContext) async throws {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
-    let definition = try await context.log.section(
-      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
-      header: "Submitting \(file) to \(session.settings.url.absoluteString)"
-    ) {
-      try await prepare(session)
+    // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
+    let definition: String
+    if saved != nil {
+      definition = try await prepare(session, quiet: true)
+    } else {
+      definition = try await context.log.section(
+        "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+        header: "Submitting \(file) to \(session.settings.url.absoluteString)"
+      ) {
+        try await prepare(session, quiet: false)
+      }
     }
-    let attempts = LAVASubmitAttempts(command: self, session: session, definition: definition)
+    let attempts = LAVASubmitAttempts(command: self, session: session, definition: definition, resume: saved)
     try await attempts.conclude(try await attempts.run())
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
   static let maximumDefinitionBytes = 16 * 1_048_576
 
-  /// The definition as it will be sent: read, templated, checked.
-  private func prepare(_ session: LAVACommandSession) async throws -> String {
+  /// The definition as it will be sent, but for the mark each submission puts in its
+  /// `job_name` (``LAVAJobMarker``): read, templated, checked. `quiet` on a resume: the previous
+  /// runner said it all.
+  func prepare(_ session: LAVACommandSession, quiet: Bool) async throws -> String {
     let context = session.context
     let data = try await session.dependency(
       file, limit: Self.maximumDefinitionBytes,
       tooLarge: "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path"
     )
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
+    if context.keepsCheckpoints, !quiet {
+      if LAVAJobMarker.insert(LAVAJobMarker.make(), into: rendered) == nil {
+        await context.log.warning(
+          "\(file): its job_name cannot carry the mark lava-runner finds a submission by; if the runner "
+            + "restarts while submitting it, the job fails instead of risking a second LAVA job")
+      }
+    }
     let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
       throw CommandFailure(
@@ -116,28 +133,33 @@ public struct SubmitCommand: Command {
             + problems.map { "  " + $0 }.joined(separator: "\n")))
     }
     let lineCount = rendered.split(separator: "\n", omittingEmptySubsequences: false).count
-    await context.log.line("\(file): \(lineCount) lines, variables filled in, checked")
+    if !quiet { await context.log.line("\(file): \(lineCount) lines, variables filled in, checked") }
     return rendered
   }
 
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order, and
-  /// when the first was seen running.
+  /// when the first was seen running. `saved`: where a runner that died left them.
   func follow(
-    _ ids: [Int64], _ session: LAVACommandSession, attempt: LAVAAttempt, watcher: (any LAVALineWatcher)?
+    _ ids: [Int64], _ session: LAVACommandSession, attempt: LAVAAttempt, watcher: (any LAVALineWatcher)?,
+    resuming saved: SubmitCheckpoint, progress: SubmitProgress
   ) async throws -> (reports: [LAVAJobReport], started: Date?) {
     let context = session.context
     let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
+    if let restored = saved.volume { volume.restore(restored) }
+    let resumed = saved.phase == .following
     let label = attempt.planned > 1 ? "\(attempt.number) of \(attempt.planned)" : nil
     let header =
       (ids.count == 1
         ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs")
       + (label.map { ", attempt \($0)" } ?? "")
-    let outcomes = try await context.log.section("lava_log_\(ids[0])", header: header) {
-      try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
+    let section = ResumableSection("lava_log_\(ids[0])", header: header)
+    let outcomes = try await section.run(context.log, started: resumed) {
+      if !resumed { try await progress.following() }
+      return try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
-          let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
+          let file = try await logFile(id, resuming: saved.logs[id], session)
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
-          let follower = LAVALogFollower(
+          var follower = LAVALogFollower(
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
@@ -145,6 +167,11 @@ public struct SubmitCommand: Command {
             sections: ids.count == 1,
             watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher
           )
+          follower.resume = saved.logs[id]
+          if context.keepsCheckpoints {
+            follower.progress = { try await progress.log(id, $0, volume: volume.snapshot) }
+            follower.freshMasker = { context.makeMasker() }
+          }
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())
@@ -155,6 +182,11 @@ public struct SubmitCommand: Command {
         return outcomes
       }
     }
+    try await progress.concluding(
+      outcomes.mapValues {
+        SubmitCheckpoint.Outcome(
+          job: LAVAJobRecord($0.job), error: $0.error.bounded(), stop: $0.stop, started: $0.started)
+      })
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }

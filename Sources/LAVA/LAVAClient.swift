@@ -123,6 +123,26 @@ package final class LAVAClient: LAVAServer {
 
   package static let jobsPerRequest = 200
 
+  /// The jobs whose description contains `marker`, in id order (`description__contains=`; LAVA
+  /// keeps the definition's `job_name` as the description). Only a marker of ASCII letters,
+  /// digits and `-` is sent, as LAVA answers some malformed filters with a 500 page; a listed
+  /// job whose description lacks the marker is left out.
+  package func jobs(describedWith marker: String) async throws -> [LAVAJob] {
+    guard !marker.isEmpty, marker.utf8.count <= 64,
+      marker.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/", detail: "the job marker '\(marker)' is not made of letters, digits and '-'")
+    }
+    let first = transport.endpoint(
+      "jobs", query: [URLQueryItem(name: "description__contains", value: marker)])
+    let jobs = try await pages(LAVAReplies.Job.self, from: first)
+      .map { try $0.job(endpoint: "jobs/") }
+      .filter { $0.description.contains(marker) }
+    seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
+    return jobs.sorted { $0.id < $1.id }
+  }
+
   /// Every line from `start` that LAVA has now, gathered from ``logPages(of:from:_:)``.
   package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
     var lines: [LAVALogLine] = []

@@ -45,6 +45,11 @@ public protocol LAVAServer: Sendable {
   /// Several jobs in one request per page.
   func jobs(_ ids: [Int64]) async throws -> [LAVAJob]
 
+  /// The jobs whose description (the definition's `job_name`) contains `marker`, in id order:
+  /// how a runner that died while submitting finds out whether LAVA received the definition
+  /// (`jobs/?description__contains=`). `marker` is made of ASCII letters, digits and `-` only.
+  func jobs(describedWith marker: String) async throws -> [LAVAJob]
+
   /// Log lines from line `start` (0-based); empty when there is none yet.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine]
 

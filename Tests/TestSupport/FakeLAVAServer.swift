@@ -81,6 +81,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var mistakes: [String] = []
   private var recorded: [String] = []
   private var submittedDefinitions: [String] = []
+  private var submissions: [(definition: String, ids: [Int64])] = []
   private var canceledIDs: [Int64] = []
   private var servedLines: [Int64: Int] = [:]
   private var cancelDelay: Duration?
@@ -176,9 +177,39 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
       if let submitError { throw submitError }
       if !submitFailures.isEmpty { throw submitFailures.removeFirst() }
       submittedDefinitions.append(definition)
-      if submittedDefinitions.count > 1, !laterSubmissions.isEmpty { return laterSubmissions.removeFirst() }
-      return idsToSubmit
+      var ids = idsToSubmit
+      if submittedDefinitions.count > 1, !laterSubmissions.isEmpty { ids = laterSubmissions.removeFirst() }
+      submissions.append((definition, ids))
+      return ids
     }
+  }
+
+  /// The jobs of every submission whose definition contains `marker`, as LAVA finds them by
+  /// their description (the definition's `job_name`); asking does not move a job on.
+  public func jobs(describedWith marker: String) async throws -> [LAVAJob] {
+    try enter("jobs described with \(marker)")
+    return lock.withLock {
+      let ids = Set(submissions.filter { $0.definition.contains(marker) }.flatMap(\.ids)).sorted()
+      return ids.compactMap { id in
+        guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }
+        let step = job.steps[min(position[id] ?? 0, job.steps.count - 1)]
+        var found = lavaJob(id, step)
+        found.description = "job \(id) " + marker
+        return found
+      }
+    }
+  }
+
+  /// Takes `definition` as submitted before the test, giving `ids`: LAVA received it, whoever
+  /// sent it.
+  public func received(_ definition: String, ids: [Int64]) {
+    lock.withLock { submissions.append((definition, ids)) }
+  }
+
+  /// Takes the first `lines` lines of the log of `id` as already served, as to a runner that
+  /// followed the job before it restarted.
+  public func assumeServed(_ id: Int64, lines: Int) {
+    lock.withLock { servedLines[id] = lines }
   }
 
   public func job(_ id: Int64) async throws -> LAVAJob {
@@ -336,6 +367,7 @@ public struct ForbiddenLAVAServer: LAVAServer {
   public func submit(definition: String) async throws -> [Int64] { throw error }
   public func job(_ id: Int64) async throws -> LAVAJob { throw error }
   public func jobs(_ ids: [Int64]) async throws -> [LAVAJob] { throw error }
+  public func jobs(describedWith marker: String) async throws -> [LAVAJob] { throw error }
   public func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] { throw error }
   public func downloadJUnit(of id: Int64, to file: URL) async throws { throw error }
   public func testCases(of id: Int64) async throws -> [LAVATestCase] { throw error }

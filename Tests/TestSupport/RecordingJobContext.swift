@@ -18,12 +18,14 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public let variables: JobVariables
   public let workingDirectory: URL
   public let lava: any LAVAConnector
+  public let checkpoints: any CheckpointStore
 
   public init(
     variables: [JobVariable] = [], dependencyFiles: [String: URL] = [:], workingDirectory: URL? = nil,
-    lava: any LAVAConnector = NoLAVA()
+    lava: any LAVAConnector = NoLAVA(), checkpoints: any CheckpointStore = NoCheckpoints()
   ) {
     self.lava = lava
+    self.checkpoints = checkpoints
     self.variables = JobVariables(variables)
     self.masks = SecretMasker(secrets: self.variables.secretValues)
     self.recordingLog = RecordingJobLog(secrets: self.variables.secretValues)

@@ -4,7 +4,7 @@ import Protocols
 /// One submission of a definition by `submit` and how it ended: what a report
 /// (`lava-report.json`), the summary table and "why it failed" read. `monitor-file` has one
 /// attempt, never retried.
-struct LAVAAttempt: Sendable {
+struct LAVAAttempt: Sendable, Codable {
   /// 1 for the first submission.
   var number: Int
   /// The most attempts the job may make (1 + LAVA_RETRIES), for "attempt 2 of 3".
@@ -33,7 +33,7 @@ struct LAVAAttempt: Sendable {
 }
 
 /// How an attempt ended.
-enum LAVAAttemptOutcome: Sendable, Equatable {
+enum LAVAAttemptOutcome: Sendable, Equatable, Codable {
   case unfinished
   /// Every LAVA job passed.
   case passed
@@ -72,13 +72,13 @@ enum LAVAAttemptOutcome: Sendable, Equatable {
 }
 
 /// Whether another attempt follows, and the reason the job log gives.
-struct LAVARetryDecision: Sendable, Equatable {
+struct LAVARetryDecision: Sendable, Equatable, Codable {
   var retry: Bool
   var why: String
 }
 
 /// What a ``LAVALineWatcher`` makes of a log line.
-enum LAVALineVerdict: Sendable, Equatable {
+enum LAVALineVerdict: Sendable, Equatable, Codable {
   /// Print this message (a warning) and carry on.
   case note(String)
   /// End the attempt now as an infrastructure failure: the LAVA job is cancelled and, budget
@@ -96,7 +96,7 @@ protocol LAVALineWatcher: Sendable {
 }
 
 /// Why the follower stopped following a LAVA job before LAVA finished it.
-enum LAVAFollowStop: Sendable, Equatable {
+enum LAVAFollowStop: Sendable, Equatable, Codable {
   /// Running, and no new log line for `quiet`.
   case hang(quiet: Duration)
   /// Still queued after `waited`; `facts` about its device type, or why they are unknown.

@@ -21,6 +21,13 @@ struct LAVALogFollower: Sendable {
   var watchdog = LAVAWatchdog(hangTimeout: nil, queueTimeout: nil)
   /// Sees every line as it is read and may end the job (known issues).
   var watcher: (any LAVALineWatcher)?
+  /// Where a runner that died left this job's log; nil on a first run.
+  var resume: LAVAFollowCheckpoint?
+  /// Called after each page of lines written and each state change shown, to save the
+  /// progress; nil when the runner keeps no checkpoints.
+  var progress: (@Sendable (LAVAFollowCheckpoint) async throws -> Void)?
+  /// A masker of the job's secrets for the file after a checkpoint (``LAVALogFile/checkpoint(fresh:)``).
+  var freshMasker: (@Sendable () -> any StreamMasker)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -44,7 +51,9 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
-    var structure = LAVALogSections(jobID: id, renderer: renderer)
+    var structure =
+      resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
+      ?? LAVALogSections(jobID: id, renderer: renderer)
     do {
       var outcome = try await follow(structure: &structure)
       await log.write(structure.finish(outcome.stop.map(Self.describe)))
@@ -61,10 +70,10 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
-    var consumed = 0
-    var error = LAVAJobError()
-    var lastJob: LAVAJob?
-    var sawFinished = false
+    var consumed = resume?.consumed ?? 0
+    var error = resume?.error ?? LAVAJobError()
+    var lastJob = try resume?.lastJob?.job()
+    var sawFinished = lastJob?.state == .finished
     var pause = polling.active
     var linePollsSinceState = 0
     var watchdog = self.watchdog
@@ -81,6 +90,8 @@ struct LAVALogFollower: Sendable {
           watchdog.sawLines(at: clock.now)
           consumed += lines.count
           batch.add(lines)
+          // A resumed job goes on from the last page written.
+          try await checkpoint(consumed, structure, error, lastJob)
         }
       }
       if batch.lines > 0 {
@@ -105,6 +116,7 @@ struct LAVALogFollower: Sendable {
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
+        if change != nil { try await checkpoint(consumed, structure, error, lastJob) }
         switch watchdog.check(job.state, at: clock.now) {
         case .hang(let quiet)?:
           return try await stop(
@@ -131,6 +143,18 @@ struct LAVALogFollower: Sendable {
 }
 
 extension LAVALogFollower {
+  /// Saves how far the log got, after what it counts has been written to the job log.
+  fileprivate func checkpoint(
+    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
+  ) async throws {
+    guard let progress, let freshMasker else { return }
+    try await progress(
+      LAVAFollowCheckpoint(
+        consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)
+      ).bounded())
+  }
+
   /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
   /// cancel is said, not thrown: the attempt is over either way).
   private func stop(

@@ -27,33 +27,29 @@ struct LAVALogSections: Sendable {
   /// Lines repeated in the open block of a failed section.
   static let shownLines = 30
 
-  enum Kind: Sendable, Equatable {
+  enum Kind: Sendable, Equatable, Codable {
     case action(number: String, name: String)
     case run(name: String)
     case testSet(name: String)
     case testCase(name: String)
   }
 
-  struct Frame: Sendable {
+  struct Frame: Sendable, Codable {
     var kind: Kind
     var id: String
     var header: String
-    /// The rendered text of its last lines, whole as rendered: split into lines only for a
-    /// failure block, which most sections never show. Texts with no line are not kept, so
-    /// ``shownLines`` texts hold at least as many lines.
-    var texts: [String] = []
+    var recent: [String] = []
     /// A test case whose `ENDTC` was seen: its `results` line closes it.
     var ended = false
 
-    /// Its last ``LAVALogSections/shownLines`` lines.
-    var recent: [String] {
-      Array(texts.flatMap(LAVALogSections.lines(of:)).suffix(LAVALogSections.shownLines))
+    mutating func keep(_ rendered: String) {
+      keep(lines: LAVALogSections.lines(of: rendered))
     }
 
-    mutating func keep(_ rendered: String) {
-      texts.append(rendered)
-      if texts.count > 2 * LAVALogSections.shownLines {
-        texts.removeFirst(texts.count - LAVALogSections.shownLines)
+    mutating func keep(lines: [String]) {
+      recent += lines.suffix(LAVALogSections.shownLines)
+      if recent.count > LAVALogSections.shownLines {
+        recent.removeFirst(recent.count - LAVALogSections.shownLines)
       }
     }
   }
@@ -401,7 +397,9 @@ struct LAVALogSections: Sendable {
   /// Renders nothing new: keeps the rendered text in every open section's recent lines.
   private mutating func keep(_ rendered: String) -> String {
     guard !open.isEmpty, LAVALogFastPaths.hasLine(rendered) else { return rendered }
-    for index in open.indices { open[index].keep(rendered) }
+    // Split once, shared by every open section.
+    let lines = Self.lines(of: rendered)
+    for index in open.indices { open[index].keep(lines: lines) }
     return rendered
   }
 
@@ -513,3 +511,59 @@ struct LAVALogSections: Sendable {
     return parts.map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
   }
 }
+
+// MARK: - Resuming
+
+extension LAVALogSections {
+  /// Where the structure stands after some lines, for a runner that resumes the log after a
+  /// restart: the open sections with their recent lines, the section counter (names stay
+  /// unique), the repeat count and a marker held for its end, so that the resumed log goes on
+  /// exactly as the uninterrupted one would have.
+  struct Snapshot: Sendable, Codable, Equatable {
+    var open: [Frame]
+    var counter: Int
+    var lastAction: Frame?
+    var lastDate: Date?
+    var failedAction: String?
+    var failedSections: [String]
+    var lastTarget: String?
+    var repeats: Int
+    var heldMarker: HeldLine?
+  }
+
+  /// A target line held for the rest of a GitLab marker: only such lines are held.
+  struct HeldLine: Sendable, Codable, Equatable {
+    var raw: String
+    var timestamp: String
+    var text: String
+  }
+
+  var snapshot: Snapshot {
+    var held: HeldLine?
+    if let line = heldMarker, let entry = line.entry, case .text(let text) = entry.message {
+      held = HeldLine(raw: line.raw, timestamp: entry.timestamp, text: text)
+    }
+    return Snapshot(
+      open: open, counter: counter, lastAction: lastAction, lastDate: lastDate, failedAction: failedAction,
+      failedSections: failedSections, lastTarget: lastTarget, repeats: repeats, heldMarker: held)
+  }
+
+  init(jobID: Int64, renderer: LAVALogRenderer, restoring snapshot: Snapshot) {
+    self.init(jobID: jobID, renderer: renderer)
+    open = snapshot.open
+    counter = snapshot.counter
+    lastAction = snapshot.lastAction
+    lastDate = snapshot.lastDate
+    failedAction = snapshot.failedAction
+    failedSections = snapshot.failedSections
+    lastTarget = snapshot.lastTarget
+    repeats = snapshot.repeats
+    heldMarker = snapshot.heldMarker.map { held in
+      LAVALogLine(
+        raw: held.raw,
+        entry: LAVALogEntry(timestamp: held.timestamp, level: "target", message: .text(held.text)))
+    }
+  }
+}
+
+extension LAVALogSections.Frame: Equatable {}

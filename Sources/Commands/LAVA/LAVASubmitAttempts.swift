@@ -14,6 +14,8 @@ struct LAVASubmitAttempts: Sendable {
   let definition: String
   /// Sees every LAVA log line as it is read; known issues attach here.
   var watcher: (any LAVALineWatcher)?
+  /// Where a runner that died left the attempts; nil on a first run.
+  var resume: SubmitCheckpoint?
 
   /// The error types LAVA gives to failures the job's author cannot fix.
   static let lavaErrorTypes: Set<String> = ["Infrastructure", "Bug", "Configuration"]
@@ -24,13 +26,16 @@ struct LAVASubmitAttempts: Sendable {
   /// Every attempt, the last one deciding the verdict (``conclude(_:)``).
   func run() async throws -> [LAVAAttempt] {
     let jobTimeout = await session.context.lava.jobTimeout(inDefinition: definition)
-    await warnIfLongerThanTimeLeft(jobTimeout)
+    if resume == nil { await warnIfLongerThanTimeLeft(jobTimeout) }
     let planned = settings.retries + 1
-    var attempts: [LAVAAttempt] = []
+    var attempts: [LAVAAttempt] = resume?.earlier ?? []
+    var resuming = resume
     while true {
-      var attempt = LAVAAttempt(number: attempts.count + 1, planned: planned, submitted: Date())
+      var attempt = LAVAAttempt(
+        number: attempts.count + 1, planned: planned, submitted: resuming?.submitted ?? Date())
       let began = ContinuousClock.now
-      try await perform(&attempt)
+      try await perform(&attempt, resuming: resuming, earlier: attempts)
+      resuming = nil
       attempt.ended = Date()
       attempt.retry = decide(after: attempt, took: ContinuousClock.now - began, jobTimeout: jobTimeout)
       attempts.append(attempt)
@@ -79,43 +84,86 @@ struct LAVASubmitAttempts: Sendable {
       last.reports, ids: last.jobIDs, shown: attempts.flatMap(\.reports), history: history)
   }
 
-  /// Submits once and follows the LAVA jobs to their end.
-  private func perform(_ attempt: inout LAVAAttempt) async throws {
+  /// Submits once and follows the LAVA jobs to their end; after a runner restart, goes on from
+  /// the phase `saved` (SubmitCommand+Resume.swift): a submission that may have reached LAVA is
+  /// looked up by its marker before it is sent again.
+  private func perform(
+    _ attempt: inout LAVAAttempt, resuming saved: SubmitCheckpoint?, earlier: [LAVAAttempt]
+  ) async throws {
     let context = session.context
-    let lastTry = Mutex<Retryability?>(nil)
-    let ids: [Int64]
-    do {
-      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
-      ids = try await session.retrier.run("the submission of \(file)") {
+    let fresh = SubmitCheckpoint(phase: .submitting, earlier: earlier, submitted: attempt.submitted)
+    let progress = SubmitProgress(context: context, state: saved ?? fresh)
+    var state: SubmitCheckpoint
+    if let saved, saved.phase != .submitting {
+      state = saved
+    } else {
+      var marker = saved?.marker
+      var found: [Int64] = []
+      if saved != nil {
+        found = try await command.submitted(marker: marker, session)
+      } else if context.keepsCheckpoints {
+        marker = LAVAJobMarker.make()
+      }
+      let marked = marker.flatMap { LAVAJobMarker.insert($0, into: definition) }
+      if marked == nil { marker = nil }
+      if saved == nil {
+        var intent = fresh
+        intent.marker = marker
+        try await progress.save(intent)
+      }
+      let ids: [Int64]
+      if !found.isEmpty {
+        ids = found
+      } else {
+        let lastTry = Mutex<Retryability?>(nil)
         do {
-          return try await session.server.submit(definition: definition)
+          // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
+          ids = try await session.retrier.run("the submission of \(file)") {
+            do {
+              return try await session.server.submit(definition: marked ?? definition)
+            } catch {
+              lastTry.withLock { $0 = session.polling.retry.retryability(of: error) }
+              throw error
+            }
+          }
         } catch {
-          lastTry.withLock { $0 = session.polling.retry.retryability(of: error) }
-          throw error
+          if Task.isCancelled { throw error }
+          let failure = session.failure("LAVA did not accept \(file)", error)
+          // An outage outlasted the budget: LAVA certainly did not get the definition.
+          if case .outage? = lastTry.withLock({ $0 }) {
+            attempt.outcome = .infrastructureFailure("the submission did not reach LAVA: \(failure.message)")
+            await context.log.error(failure.message)
+            return
+          }
+          throw failure
+        }
+        guard !ids.isEmpty else {
+          throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
         }
       }
-    } catch {
-      if Task.isCancelled { throw error }
-      let failure = session.failure("LAVA did not accept \(file)", error)
-      // An outage outlasted the budget: LAVA certainly did not get the definition.
-      if case .outage? = lastTry.withLock({ $0 }) {
-        attempt.outcome = .infrastructureFailure("the submission did not reach LAVA: \(failure.message)")
-        await context.log.error(failure.message)
-        return
-      }
-      throw failure
+      state = fresh
+      state.phase = .submitted
+      state.marker = marker
+      state.ids = ids
+      try await progress.save(state)
     }
-    guard !ids.isEmpty else {
-      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
-    }
+    let ids = state.ids
     attempt.jobIDs = ids
-    for id in ids {
-      await context.log.info(
-        "LAVA job \(id): \(session.server.webURL(of: id).absoluteString)"
-          + (attempt.planned > 1 ? " (\(attempt.label))" : ""))
+    if state.phase == .submitted {
+      for id in ids {
+        await context.log.info(
+          "LAVA job \(id): \(session.server.webURL(of: id).absoluteString)"
+            + (attempt.planned > 1 ? " (\(attempt.label))" : ""))
+      }
     }
-    let followed = try await session.cancellingLAVAJobs(ids) {
-      try await command.follow(ids, session, attempt: attempt, watcher: watcher)
+    let followed = try await session.cancellingLAVAJobs(ids) { [state] in
+      if state.phase == .concluding {
+        return try await command.concludedReports(
+          resuming: state, session,
+          label: attempt.planned > 1 ? "\(attempt.number) of \(attempt.planned)" : nil)
+      }
+      return try await command.follow(
+        ids, session, attempt: attempt, watcher: watcher, resuming: state, progress: progress)
     }
     attempt.started = followed.started
     attempt.reports = followed.reports
