@@ -175,13 +175,17 @@ public struct MonitorFileCommand: Command {
     var error = part?.error ?? LAVAJobError()
     var consumed = part?.consumed ?? 0
     while true {
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
+      // Page by page, each saved before the next is asked for, counted as it is.
+      var saved = 0
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try file.append(lines)
+          for line in lines { error.note(line) }
+          consumed += lines.count
+          saved += lines.count
+        }
       }
-      if lines.isEmpty { break }
-      try file.append(lines)
-      for line in lines { error.note(line) }
-      consumed += lines.count
+      if saved == 0 { break }
     }
     try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
     await context.log.line("LAVA job \(id): \(consumed) log lines saved as \(LAVAArtifactNames.log(id))")

@@ -149,45 +149,58 @@ package final class LAVAClient: LAVAServer {
     return jobs.sorted { $0.id < $1.id }
   }
 
+  /// Every line from `start` that LAVA has now, gathered from ``logPages(of:from:_:)``.
+  package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+    var lines: [LAVALogLine] = []
+    try await logPages(of: id, from: start) { lines += $0 }
+    return lines
+  }
+
   /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
-  /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
-  /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
-  /// count as it does while following.
+  /// time (`end=`) so that no reply gets too large, each reply's lines handed to `page` before
+  /// the next is asked for; at most `limits.logRequestsPerCall` requests and about
+  /// `limits.logReply` bytes, after which the caller goes on from its new count as it does
+  /// while following.
   ///
   /// A reply larger than `limits.logReply` is asked again for fewer lines; a single line too
   /// large for a reply on its own is kept up to `limits.logLine` bytes, with a marker.
-  package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+  package func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
     if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
     let most = transport.limits.logLinesPerRequest
     var step = most
-    var lines: [LAVALogLine] = []
+    var handed = 0
     var received = 0
     for _ in 0..<transport.limits.logRequestsPerCall {
       let chunk: [LAVALogLine]
       let bytes: Int
       do {
-        (chunk, bytes) = try await logChunk(of: id, from: start + lines.count, count: step)
+        (chunk, bytes) = try await logChunk(of: id, from: start + handed, count: step)
       } catch is LAVAReplyTooLarge {
         if step > 1 {
           step = max(1, step / 8)
         } else {
-          lines.append(try await oversizedLogLine(of: id, at: start + lines.count))
+          try await page([try await oversizedLogLine(of: id, at: start + handed)])
+          handed += 1
         }
         continue
       }
-      lines += chunk
+      if !chunk.isEmpty {
+        try await page(chunk)
+        handed += chunk.count
+      }
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
-      // The lines gathered are held until the caller has written them: about one reply's worth
-      // at most, whatever the length of the log; the caller asks again from its new count.
+      // One call reads about one reply's worth, whatever the length of the log, so that the
+      // caller still asks for the job's state now and then; it asks again from its new count.
       received += bytes
       if received >= transport.limits.replies.logReply { break }
       // Long lines: ask next for about as many as half a reply holds at this size.
       let fit = bytes > 0 ? transport.limits.replies.logReply / 2 / max(1, bytes / chunk.count) : most
       step = min(most, max(step, fit))
     }
-    return lines
   }
 
   /// Line `index`, alone larger than a log reply may be: its start, read as a stream, and a

@@ -57,6 +57,12 @@ public protocol LAVAServer: Sendable {
   /// Log lines from line `start` (0-based); empty when there is none yet.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine]
 
+  /// The lines ``logLines(of:from:)`` would give, handed to `page` one reply at a time, each
+  /// before the next is asked for: memory does not grow with how far behind the caller is. A
+  /// failure after some pages is thrown once they were handed over; the caller, which counts
+  /// what it consumed, asks again from there.
+  func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void) async throws
+
   /// The job's results as JUnit XML, written to `file`.
   func downloadJUnit(of id: Int64, to file: URL) async throws
 
@@ -106,6 +112,14 @@ public struct LAVADeviceTypeQueue: Sendable, Equatable {
 extension LAVAServer {
   public func webURL(of id: Int64) -> URL {
     url.appendingPathComponent("scheduler/job/\(id)")
+  }
+
+  /// One page: what ``logLines(of:from:)`` gives, when there is any.
+  public func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
+    let lines = try await logLines(of: id, from: start)
+    if !lines.isEmpty { try await page(lines) }
   }
 }
 

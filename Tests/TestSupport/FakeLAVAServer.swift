@@ -85,6 +85,7 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var canceledIDs: [Int64] = []
   private var servedLines: [Int64: Int] = [:]
   private var cancelDelay: Duration?
+  private var pagesPerLogCall = 1
   private var laterSubmissions: [[Int64]] = []
   private var submitFailures: [FakeError] = []
   private var deviceTypeQueues: [String: LAVADeviceTypeQueue] = [:]
@@ -269,6 +270,23 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
       let page = Array(job.lines[start..<min(visible, start + pageSize)])
       servedLines[id] = max(served, start + page.count)
       return page
+    }
+  }
+
+  /// A ``logPages(of:from:_:)`` call hands over up to `count` pages (of ``pageSize`` lines)
+  /// one after the other, as LAVAClient does for a job far behind; one page unless set.
+  public func handOver(pagesPerLogCall count: Int) { lock.withLock { pagesPerLogCall = max(1, count) } }
+
+  public func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
+    var handed = 0
+    for _ in 0..<lock.withLock({ pagesPerLogCall }) {
+      let lines = try await logLines(of: id, from: start + handed)
+      guard !lines.isEmpty else { return }
+      try await page(lines)
+      handed += lines.count
+      if lines.count < pageSize { return }
     }
   }
 

@@ -86,8 +86,15 @@ public final class RecordingJobLog: JobLog, @unchecked Sendable {
   }
 
   public func write(_ text: String) async {
-    lock.withLock { released += masker.write(text.utf8) }
+    lock.withLock {
+      released += masker.write(text.utf8)
+      writes += 1
+    }
   }
+
+  /// How many writes the log took.
+  public var writeCount: Int { lock.withLock { writes } }
+  private var writes = 0
 
   /// Hides `secret` in what is written from now on, and in what is still held back.
   public func addMask(_ secret: String) {

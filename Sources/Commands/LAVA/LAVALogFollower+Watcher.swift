@@ -45,24 +45,19 @@ extension LAVALogFollower {
         }
         continue
       }
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
-      }
-      if !lines.isEmpty {
-        try file.append(lines)
-        watchdog.sawLines(at: clock.now)
-        var verdict: LAVALineVerdict?
-        for line in lines {
-          error.note(line)
-          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
-          switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
-          case .note(let message)?: await log.warning(renderer.prefix + message)
-          case let ended? where verdict == nil: verdict = ended
-          default: break
-          }
+      // Page by page, each written (and checkpointed) before the next is asked for.
+      var batch = LAVALogBatch()
+      var verdict: LAVALineVerdict?
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
+          watchdog.sawLines(at: clock.now)
+          consumed += lines.count
+          batch.add(lines)
+          try await checkpoint(consumed, structure, error, job)
         }
-        consumed += lines.count
-        try await checkpoint(consumed, structure, error, job)
+      }
+      if batch.lines > 0 {
         if let verdict {
           return try await stop(
             LAVAFollowStop.line(verdict), job: current, error: error, consumed: consumed, watchdog: watchdog)
@@ -73,15 +68,14 @@ extension LAVALogFollower {
         return Outcome(
           job: current, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
-      let catchingUp =
-        lines.count >= Self.catchUpBatch || lines.reduce(0, { $0 + $1.raw.utf8.count }) >= Self.catchUpBytes
+      let catchingUp = batch.lines >= Self.catchUpBatch || batch.bytes >= Self.catchUpBytes
       if catchingUp { continue }
       if let newer = try await stateChange(jobs, after: current, within: pause) {
         let changed = LAVAStateChange.describe(newer, after: current) != nil
         job = try await note(newer, after: current)
         pause = polling.active
         if changed { try await checkpoint(consumed, structure, error, job) }
-      } else if lines.isEmpty {
+      } else if batch.lines == 0 {
         pause = polling.quieter(than: pause)
       }
       if let job, let alarm = watchdog.check(job.state, at: clock.now) {

@@ -84,24 +84,21 @@ struct LAVALogFollower: Sendable {
     let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
-      }
-      if !lines.isEmpty {
-        try file.append(lines)
-        watchdog.sawLines(at: clock.now)
-        var verdict: LAVALineVerdict?
-        for line in lines {
-          error.note(line)
-          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
-          switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
-          case .note(let message)?: await log.warning(renderer.prefix + message)
-          case let ended? where verdict == nil: verdict = ended
-          default: break
-          }
+      // Each page is written out before the next is asked for; `consumed` counts what was, so
+      // a failure after some pages is asked again from there.
+      var batch = LAVALogBatch()
+      var verdict: LAVALineVerdict?
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
+          watchdog.sawLines(at: clock.now)
+          consumed += lines.count
+          batch.add(lines)
+          // A resumed job goes on from the last page written.
+          try await checkpoint(consumed, structure, error, lastJob)
         }
-        consumed += lines.count
-        try await checkpoint(consumed, structure, error, lastJob)
+      }
+      if batch.lines > 0 {
         if let verdict, let lastJob {
           return try await stop(
             .line(verdict), job: lastJob, error: error, consumed: consumed, watchdog: watchdog)
@@ -117,7 +114,7 @@ struct LAVALogFollower: Sendable {
         return Outcome(
           job: lastJob, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
-      if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
+      if batch.lines == 0 || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0
         let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
         let change = LAVAStateChange.describe(job, after: lastJob)
@@ -138,11 +135,11 @@ struct LAVALogFollower: Sendable {
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
-          if lines.isEmpty { continue }
+          if batch.lines == 0 { continue }
         }
-        if lines.isEmpty { pause = change == nil ? polling.quieter(than: pause) : polling.active }
+        if batch.lines == 0 { pause = change == nil ? polling.quieter(than: pause) : polling.active }
       }
-      if lines.count < Self.catchUpBatch, lines.reduce(0, { $0 + $1.raw.utf8.count }) < Self.catchUpBytes {
+      if batch.lines < Self.catchUpBatch, batch.bytes < Self.catchUpBytes {
         try await Task.sleep(for: pause)
       }
     }
