@@ -266,6 +266,20 @@ public struct FakeLAVAConnector: LAVAConnector {
   }
 
   public func problems(inDefinition text: String, name: String) async -> [String] { definitionProblems(text) }
+
+  /// How ``yamlTree(of:name:)`` reads YAML: tests that need it pass the runner's reader
+  /// (`LAVAConnections.yamlTree`); TestSupport cannot import the YAML target itself.
+  public var yamlReader: @Sendable (String, String) throws(YAMLTreeError) -> YAMLTree? = noYAMLReader
+
+  public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
+    try yamlReader(text, name)
+  }
+}
+
+/// The YAML reader of test connectors that were given none: every read fails, saying so.
+@Sendable public func noYAMLReader(_ text: String, _ name: String) throws(YAMLTreeError) -> YAMLTree? {
+  throw YAMLTreeError(
+    file: name, line: 1, column: 1, message: "this test's LAVA connector was given no YAML reader")
 }
 
 /// What a LAVA server answers to a wrong token: 403 to everything.
