@@ -77,7 +77,7 @@ public struct MonitorFileCommand: Command {
       }
       return reports
     }
-    try await session.conclude(reports, ids: ids)
+    try await session.conclude(reports, ids: ids, file: file, attemptPerJob: true)
   }
 
   /// Polls every job in one request a round and reports each change, until all have finished.

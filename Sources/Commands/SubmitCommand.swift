@@ -37,7 +37,7 @@ public struct SubmitCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaKnownIssues,
     ],
     examples: [
       CommandExample(
@@ -85,6 +85,7 @@ public struct SubmitCommand: Command {
   public func run(in context: any JobContext) async throws {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
+    let knownIssues = try await LAVAKnownIssues.load(session)
     let definition = try await context.log.section(
       "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
       header: "Submitting \(file) to \(session.settings.url.absoluteString)"
@@ -107,8 +108,8 @@ public struct SubmitCommand: Command {
     for id in ids {
       await context.log.info("LAVA job \(id): \(session.server.webURL(of: id).absoluteString)")
     }
-    let reports = try await session.cancellingLAVAJobs(ids) { try await follow(ids, session) }
-    try await session.conclude(reports, ids: ids)
+    let reports = try await session.cancellingLAVAJobs(ids) { try await follow(ids, session, knownIssues) }
+    try await session.conclude(reports, ids: ids, file: file)
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
@@ -136,7 +137,9 @@ public struct SubmitCommand: Command {
   }
 
   /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
-  private func follow(_ ids: [Int64], _ session: LAVACommandSession) async throws -> [LAVAJobReport] {
+  private func follow(
+    _ ids: [Int64], _ session: LAVACommandSession, _ knownIssues: LAVAKnownIssues?
+  ) async throws -> [LAVAJobReport] {
     let context = session.context
     let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
     let header =
@@ -147,13 +150,14 @@ public struct SubmitCommand: Command {
         for id in ids {
           let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
-          let follower = LAVALogFollower(
+          var follower = LAVALogFollower(
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
             file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
           )
-          group.addTask {
+          follower.knownIssues = knownIssues.map(LAVAKnownIssueWatcher.init)
+          group.addTask { [follower] in
             defer { file.close() }
             return (id, try await follower.follow())
           }
@@ -166,7 +170,8 @@ public struct SubmitCommand: Command {
     var reports: [LAVAJobReport] = []
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      reports.append(await session.report(id, job: outcome.job, error: outcome.error))
+      reports.append(
+        await session.report(id, job: outcome.job, error: outcome.error, knownIssue: outcome.knownIssue))
     }
     return reports
   }

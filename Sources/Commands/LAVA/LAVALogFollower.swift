@@ -17,6 +17,8 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
+  /// LAVA_KNOWN_ISSUES, tried on every line; nil when the job names none.
+  var knownIssues: LAVAKnownIssueWatcher?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -24,6 +26,8 @@ struct LAVALogFollower: Sendable {
     var lineCount: Int
     /// The top-level LAVA action during which the job failed, e.g. `2 boot-image-retry`.
     var failedAction: String?
+    /// The known issue (retry or fail) that ended following the job, which was then canceled.
+    var knownIssue: LAVAKnownIssueHit?
   }
 
   /// While lines flow the log alone shows the job is alive; its state is still asked now and then
@@ -69,6 +73,11 @@ struct LAVALogFollower: Sendable {
         for line in lines {
           error.note(line)
           await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
+          if let hit = await applyKnownIssues(to: line) {
+            let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
+            return Outcome(
+              job: job, error: error, lineCount: consumed + lines.count, failedAction: nil, knownIssue: hit)
+          }
         }
         consumed += lines.count
         linePollsSinceState += 1

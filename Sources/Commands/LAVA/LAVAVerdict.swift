@@ -11,6 +11,10 @@ struct LAVAJobReport: Sendable {
   var failedTests: [LAVATestCase]
   /// Nil when the job's test cases could not be fetched (it then cannot pass on tests).
   var testCasesUnavailable: String?
+  /// Every test case with its result and measurement, for `lava-report.json`.
+  var testCases: [LAVATestCase] = []
+  /// The known issue (retry or fail) that ended the job early.
+  var knownIssue: LAVAKnownIssueHit?
 
   var id: Int64 { job.id }
 }
@@ -24,6 +28,12 @@ enum LAVAVerdict {
   static func failure(of report: LAVAJobReport, ignoreTestFailures: Bool) -> CommandFailure? {
     let job = report.job
     let name = "LAVA job \(job.id)" + (job.device.map { " on \($0)" } ?? "")
+    if let hit = report.knownIssue {
+      return CommandFailure(
+        hit.response == .retry ? .runnerSystemFailure : .scriptFailure,
+        "\(name) was stopped by known issue \(hit.issue) (action \(hit.response.rawValue)): \(hit.message)\n"
+          + "  \(report.url.absoluteString)")
+    }
     var lines: [String] = []
     var reason = FailureReason.scriptFailure
     switch job.health {
@@ -170,9 +180,16 @@ enum LAVAVerdict {
 extension LAVAServer {
   /// The failed test cases of a finished job, or why they could not be read.
   func failedTests(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
+    let (cases, unavailable) = await testResults(of: id, retrier: retrier)
+    return (cases.filter { $0.result == "fail" }, unavailable)
+  }
+
+  /// Every test case of a finished job, or why they could not be read.
+  func testResults(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
     do {
-      let cases = try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }
-      return (cases.filter { $0.result == "fail" }, nil)
+      return (
+        try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }, nil
+      )
     } catch {
       return ([], retrier.context.mask(error))
     }
