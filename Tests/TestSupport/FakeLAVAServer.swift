@@ -183,8 +183,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private func lavaJob(_ id: Int64, _ step: Step) -> LAVAJob {
     LAVAJob(
       id: id, state: step.state, health: step.health, description: "job \(id)", deviceType: "qemu",
-      device: step.device, failureComment: scriptedJob(id)?.failureComment)
+      device: step.device, failureComment: scriptedJob(id)?.failureComment,
+      submitTime: Self.submitTime,
+      startTime: [.running, .canceling, .finished].contains(step.state) ? Self.startTime : nil,
+      endTime: step.state == .finished ? Self.endTime : nil)
   }
+
+  /// The times every fake job gives once it got that far (LAVA's ISO 8601 form).
+  public static let submitTime = "2026-11-29T01:38:00.000000Z"
+  public static let startTime = "2026-11-29T01:38:30.000000Z"
+  public static let endTime = "2026-11-29T01:39:00.000000Z"
 
   private func currentStep(_ id: Int64) -> Step? {
     guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }

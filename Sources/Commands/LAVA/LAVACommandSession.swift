@@ -105,7 +105,7 @@ struct LAVACommandSession: Sendable {
         of: jobs, ignoreTestFailures: settings.ignoreTestFailures, command: name)
       return (reports: jobs, retry: LAVAReportFiles.finalDecision(failure, command: name))
     }
-    await offerReports(file: file, attempts: attempts, failure: verdict)
+    await offerReports(file: file, attempts: attempts, failure: verdict, dotenv: reports)
     if let failure = verdict {
       await LAVAVerdict.explain(
         reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)

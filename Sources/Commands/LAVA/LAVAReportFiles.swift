@@ -135,9 +135,9 @@ extension LAVAReportDocument.Job {
 /// GitLab takes `KEY=VALUE` lines only, at most 20 variables and 5 KiB, keys of letters, digits
 /// and `_`, values on one line with no surrounding spaces; this file keeps within all of that.
 ///
-/// With several LAVA jobs (multinode, or `monitor-file` with a list) the single-valued variables
-/// describe the first LAVA job of the last attempt (the lowest id of the list as given) and
-/// `LAVA_JOB_IDS` lists them all, separated by spaces.
+/// With several LAVA jobs the single-valued variables describe the first one: for `submit` the
+/// first LAVA job of the last attempt (the one a multinode submission lists first), for
+/// `monitor-file` the first id of the list; `LAVA_JOB_IDS` lists them all, separated by spaces.
 enum LAVADotenv {
   static let fileName = "lava.env"
   /// GitLab's `dotenv_size` limit (5 KiB); each value is cut well below it.
@@ -174,7 +174,7 @@ extension LAVACommandSession {
   /// that cannot be written is a warning: the verdict does not depend on it.
   func offerReports(
     file: String, attempts: [(reports: [LAVAJobReport], retry: LAVAReportDocument.Retry)],
-    failure: CommandFailure?
+    failure: CommandFailure?, dotenv: [LAVAJobReport]
   ) async {
     let document = LAVAReportDocument(
       command: name, file: context.mask(file), lavaURL: settings.url, attempts: attempts, failure: failure)
@@ -184,7 +184,7 @@ extension LAVACommandSession {
       try Data(context.mask(String(decoding: try document.json(), as: UTF8.self)).utf8).write(to: json)
       try await context.offerArtifact(named: LAVAReportFiles.report, file: json)
       let env = context.workingDirectory.appendingPathComponent(LAVADotenv.fileName)
-      try Data(LAVADotenv.text(of: attempts.last?.reports ?? [], mask: context.mask).utf8).write(to: env)
+      try Data(LAVADotenv.text(of: dotenv, mask: context.mask).utf8).write(to: env)
       try await context.offerArtifact(named: LAVADotenv.fileName, file: env)
     } catch {
       await context.log.warning(
