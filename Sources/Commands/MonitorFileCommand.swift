@@ -18,7 +18,9 @@ public struct MonitorFileCommand: Command {
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
       it as a runner system failure, failed tests as a script failure. When a LAVA job fails, an \
       open section at the end says why: health, LAVA's error type and message, the failure \
-      comment, the action it failed in, the failed test cases and the device's last 30 lines.
+      comment, the action it failed in, the failed test cases and the device's last 30 lines. \
+      lava-report.json (one attempt per listed job; docs/lava-report.md) and lava.env (for \
+      `reports: dotenv`, naming the first listed job) are offered to the artifacts too.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),

@@ -34,6 +34,13 @@ public struct SubmitCommand: Command {
       (␀, ␛[2J) instead of being passed on. Past LAVA_LOG_LIMIT only warnings, errors, results \
       and sections reach the job log; a target line repeated in a row is shown three times, \
       then counted.
+
+      lava-report.json (every LAVA job with its device, health, error, times, action durations \
+      and test results; docs/lava-report.md) and lava.env (LAVA_JOB_ID, LAVA_JOB_IDS, \
+      LAVA_JOB_URL, LAVA_DEVICE, LAVA_DEVICE_TYPE, LAVA_HEALTH, for `reports: dotenv`) are \
+      offered to the artifacts too. LAVA_KNOWN_ISSUES names a YAML file of log patterns with an \
+      action each: retry (cancel, an infrastructure failure), fail (cancel, fail with its \
+      message) or note (print its message); it is checked before anything is submitted.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),

@@ -145,7 +145,7 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
     let names =
       [
         "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
-      ] + (type == SubmitCommand.self ? ["LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT"] : [])
+      ] + (type == SubmitCommand.self ? ["LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT", "LAVA_KNOWN_ISSUES"] : [])
     #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")
     let help = type.helpMessage(columns: 200)
     for variable in type.metadata.variables {

@@ -106,6 +106,22 @@ struct LAVAKnownIssuesTests {
       ])
   }
 
+  @Test func theExampleFileIsValid() throws {
+    let url = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+      .deletingLastPathComponent().deletingLastPathComponent().appendingPathComponent(
+        "examples/known-issues.yaml")
+    let text = try String(contentsOf: url, encoding: .utf8)
+    let issues = try LAVAKnownIssues.parse(
+      text, file: "known-issues.yaml", tree: try LAVAConnections.yamlTree(of: text, name: "known-issues.yaml")
+    )
+    #expect(issues.issues.map(\.response) == [.retry, .fail, .note])
+    let watcher = LAVAKnownIssueWatcher(issues)
+    #expect(
+      watcher.inspect(.lava("target", "rcu: INFO: rcu_sched detected stalls on CPUs")).map(\.response) == [
+        .fail
+      ])
+  }
+
   // MARK: - Matching
 
   func watcher(_ text: String) throws -> LAVAKnownIssueWatcher {
