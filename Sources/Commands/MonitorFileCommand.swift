@@ -33,7 +33,8 @@ public struct MonitorFileCommand: Command {
       CommandExample(
         "monitor-files jobs.json", "The same, by the alias older pipelines use.",
         files: ["jobs.json": #"{"jobids": [1234]}"#]),
-    ]
+    ],
+    resumable: true
   )
 
   @Argument(help: "Path of the JSON file ({\"jobids\": [...]}) inside the dependencies' artifacts.")
@@ -62,31 +63,68 @@ public struct MonitorFileCommand: Command {
         file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText),
       name: file)
     let server = session.server
-    let jobs = try await session.cancellingLAVAJobs(ids) {
-      try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
-        for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
-        return try await waitUntilFinished(ids, server: server, log: log, retrier: session.retrier)
+    // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
+    var progress = saved ?? MonitorCheckpoint(phase: .waiting)
+    let jobs: [Int64: LAVAJob]
+    if progress.phase == .saving {
+      jobs = try progress.jobs()
+    } else {
+      let started = saved != nil
+      let section = ResumableSection("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)")
+      jobs = try await session.cancellingLAVAJobs(ids) {
+        try await section.run(log, started: started) {
+          if !started {
+            for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
+            try await progress.save(in: context)
+          }
+          return try await waitUntilFinished(
+            ids, server: server, log: log, retrier: session.retrier, last: try progress.jobs()
+          ) { last in
+            progress.last = last.mapValues(LAVAJobRecord.init)
+            try await progress.save(in: context)
+          }
+        }
       }
     }
-    let reports = try await log.section(
-      "lava_results", header: "Saving LAVA logs and results", collapsed: true
-    ) {
+    let resumedSaving = saved?.phase == .saving
+    let results = ResumableSection("lava_results", header: "Saving LAVA logs and results", collapsed: true)
+    let reports = try await results.run(log, started: resumedSaving) {
+      if !resumedSaving {
+        progress.phase = .saving
+        progress.last = jobs.mapValues(LAVAJobRecord.init)
+        try await progress.save(in: context)
+      }
       var reports: [LAVAJobReport] = []
       for id in ids {
         guard let job = jobs[id] else { continue }
-        let error = try await saveLog(of: id, session)
+        let error: LAVAJobError
+        let file = context.workingDirectory.appendingPathComponent(LAVAArtifactNames.log(id))
+        if let done = progress.saved[id], FileManager.default.fileExists(atPath: file.path) {
+          try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
+          error = done
+        } else {
+          error = try await saveLog(of: id, session)
+          progress.saved[id] = error.bounded()
+          try await progress.save(in: context)
+        }
         reports.append(await session.report(id, job: job, error: error))
       }
       return reports
     }
-    try await session.conclude(reports, ids: ids, file: file, attemptPerJob: true)
+    try await session.offeringReports(
+      file: file, attempts: reports.map { [$0] }, retries: [], dotenv: reports
+    ) {
+      try await session.conclude(reports, ids: ids)
+    }
   }
 
   /// Polls every job in one request a round and reports each change, until all have finished.
   private func waitUntilFinished(
-    _ ids: [Int64], server: any LAVAServer, log: any JobLog, retrier: LAVARetrier
+    _ ids: [Int64], server: any LAVAServer, log: any JobLog, retrier: LAVARetrier,
+    last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
-    var last: [Int64: LAVAJob] = [:]
+    var last = restored
     var pause = polling.active
     while true {
       try Task.checkCancellation()
@@ -108,6 +146,7 @@ public struct MonitorFileCommand: Command {
         }
       }
       last = current
+      if changed { try await saveChanges(last) }
       if ids.allSatisfy({ current[$0]?.state == .finished }) { return current }
       pause = changed ? polling.active : polling.quieter(than: pause)
       try await Task.sleep(for: pause)

@@ -123,6 +123,26 @@ package final class LAVAClient: LAVAServer {
 
   package static let jobsPerRequest = 200
 
+  /// The jobs whose description contains `marker`, in id order (`description__contains=`; LAVA
+  /// keeps the definition's `job_name` as the description). Only a marker of ASCII letters,
+  /// digits and `-` is sent, as LAVA answers some malformed filters with a 500 page; a listed
+  /// job whose description lacks the marker is left out.
+  package func jobs(describedWith marker: String) async throws -> [LAVAJob] {
+    guard !marker.isEmpty, marker.utf8.count <= 64,
+      marker.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/", detail: "the job marker '\(marker)' is not made of letters, digits and '-'")
+    }
+    let first = transport.endpoint(
+      "jobs", query: [URLQueryItem(name: "description__contains", value: marker)])
+    let jobs = try await pages(LAVAReplies.Job.self, from: first)
+      .map { try $0.job(endpoint: "jobs/") }
+      .filter { $0.description.contains(marker) }
+    seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
+    return jobs.sorted { $0.id < $1.id }
+  }
+
   /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
   /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
   /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
@@ -247,6 +267,34 @@ package final class LAVAClient: LAVAServer {
       if response.status >= 500 { _ = try await job(id) }
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
     }
+  }
+
+  package func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    // LAVA answers some malformed filters with a 500 page: only a plain device-type name is sent.
+    guard !deviceType.isEmpty,
+      deviceType.unicodeScalars.allSatisfy({
+        $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.".unicodeScalars.contains($0))
+      })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/\(id)/", detail: "the device type '\(deviceType)' is not a plain name")
+    }
+    let devices = try await pages(
+      LAVAReplies.Device.self,
+      from: transport.endpoint("devices", query: [URLQueryItem(name: "device_type", value: deviceType)]))
+    let online = devices.filter { ["Good", "Unknown"].contains($0.health) }
+    let waiting = transport.endpoint(
+      "jobs",
+      query: [
+        URLQueryItem(name: "state", value: "Submitted"),
+        URLQueryItem(name: "requested_device_type", value: deviceType),
+        URLQueryItem(name: "id__lt", value: String(id)), URLQueryItem(name: "limit", value: "1"),
+      ])
+    let body = try await get(waiting)
+    let count = try LAVAReplies.decode(LAVAReplies.Count.self, body, endpoint: waiting.maskedForDisplay)
+    return LAVADeviceTypeQueue(
+      deviceType: deviceType, devices: devices.count, online: online.count,
+      idle: online.filter { $0.state == "Idle" }.count, jobsAhead: count.count)
   }
 
   // MARK: plumbing

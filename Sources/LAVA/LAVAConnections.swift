@@ -73,6 +73,14 @@ package final class LAVAConnections: LAVAConnector {
     }
   }
 
+  package func jobTimeout(inDefinition text: String) async -> Duration? {
+    await withCheckedContinuation { continuation in
+      Self.validation.async {
+        continuation.resume(returning: JobDefinitionValidator().jobTimeout(in: text).map { .seconds($0) })
+      }
+    }
+  }
+
   private static let validation = DispatchQueue(label: "lava-runner.definition-validation", qos: .utility)
 
   /// LAVA_URL as the clients use it: http or https, a host, no query or fragment, and a path

@@ -37,6 +37,18 @@ package enum LAVAReplies {
     }
   }
 
+  /// A device as `devices/` lists it: what the queue watchdog counts.
+  package struct Device: Decodable {
+    package var hostname: String
+    package var health: String
+    package var state: String
+  }
+
+  /// A paged list's total, without its items (`limit=1`).
+  package struct Count: Decodable {
+    package var count: Int
+  }
+
   /// One page of a paged list: `next` is the URL of the following page, null on the last.
   package struct Page<Item: Decodable>: Decodable {
     package var next: String?

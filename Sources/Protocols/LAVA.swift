@@ -16,6 +16,9 @@ public protocol LAVAConnector: Sendable {
   /// for small files a command reads such as `LAVA_KNOWN_ISSUES`. Errors are
   /// ``YAMLTreeError``s naming `name:line:column`.
   func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree?
+  /// The job timeout a definition asks for (`timeouts: job:`); nil when it has no valid one.
+  /// For a definition ``problems(inDefinition:name:)`` found fine.
+  func jobTimeout(inDefinition text: String) async -> Duration?
 
   /// How long a job waits out an unreachable or failing LAVA server before it fails, unless the
   /// job's LAVA_OUTAGE_TIMEOUT says otherwise (`--lava-outage-timeout`).
@@ -46,6 +49,11 @@ public protocol LAVAServer: Sendable {
   /// Several jobs in one request per page.
   func jobs(_ ids: [Int64]) async throws -> [LAVAJob]
 
+  /// The jobs whose description (the definition's `job_name`) contains `marker`, in id order:
+  /// how a runner that died while submitting finds out whether LAVA received the definition
+  /// (`jobs/?description__contains=`). `marker` is made of ASCII letters, digits and `-` only.
+  func jobs(describedWith marker: String) async throws -> [LAVAJob]
+
   /// Log lines from line `start` (0-based); empty when there is none yet.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine]
 
@@ -60,6 +68,39 @@ public protocol LAVAServer: Sendable {
 
   /// The job's page, for links in the job log.
   func webURL(of id: Int64) -> URL
+
+  /// How busy `deviceType` is, for a job `id` that waited too long in the queue: its devices
+  /// and the jobs still waiting for it that were submitted before `id`.
+  func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue
+}
+
+/// The facts a job stuck in LAVA's queue is explained with (`devices/?device_type=` and
+/// `jobs/?state=Submitted&requested_device_type=`).
+public struct LAVADeviceTypeQueue: Sendable, Equatable {
+  public var deviceType: String
+  /// Devices of the type, whatever their health.
+  public var devices: Int
+  /// Devices LAVA may schedule on: health Good or Unknown.
+  public var online: Int
+  /// Of those, the ones idle now.
+  public var idle: Int
+  /// Jobs for the type still waiting (state Submitted) that were submitted before the one asked about.
+  public var jobsAhead: Int
+
+  public init(deviceType: String, devices: Int, online: Int, idle: Int, jobsAhead: Int) {
+    self.deviceType = deviceType
+    self.devices = devices
+    self.online = online
+    self.idle = idle
+    self.jobsAhead = jobsAhead
+  }
+
+  /// `device type qemu: 2 devices, 1 online (0 idle); 3 jobs ahead in the queue`.
+  public var description: String {
+    func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+    return "device type \(deviceType): \(count(devices, "device")), \(online) online (health Good or "
+      + "Unknown), \(idle) of them idle; \(count(jobsAhead, "job")) ahead in the queue"
+  }
 }
 
 extension LAVAServer {

@@ -145,7 +145,13 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
     let names =
       [
         "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
-      ] + (type == SubmitCommand.self ? ["LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT", "LAVA_KNOWN_ISSUES"] : [])
+      ]
+      + (type == SubmitCommand.self
+        ? [
+          "LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT", "LAVA_HANG_TIMEOUT", "LAVA_QUEUE_TIMEOUT", "LAVA_RETRIES",
+          "LAVA_KNOWN_ISSUES",
+        ]
+        : [])
     #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")
     let help = type.helpMessage(columns: 200)
     for variable in type.metadata.variables {

@@ -5,8 +5,8 @@ import Protocols
 /// LAVA's `start: N name (timeout …)` and `end: N name (duration …)` info lines (the lines
 /// ``LAVALogSections`` builds its sections from), for `lava-report.json` and known issues that
 /// name an action.
-struct LAVAActionTimes: Sendable, Equatable {
-  struct Action: Sendable, Equatable {
+struct LAVAActionTimes: Sendable, Equatable, Codable {
+  struct Action: Sendable, Equatable, Codable {
     /// `2`, LAVA's number of the top-level action.
     var number: String
     /// `boot-image-retry`.

@@ -88,39 +88,40 @@ struct LAVACommandSession: Sendable {
     }
   }
 
-  /// The summary table, `lava-report.json` and `lava.env`, then the verdict: returns when every
-  /// LAVA job passed, throws the truthful failure otherwise. `file` is the file the command read;
-  /// with `attemptPerJob` (`monitor-file`) each LAVA job is an attempt of its own in the report.
-  func conclude(_ reports: [LAVAJobReport], ids: [Int64], file: String, attemptPerJob: Bool = false)
-    async throws
-  {
+  /// The summary table, then the verdict: returns when every LAVA job passed, throws the
+  /// truthful failure otherwise.
+  /// `shown`: the rows of the table when they are more than `reports` (earlier attempts);
+  /// `history`: what the attempts were, added to the failure's message.
+  func conclude(
+    _ reports: [LAVAJobReport], ids: [Int64], shown: [LAVAJobReport]? = nil, history: String = ""
+  ) async throws {
     let log = context.log
-    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
-      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
-    }
-    let verdict = LAVAVerdict.failure(
+    await showTable(shown ?? reports)
+    if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: name)
-    let attempts = (attemptPerJob ? reports.map { [$0] } : [reports]).map { jobs in
-      let failure = LAVAVerdict.failure(
-        of: jobs, ignoreTestFailures: settings.ignoreTestFailures, command: name)
-      return (reports: jobs, retry: LAVAReportFiles.finalDecision(failure, command: name))
-    }
-    await offerReports(file: file, attempts: attempts, failure: verdict, dotenv: reports)
-    if let failure = verdict {
+    {
       await LAVAVerdict.explain(
         reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
-      throw CommandFailure(failure.failureReason, context.mask(failure.message))
+      throw CommandFailure(failure.failureReason, context.mask(failure.message + history))
+    }
+  }
+
+  /// The summary table, in a section of its own.
+  func showTable(_ reports: [LAVAJobReport]) async {
+    let log = context.log
+    await log.section("lava_summary_\(reports.first?.id ?? 0)", header: "LAVA jobs") {
+      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
     }
   }
 
   /// The JUnit report and failed test cases of each LAVA job, with the job's outcome.
   func report(
-    _ id: Int64, job: LAVAJob, error: LAVAJobError, knownIssue: LAVAKnownIssueHit? = nil
+    _ id: Int64, job: LAVAJob, error: LAVAJobError, stop: LAVAFollowStop? = nil, attempt: String? = nil
   ) async -> LAVAJobReport {
     await server.saveJUnit(of: id, context: context, retrier: retrier)
     let (cases, unavailable) = await server.testResults(of: id, retrier: retrier)
     return LAVAJobReport(
       job: job, url: server.webURL(of: id), error: error, failedTests: cases.filter { $0.result == "fail" },
-      testCasesUnavailable: unavailable, testCases: cases, knownIssue: knownIssue)
+      testCasesUnavailable: unavailable, stop: stop, attempt: attempt, testCases: cases)
   }
 }

@@ -342,27 +342,30 @@ final class LAVAKnownIssueWatcher: @unchecked Sendable {
   }
 }
 
-extension LAVALogFollower {
-  /// Applies the known issues to `line`: a `note` is printed as a warning; a `retry` or `fail`
-  /// cancels the LAVA job and is returned, to end following it.
-  func applyKnownIssues(to line: LAVALogLine) async -> LAVAKnownIssueHit? {
-    guard let knownIssues else { return nil }
-    for hit in knownIssues.inspect(line) {
-      switch hit.response {
-      case .note:
-        await log.warning(renderer.prefix + hit.message)
-      case .retry, .fail:
-        await log.error(
-          renderer.prefix + "known issue \(hit.issue) (\(hit.response.rawValue)): \(hit.message); "
-            + "canceling LAVA job \(id)")
-        do {
-          try await retrier.run("the cancellation of LAVA job \(id)") { try await server.cancel(id) }
-        } catch {
-          await log.error("LAVA job \(id) could not be canceled: \(retrier.context.mask(error))")
-        }
-        return hit
-      }
+/// The known issues as `submit`'s follower sees them (``LAVALineWatcher``): a watcher of its own
+/// per LAVA job (counts and the running action are per job); the first `retry` or `fail` hit of a
+/// line wins over its notes.
+final class LAVAKnownIssueLineWatcher: LAVALineWatcher, @unchecked Sendable {
+  private let lock = NSLock()
+  private let issues: LAVAKnownIssues
+  private var watchers: [Int64: LAVAKnownIssueWatcher] = [:]
+
+  init(_ issues: LAVAKnownIssues) { self.issues = issues }
+
+  func inspect(_ line: LAVALogLine, of id: Int64, action: String?, at time: ContinuousClock.Instant) async
+    -> LAVALineVerdict?
+  {
+    let watcher = lock.withLock {
+      if let known = watchers[id] { return known }
+      let made = LAVAKnownIssueWatcher(issues)
+      watchers[id] = made
+      return made
     }
-    return nil
+    let hits = watcher.inspect(line)
+    func message(_ hit: LAVAKnownIssueHit) -> String { "known issue \(hit.issue): \(hit.message)" }
+    if let ending = hits.first(where: { $0.response != .note }) {
+      return ending.response == .retry ? .retry(message(ending)) : .fail(message(ending))
+    }
+    return hits.first.map { .note(message($0)) }
   }
 }

@@ -17,8 +17,17 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
-  /// LAVA_KNOWN_ISSUES, tried on every line; nil when the job names none.
-  var knownIssues: LAVAKnownIssueWatcher?
+  /// LAVA_HANG_TIMEOUT and LAVA_QUEUE_TIMEOUT; none by default.
+  var watchdog = LAVAWatchdog(hangTimeout: nil, queueTimeout: nil)
+  /// Sees every line as it is read and may end the job (known issues).
+  var watcher: (any LAVALineWatcher)?
+  /// Where a runner that died left this job's log; nil on a first run.
+  var resume: LAVAFollowCheckpoint?
+  /// Called after each page of lines written and each state change shown, to save the
+  /// progress; nil when the runner keeps no checkpoints.
+  var progress: (@Sendable (LAVAFollowCheckpoint) async throws -> Void)?
+  /// A masker of the job's secrets for the file after a checkpoint (``LAVALogFile/checkpoint(fresh:)``).
+  var freshMasker: (@Sendable () -> any StreamMasker)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -26,8 +35,10 @@ struct LAVALogFollower: Sendable {
     var lineCount: Int
     /// The top-level LAVA action during which the job failed, e.g. `2 boot-image-retry`.
     var failedAction: String?
-    /// The known issue (retry or fail) that ended following the job, which was then canceled.
-    var knownIssue: LAVAKnownIssueHit?
+    /// Why the job was cancelled before LAVA finished it; nil when it ran its course.
+    var stop: LAVAFollowStop?
+    /// When the job was first seen running.
+    var started: Date?
   }
 
   /// While lines flow the log alone shows the job is alive; its state is still asked now and then
@@ -40,10 +51,12 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
-    var structure = LAVALogSections(jobID: id, renderer: renderer)
+    var structure =
+      resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
+      ?? LAVALogSections(jobID: id, renderer: renderer)
     do {
       var outcome = try await follow(structure: &structure)
-      await log.write(structure.finish())
+      await log.write(structure.finish(outcome.stop.map(Self.describe)))
       outcome.failedAction = structure.failedAction
       return outcome
     } catch {
@@ -57,12 +70,14 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
-    var consumed = 0
-    var error = LAVAJobError()
-    var lastJob: LAVAJob?
-    var sawFinished = false
+    var consumed = resume?.consumed ?? 0
+    var error = resume?.error ?? LAVAJobError()
+    var lastJob = try resume?.lastJob?.job()
+    var sawFinished = lastJob?.state == .finished
     var pause = polling.active
     var linePollsSinceState = 0
+    var watchdog = self.watchdog
+    let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
       let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
@@ -70,21 +85,33 @@ struct LAVALogFollower: Sendable {
       }
       if !lines.isEmpty {
         try file.append(lines)
+        watchdog.sawLines(at: clock.now)
+        var verdict: LAVALineVerdict?
         for line in lines {
           error.note(line)
           await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
-          if let hit = await applyKnownIssues(to: line) {
-            let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
-            return Outcome(
-              job: job, error: error, lineCount: consumed + lines.count, failedAction: nil, knownIssue: hit)
+          switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
+          case .note(let message)?: await log.warning(renderer.prefix + message)
+          case let ended? where verdict == nil: verdict = ended
+          default: break
           }
         }
         consumed += lines.count
+        try await checkpoint(consumed, structure, error, lastJob)
+        if let verdict, let lastJob {
+          return try await stop(
+            .line(verdict), job: lastJob, error: error, consumed: consumed, watchdog: watchdog)
+        } else if let verdict {
+          let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
+          return try await stop(
+            .line(verdict), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        }
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
         // Finished, and a poll after that brought nothing: the log is complete.
-        return Outcome(job: lastJob, error: error, lineCount: consumed, failedAction: nil)
+        return Outcome(
+          job: lastJob, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
       if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0
@@ -92,6 +119,18 @@ struct LAVALogFollower: Sendable {
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
+        if change != nil { try await checkpoint(consumed, structure, error, lastJob) }
+        switch watchdog.check(job.state, at: clock.now) {
+        case .hang(let quiet)?:
+          return try await stop(
+            .hang(quiet: quiet), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        case .queued(let waited)?:
+          let facts = await server.queueFacts(of: job, retrier: retrier)
+          return try await stop(
+            .queued(waited: waited, facts: facts), job: job, error: error, consumed: consumed,
+            watchdog: watchdog)
+        case nil: break
+        }
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
@@ -102,6 +141,51 @@ struct LAVALogFollower: Sendable {
       if lines.count < Self.catchUpBatch, lines.reduce(0, { $0 + $1.raw.utf8.count }) < Self.catchUpBytes {
         try await Task.sleep(for: pause)
       }
+    }
+  }
+}
+
+extension LAVALogFollower {
+  /// Saves how far the log got, after what it counts has been written to the job log.
+  fileprivate func checkpoint(
+    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
+  ) async throws {
+    guard let progress, let freshMasker else { return }
+    try await progress(
+      LAVAFollowCheckpoint(
+        consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)
+      ).bounded())
+  }
+
+  /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
+  /// cancel is said, not thrown: the attempt is over either way).
+  private func stop(
+    _ reason: LAVAFollowStop, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
+  ) async throws -> Outcome {
+    try Task.checkCancellation()
+    await log.warning(renderer.prefix + "LAVA job \(id): \(Self.describe(reason)); canceling it in LAVA")
+    do {
+      try await retrier.run("the cancellation of LAVA job \(id)") { try await server.cancel(id) }
+    } catch {
+      if Task.isCancelled { throw error }
+      await log.error(
+        renderer.prefix + "LAVA job \(id) could not be canceled: \(retrier.context.mask(error)); check "
+          + server.webURL(of: id).absoluteString)
+    }
+    return Outcome(
+      job: job, error: error, lineCount: consumed, failedAction: nil, stop: reason,
+      started: watchdog.runningSince)
+  }
+
+  static func describe(_ reason: LAVAFollowStop) -> String {
+    switch reason {
+    case .hang(let quiet):
+      "no new log line for \(DurationText.format(quiet)) while running (LAVA_HANG_TIMEOUT)"
+    case .queued(let waited, _): "still queued after \(DurationText.format(waited)) (LAVA_QUEUE_TIMEOUT)"
+    case .line(.retry(let message)): "\(message) (a known issue: retry)"
+    case .line(.fail(let message)): "\(message) (a known issue: fail)"
+    case .line(.note(let message)): message
     }
   }
 }

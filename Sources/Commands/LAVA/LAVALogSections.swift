@@ -27,14 +27,14 @@ struct LAVALogSections: Sendable {
   /// Lines repeated in the open block of a failed section.
   static let shownLines = 30
 
-  enum Kind: Sendable, Equatable {
+  enum Kind: Sendable, Equatable, Codable {
     case action(number: String, name: String)
     case run(name: String)
     case testSet(name: String)
     case testCase(name: String)
   }
 
-  struct Frame: Sendable {
+  struct Frame: Sendable, Codable {
     var kind: Kind
     var id: String
     var header: String
@@ -498,3 +498,59 @@ struct LAVALogSections: Sendable {
     return parts.map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
   }
 }
+
+// MARK: - Resuming
+
+extension LAVALogSections {
+  /// Where the structure stands after some lines, for a runner that resumes the log after a
+  /// restart: the open sections with their recent lines, the section counter (names stay
+  /// unique), the repeat count and a marker held for its end, so that the resumed log goes on
+  /// exactly as the uninterrupted one would have.
+  struct Snapshot: Sendable, Codable, Equatable {
+    var open: [Frame]
+    var counter: Int
+    var lastAction: Frame?
+    var lastDate: Date?
+    var failedAction: String?
+    var failedSections: [String]
+    var lastTarget: String?
+    var repeats: Int
+    var heldMarker: HeldLine?
+  }
+
+  /// A target line held for the rest of a GitLab marker: only such lines are held.
+  struct HeldLine: Sendable, Codable, Equatable {
+    var raw: String
+    var timestamp: String
+    var text: String
+  }
+
+  var snapshot: Snapshot {
+    var held: HeldLine?
+    if let line = heldMarker, let entry = line.entry, case .text(let text) = entry.message {
+      held = HeldLine(raw: line.raw, timestamp: entry.timestamp, text: text)
+    }
+    return Snapshot(
+      open: open, counter: counter, lastAction: lastAction, lastDate: lastDate, failedAction: failedAction,
+      failedSections: failedSections, lastTarget: lastTarget, repeats: repeats, heldMarker: held)
+  }
+
+  init(jobID: Int64, renderer: LAVALogRenderer, restoring snapshot: Snapshot) {
+    self.init(jobID: jobID, renderer: renderer)
+    open = snapshot.open
+    counter = snapshot.counter
+    lastAction = snapshot.lastAction
+    lastDate = snapshot.lastDate
+    failedAction = snapshot.failedAction
+    failedSections = snapshot.failedSections
+    lastTarget = snapshot.lastTarget
+    repeats = snapshot.repeats
+    heldMarker = snapshot.heldMarker.map { held in
+      LAVALogLine(
+        raw: held.raw,
+        entry: LAVALogEntry(timestamp: held.timestamp, level: "target", message: .text(held.text)))
+    }
+  }
+}
+
+extension LAVALogSections.Frame: Equatable {}

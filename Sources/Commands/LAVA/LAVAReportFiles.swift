@@ -59,9 +59,17 @@ struct LAVAReportDocument: Encodable, Sendable, Equatable {
   }
 
   struct KnownIssue: Encodable, Sendable, Equatable {
-    var name: String
     var action: String
     var message: String
+
+    /// The known issue that stopped the job, if that is what stopped it.
+    init?(_ stop: LAVAFollowStop?) {
+      switch stop {
+      case .line(.retry(let message))?: (action, self.message) = ("retry", message)
+      case .line(.fail(let message))?: (action, self.message) = ("fail", message)
+      default: return nil
+      }
+    }
   }
 
   struct Action: Encodable, Sendable, Equatable {
@@ -125,9 +133,7 @@ extension LAVAReportDocument.Job {
           suite: $0.suite, name: $0.name, result: $0.result, measurement: $0.measurement, units: $0.units)
       },
       testsUnavailable: report.testCasesUnavailable,
-      knownIssue: report.knownIssue.map {
-        LAVAReportDocument.KnownIssue(name: $0.issue, action: $0.response.rawValue, message: $0.message)
-      })
+      knownIssue: LAVAReportDocument.KnownIssue(report.stop))
   }
 }
 
@@ -169,15 +175,43 @@ enum LAVADotenv {
 }
 
 extension LAVACommandSession {
+  /// Runs `verdict` (which throws the job's failure), then writes `lava-report.json` and
+  /// `lava.env` with its outcome. `attempts`: the LAVA jobs of each attempt; `retries`: each
+  /// attempt's retry decision when the command made one (else one is derived from the verdict).
+  func offeringReports(
+    file: String, attempts: [[LAVAJobReport]], retries: [LAVAReportDocument.Retry?], dotenv: [LAVAJobReport],
+    verdict: () async throws -> Void
+  ) async throws {
+    var failure: CommandFailure?
+    do {
+      try await verdict()
+    } catch let thrown as CommandFailure {
+      failure = thrown
+    } catch {
+      await offerReports(file: file, attempts: attempts, retries: retries, failure: nil, dotenv: dotenv)
+      throw error
+    }
+    await offerReports(file: file, attempts: attempts, retries: retries, failure: failure, dotenv: dotenv)
+    if let failure { throw failure }
+  }
+
   /// Writes `lava-report.json` and `lava.env` into the job's folder and offers both: the job's
   /// `artifacts:` decide whether they are uploaded, as for the logs. Both are masked. A file
   /// that cannot be written is a warning: the verdict does not depend on it.
-  func offerReports(
-    file: String, attempts: [(reports: [LAVAJobReport], retry: LAVAReportDocument.Retry)],
-    failure: CommandFailure?, dotenv: [LAVAJobReport]
+  private func offerReports(
+    file: String, attempts: [[LAVAJobReport]], retries: [LAVAReportDocument.Retry?], failure: CommandFailure?,
+    dotenv: [LAVAJobReport]
   ) async {
+    let decided = attempts.enumerated().map { index, reports in
+      let own = LAVAVerdict.failure(
+        of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: name)
+      let retry =
+        (index < retries.count ? retries[index] : nil)
+        ?? LAVAReportFiles.finalDecision(index == attempts.count - 1 ? failure : own, command: name)
+      return (reports: reports, retry: retry)
+    }
     let document = LAVAReportDocument(
-      command: name, file: context.mask(file), lavaURL: settings.url, attempts: attempts, failure: failure)
+      command: name, file: context.mask(file), lavaURL: settings.url, attempts: decided, failure: failure)
     do {
       try FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
       let json = context.workingDirectory.appendingPathComponent(LAVAReportFiles.report)

@@ -69,7 +69,8 @@ package struct JobRunner: Sendable {
       dependencies: DependencyFiles(
         client: client, dependencies: job.dependencies,
         directory: folder.appendingPathComponent("dependencies", isDirectory: true), log: trace),
-      lava: lava, masker: masker)
+      lava: lava, masker: masker,
+      deadline: job.runnerInfo.timeout.map { ContinuousClock.now + .seconds(max(0, $0)) })
     try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
 
     logger.info("job started", metadata: ["job.name": "\(job.jobInfo.name)"])

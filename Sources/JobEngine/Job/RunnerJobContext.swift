@@ -17,11 +17,16 @@ package final class RunnerJobContext: JobContext {
   private let masks: Mutex<JobMasks>
   /// Files offered by commands, by their name in the artifacts.
   package let offers = ArtifactOffers()
+  /// When GitLab's timeout for the job ends: the job's `runner_info.timeout` from when the
+  /// runner took the job.
+  package let deadline: ContinuousClock.Instant?
 
   package init(
     trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
-    dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker
+    dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker,
+    deadline: ContinuousClock.Instant? = nil
   ) {
+    self.deadline = deadline
     self.masks = Mutex(JobMasks(masker))
     self.lava = lava
     self.trace = trace

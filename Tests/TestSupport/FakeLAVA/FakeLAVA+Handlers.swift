@@ -109,7 +109,7 @@ extension FakeLAVA {
         ["message": "Problem with submitted job data: required key not provided @ data['actions'] (\(first))"]
       )
     }
-    let id = addJob(FakeLAVAJob(description: "submitted"))
+    let id = addJob(FakeLAVAJob(description: Self.jobName(definition) ?? "submitted"))
     definitions[id] = definition
     return Self.json(201, ["message": "job(s) successfully submitted", "job_ids": [id]])
   }
@@ -140,6 +140,9 @@ extension FakeLAVA {
       }
       let wanted = Set(ids.compactMap(\.self))
       selected = selected.filter { wanted.contains($0.id) }
+    }
+    if let text = query["description__contains"] {
+      selected = selected.filter { $0.description.contains(text) }
     }
     let offset = Int(query["offset"] ?? "0") ?? 0
     let limit = Int(query["limit"] ?? "\(pageSize)") ?? pageSize
@@ -241,5 +244,20 @@ struct FakeLAVADroppedConnection: WSHandler {
   struct Dropped: Error {}
   func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> {
     throw Dropped()
+  }
+}
+
+extension FakeLAVA {
+  /// The definition's top-level `job_name` on one line, unquoted: what LAVA keeps as the job's
+  /// description.
+  static func jobName(_ definition: String) -> String? {
+    guard let line = definition.split(separator: "\n").first(where: { $0.hasPrefix("job_name:") }) else {
+      return nil
+    }
+    var value = line.dropFirst("job_name:".count).trimmingCharacters(in: .whitespaces)
+    if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+      value = String(value.dropFirst().dropLast())
+    }
+    return value
   }
 }
