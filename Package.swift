@@ -147,7 +147,9 @@ let package = Package(
     // otherwise it replays its corpus in Fuzz/Corpus and mutates it briefly (make test).
     .executableTarget(
       name: "Fuzz",
-      dependencies: ["Protocols", "Commands", "RunnerCore", "YAML", "GitLabAPI", "LAVA", "JobEngine"],
+      dependencies: [
+        "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+      ],
       swiftSettings: strict
     ),
     // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab, the

@@ -78,6 +78,14 @@ public struct MonitorFileCommand: Command {
             for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
             try await progress.save(in: context)
           }
+          if let watcher = session.watcher {
+            return try await waitUntilFinished(
+              ids, watcher: watcher, log: log, retrier: session.retrier, last: try progress.jobs()
+            ) { last in
+              progress.last = last.mapValues(LAVAJobRecord.init)
+              try await progress.save(in: context)
+            }
+          }
           return try await waitUntilFinished(
             ids, server: server, log: log, retrier: session.retrier, last: try progress.jobs()
           ) { last in

@@ -168,7 +168,7 @@ public struct SubmitCommand: Command {
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
             file: file, log: context.log, polling: polling, retrier: session.retrier,
             sections: ids.count == 1,
-            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher
+            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher, jobWatcher: session.watcher
           )
           follower.resume = saved.logs[id]
           if context.keepsCheckpoints {

@@ -104,7 +104,13 @@ package final class LAVAClient: LAVAServer {
     for start in stride(from: 0, to: sorted.count, by: Self.jobsPerRequest) {
       let filter = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)].map(String.init)
         .joined(separator: ",")
-      let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
+      // The whole batch on one page where the server allows it (LAVA's default page is 50).
+      let first = transport.endpoint(
+        "jobs",
+        query: [
+          URLQueryItem(name: "id__in", value: filter),
+          URLQueryItem(name: "limit", value: "\(Self.jobsPerRequest)"),
+        ])
       let replies = try await pages(LAVAReplies.Job.self, from: first)
       let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]
       var listed = Set<Int64>()

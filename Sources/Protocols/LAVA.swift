@@ -6,6 +6,10 @@ public protocol LAVAConnector: Sendable {
   /// that names the same server and token, with a cap on concurrent requests per server.
   func server(url: URL, token: String) throws -> any LAVAServer
 
+  /// The process's watcher of that server's jobs, seen through `token`; nil when the
+  /// connector has none (commands then ask each job's state themselves).
+  func watcher(url: URL, token: String) throws -> (any LAVAJobWatcher)?
+
   /// Problems of a LAVA job definition as LAVA would see them: libyaml syntax errors and
   /// LAVA's structure rules, each `name:line:column: message` with the offending line.
   /// Empty when the definition is fine. Asynchronous because reading a large definition is

@@ -13,6 +13,8 @@ struct LAVACommandSession: Sendable {
   let polling: LAVAPolling
   let server: any LAVAServer
   let retrier: LAVARetrier
+  /// The process's watcher of the server's jobs, when the runner has one.
+  var watcher: (any LAVAJobWatcher)?
 
   /// Reads and checks the settings, then masks LAVA_TOKEN everywhere (job log, artifacts,
   /// messages) before anything that could echo it runs; nothing is written with LAVA_URL before
@@ -34,8 +36,10 @@ struct LAVACommandSession: Sendable {
     }
     let retrier = LAVARetrier(
       polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
-    return LAVACommandSession(
+    var session = LAVACommandSession(
       name: name, context: context, settings: settings, polling: polling, server: server, retrier: retrier)
+    session.watcher = try? context.lava.watcher(url: settings.url, token: settings.token)
+    return session
   }
 
   /// The failure reason an error carries, or a runner system failure for one that says nothing.

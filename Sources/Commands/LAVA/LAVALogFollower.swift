@@ -28,6 +28,9 @@ struct LAVALogFollower: Sendable {
   var progress: (@Sendable (LAVAFollowCheckpoint) async throws -> Void)?
   /// A masker of the job's secrets for the file after a checkpoint (``LAVALogFile/checkpoint(fresh:)``).
   var freshMasker: (@Sendable () -> any StreamMasker)?
+  /// The process's watcher of the server's jobs: the job's state comes from it and its log is
+  /// asked only once it runs. Nil: the follower asks the job's state itself.
+  var jobWatcher: (any LAVAJobWatcher)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -70,6 +73,7 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
+    if let jobWatcher { return try await followWatched(jobWatcher, structure: &structure) }
     var consumed = resume?.consumed ?? 0
     var error = resume?.error ?? LAVAJobError()
     var lastJob = try resume?.lastJob?.job()
@@ -147,7 +151,7 @@ struct LAVALogFollower: Sendable {
 
 extension LAVALogFollower {
   /// Saves how far the log got, after what it counts has been written to the job log.
-  fileprivate func checkpoint(
+  func checkpoint(
     _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
   ) async throws {
     guard let progress, let freshMasker else { return }
@@ -160,7 +164,7 @@ extension LAVALogFollower {
 
   /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
   /// cancel is said, not thrown: the attempt is over either way).
-  private func stop(
+  func stop(
     _ reason: LAVAFollowStop, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
   ) async throws -> Outcome {
     try Task.checkCancellation()

@@ -81,7 +81,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         settings: jobSettings,
         lava: LAVAConnections(
           http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests,
-          outagePatience: settings.lavaOutageTimeout),
+          outagePatience: settings.lavaOutageTimeout, events: settings.lavaEvents),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health
@@ -107,6 +107,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         "gitlab": "\(settings.connection.url.absoluteString)", "concurrent": "\(settings.concurrent)",
         "system_id": "\(client.identity.systemID)",
         "lava_outage_timeout": "\(DurationText.format(settings.lavaOutageTimeout))",
+        "lava_events": "\(settings.lavaEvents ? "auto" : "off")",
       ])
     var groupLogger = logger
     groupLogger.logLevel = max(logger.logLevel, .warning)
@@ -127,7 +128,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
 struct RunOptions: ParsableArguments {
   static let settings: [CLISetting] = [
     .concurrent, .checkInterval, .name, .workDir, .systemIDFile, .logLevel, .logFormat,
-    .lavaMaxConcurrentRequests, .lavaOutageTimeout,
+    .lavaMaxConcurrentRequests, .lavaOutageTimeout, .lavaEvents,
     .listenAddress, .shutdownTimeout,
   ]
 
@@ -158,6 +159,9 @@ struct RunOptions: ParsableArguments {
   @Option(help: CLISetting.lavaOutageTimeout.help)
   var lavaOutageTimeout: String?
 
+  @Option(help: CLISetting.lavaEvents.help)
+  var lavaEvents: String?
+
   @Option(help: CLISetting.listenAddress.help)
   var listenAddress: String?
 
@@ -180,6 +184,8 @@ struct RunSettings: Sendable {
   var shutdownTimeout: Duration
   var lavaMaxConcurrentRequests: Int
   var lavaOutageTimeout: Duration
+  /// Whether LAVA watchers follow the servers' event streams (`--lava-events auto`).
+  var lavaEvents: Bool
 
   init(gitlab: GitLabOptions, options: RunOptions, environment values: [String: String]) throws(SettingsError)
   {
@@ -232,6 +238,14 @@ struct RunSettings: Sendable {
       options.lavaOutageTimeout, in: env,
       expected: "a duration such as 90s, 10m or 1h 30m, or seconds, above zero"
     ) { DurationText.parse($0).flatMap { $0 > .zero ? $0 : nil } }
+
+    lavaEvents = try CLISetting.lavaEvents.required(options.lavaEvents, in: env, expected: "auto or off") {
+      switch $0.lowercased() {
+      case "auto": true
+      case "off": false
+      default: nil
+      }
+    }
 
     lavaMaxConcurrentRequests = try CLISetting.lavaMaxConcurrentRequests.required(
       options.lavaMaxConcurrentRequests.map(String.init), in: env, expected: "a whole number from 1 to 256"

@@ -8,6 +8,7 @@ extension FakeLAVA {
   }
 
   func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    if request.target.path() == "/ws/" { return await events.response(to: request) }
     requestsInFlight += 1
     maxRequestsInFlight = max(maxRequestsInFlight, requestsInFlight)
     let delay = responseDelay
@@ -145,7 +146,7 @@ extension FakeLAVA {
       selected = selected.filter { $0.description.contains(text) }
     }
     let offset = Int(query["offset"] ?? "0") ?? 0
-    let limit = Int(query["limit"] ?? "\(pageSize)") ?? pageSize
+    let limit = min(Int(query["limit"] ?? "\(pageSize)") ?? pageSize, maxLimit ?? .max)
     let page = Array(selected.dropFirst(offset).prefix(limit))
     var next: Any = NSNull()
     if offset + limit < selected.count {
