@@ -20,7 +20,9 @@ public struct MonitorFileCommand: Command {
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
       it as a runner system failure, failed tests as a script failure. When a LAVA job fails, an \
       open section at the end says why: health, LAVA's error type and message, the failure \
-      comment, the action it failed in, the failed test cases and the device's last 30 lines.
+      comment, the action it failed in, the failed test cases and the device's last 30 lines. \
+      lava-report.json (one attempt per listed job; docs/lava-report.md) and lava.env (for \
+      `reports: dotenv`, naming the first listed job) are offered to the artifacts too.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),
@@ -122,7 +124,11 @@ public struct MonitorFileCommand: Command {
       }
       return reports
     }
-    try await session.conclude(reports, ids: ids)
+    try await session.offeringReports(
+      file: file, attempts: reports.map { [$0] }, retries: [], dotenv: reports
+    ) {
+      try await session.conclude(reports, ids: ids)
+    }
   }
 
   /// Polls every job in one request a round and reports each change, until all have finished

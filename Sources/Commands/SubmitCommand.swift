@@ -49,7 +49,7 @@ public struct SubmitCommand: Command {
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
       .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaHangTimeout,
-      .lavaQueueTimeout, .lavaRetries,
+      .lavaQueueTimeout, .lavaRetries, .lavaKnownIssues,
     ],
     examples: [
       CommandExample(
@@ -98,6 +98,8 @@ public struct SubmitCommand: Command {
   public func run(in context: any JobContext) async throws {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
+    // Checked before anything is submitted: a mistake in it is the job's, named by line:column.
+    let knownIssues = try await LAVAKnownIssues.load(session)
     // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
     let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
     let definition: String
@@ -111,7 +113,8 @@ public struct SubmitCommand: Command {
         try await prepare(session, quiet: false)
       }
     }
-    let attempts = LAVASubmitAttempts(command: self, session: session, definition: definition, resume: saved)
+    var attempts = LAVASubmitAttempts(command: self, session: session, definition: definition, resume: saved)
+    attempts.watcher = knownIssues.map(LAVAKnownIssueLineWatcher.init)
     try await attempts.conclude(try await attempts.run())
   }
 

@@ -19,6 +19,9 @@ package enum LAVAReplies {
     package var requested_device_type: String?
     package var actual_device: String?
     package var failure_comment: String?
+    package var submit_time: String?
+    package var start_time: String?
+    package var end_time: String?
 
     package func job(endpoint: String) throws(LAVAClientError) -> LAVAJob {
       guard let state = LAVAJobState(rawValue: state) else {
@@ -29,7 +32,8 @@ package enum LAVAReplies {
       }
       return LAVAJob(
         id: id, state: state, health: health, description: description ?? "",
-        deviceType: requested_device_type, device: actual_device, failureComment: failure_comment)
+        deviceType: requested_device_type, device: actual_device, failureComment: failure_comment,
+        submitTime: submit_time, startTime: start_time, endTime: end_time)
     }
   }
 

@@ -16,6 +16,10 @@ public protocol LAVAConnector: Sendable {
   /// CPU-bound work that must not hold a thread of the pool that runs every job.
   func problems(inDefinition text: String, name: String) async -> [String]
 
+  /// `text` read as YAML into a tree with positions (the first document; nil when it has none),
+  /// for small files a command reads such as `LAVA_KNOWN_ISSUES`. Errors are
+  /// ``YAMLTreeError``s naming `name:line:column`.
+  func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree?
   /// The job timeout a definition asks for (`timeouts: job:`); nil when it has no valid one.
   /// For a definition ``problems(inDefinition:name:)`` found fine.
   func jobTimeout(inDefinition text: String) async -> Duration?
@@ -131,11 +135,17 @@ public struct LAVAJob: Sendable, Equatable {
   public var deviceType: String?
   public var device: String?
   public var failureComment: String?
+  /// When LAVA received, started and ended the job, as LAVA writes them (ISO 8601, UTC);
+  /// nil until it happened or when the server does not say.
+  public var submitTime: String?
+  public var startTime: String?
+  public var endTime: String?
 
   public init(
     id: Int64, state: LAVAJobState, health: LAVAJobHealth, description: String = "",
     deviceType: String? = nil,
-    device: String? = nil, failureComment: String? = nil
+    device: String? = nil, failureComment: String? = nil,
+    submitTime: String? = nil, startTime: String? = nil, endTime: String? = nil
   ) {
     self.id = id
     self.state = state
@@ -144,6 +154,9 @@ public struct LAVAJob: Sendable, Equatable {
     self.deviceType = deviceType
     self.device = device
     self.failureComment = failureComment
+    self.submitTime = submitTime
+    self.startTime = startTime
+    self.endTime = endTime
   }
 }
 

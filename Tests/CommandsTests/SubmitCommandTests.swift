@@ -253,7 +253,10 @@ func anIncompleteJobFailsWithTheReasonItsErrorTypeGives(errorType: String, reaso
   #expect(try context.artifactText("20_log.yaml") == server.map { $0.raw + "\n" }.joined())
   #expect(try context.artifactText("21_log.yaml") == client.map { $0.raw + "\n" }.joined())
   #expect(
-    context.offeredArtifacts.keys.sorted() == ["20_junit.xml", "20_log.yaml", "21_junit.xml", "21_log.yaml"])
+    context.offeredArtifacts.keys.sorted() == [
+      "20_junit.xml", "20_log.yaml", "21_junit.xml", "21_log.yaml", "lava-report.json", "lava.env",
+    ])
+  #expect(try context.artifactText("lava.env")?.contains("LAVA_JOB_ID=20\nLAVA_JOB_IDS=20 21\n") == true)
   let text = context.recordingLog.plainText
   #expect(text.contains("LAVA job 20: https://") && text.contains("LAVA job 21: https://"))
 }

@@ -239,8 +239,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private func lavaJob(_ id: Int64, _ step: Step) -> LAVAJob {
     LAVAJob(
       id: id, state: step.state, health: step.health, description: "job \(id)", deviceType: "qemu",
-      device: step.device, failureComment: scriptedJob(id)?.failureComment)
+      device: step.device, failureComment: scriptedJob(id)?.failureComment,
+      submitTime: Self.submitTime,
+      startTime: [.running, .canceling, .finished].contains(step.state) ? Self.startTime : nil,
+      endTime: step.state == .finished ? Self.endTime : nil)
   }
+
+  /// The times every fake job gives once it got that far (LAVA's ISO 8601 form).
+  public static let submitTime = "2026-11-29T01:38:00.000000Z"
+  public static let startTime = "2026-11-29T01:38:30.000000Z"
+  public static let endTime = "2026-11-29T01:39:00.000000Z"
 
   private func currentStep(_ id: Int64) -> Step? {
     guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }
@@ -355,6 +363,20 @@ public struct FakeLAVAConnector: LAVAConnector {
   public func problems(inDefinition text: String, name: String) async -> [String] { definitionProblems(text) }
 
   public func jobTimeout(inDefinition text: String) async -> Duration? { definitionJobTimeout(text) }
+
+  /// How ``yamlTree(of:name:)`` reads YAML: tests that need it pass the runner's reader
+  /// (`LAVAConnections.yamlTree`); TestSupport cannot import the YAML target itself.
+  public var yamlReader: @Sendable (String, String) throws(YAMLTreeError) -> YAMLTree? = noYAMLReader
+
+  public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
+    try yamlReader(text, name)
+  }
+}
+
+/// The YAML reader of test connectors that were given none: every read fails, saying so.
+@Sendable public func noYAMLReader(_ text: String, _ name: String) throws(YAMLTreeError) -> YAMLTree? {
+  throw YAMLTreeError(
+    file: name, line: 1, column: 1, message: "this test's LAVA connector was given no YAML reader")
 }
 
 /// What a LAVA server answers to a wrong token: 403 to everything.

@@ -128,5 +128,8 @@ public struct NoLAVA: LAVAConnector {
 
   public func problems(inDefinition text: String, name: String) async -> [String] { [] }
 
+  public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
+    try noYAMLReader(text, name)
+  }
   public func jobTimeout(inDefinition text: String) async -> Duration? { nil }
 }

@@ -183,6 +183,8 @@ struct LAVAJobError: Sendable, Equatable, Codable {
   /// The last ``keptTargetLines`` target lines, up to the first failure LAVA reported.
   var lastTargetLines: [String] = []
   static let keptTargetLines = 30
+  /// The top-level actions with their timings, for `lava-report.json`.
+  var actions = LAVAActionTimes()
 
   private var runningAction: String?
   private var frozen = false
@@ -197,6 +199,7 @@ struct LAVAJobError: Sendable, Equatable, Codable {
 
   mutating func note(_ line: LAVALogLine) {
     guard let entry = line.entry else { return }
+    actions.note(entry)
     switch entry.message {
     case .text(let text) where entry.level == "target":
       guard !frozen else { return }

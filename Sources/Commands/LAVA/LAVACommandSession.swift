@@ -123,9 +123,9 @@ struct LAVACommandSession: Sendable {
     _ id: Int64, job: LAVAJob, error: LAVAJobError, stop: LAVAFollowStop? = nil, attempt: String? = nil
   ) async -> LAVAJobReport {
     await server.saveJUnit(of: id, context: context, retrier: retrier)
-    let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
+    let (cases, unavailable) = await server.testResults(of: id, retrier: retrier)
     return LAVAJobReport(
-      job: job, url: server.webURL(of: id), error: error, failedTests: failed,
-      testCasesUnavailable: unavailable, stop: stop, attempt: attempt)
+      job: job, url: server.webURL(of: id), error: error, failedTests: cases.filter { $0.result == "fail" },
+      testCasesUnavailable: unavailable, stop: stop, attempt: attempt, testCases: cases)
   }
 }

@@ -58,8 +58,19 @@ struct LAVASubmitAttempts: Sendable {
     return attempts
   }
 
-  /// The summary table of every attempt's LAVA jobs, then the verdict of the last attempt.
+  /// The summary table of every attempt's LAVA jobs, then the verdict of the last attempt;
+  /// `lava-report.json` and `lava.env` are offered whatever the verdict.
   func conclude(_ attempts: [LAVAAttempt]) async throws {
+    try await session.offeringReports(
+      file: file, attempts: attempts.map(\.reports),
+      retries: attempts.map { $0.retry.map { .init(retried: $0.retry, reason: $0.why) } },
+      dotenv: attempts.last?.reports ?? []
+    ) {
+      try await verdict(attempts)
+    }
+  }
+
+  private func verdict(_ attempts: [LAVAAttempt]) async throws {
     guard let last = attempts.last else { return }
     let history =
       attempts.count > 1

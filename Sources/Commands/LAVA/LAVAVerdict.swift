@@ -15,6 +15,8 @@ struct LAVAJobReport: Sendable {
   var stop: LAVAFollowStop?
   /// `2 of 3`: the attempt of `submit` that ran the job, when it may retry; nil otherwise.
   var attempt: String?
+  /// Every test case with its result and measurement, for `lava-report.json`.
+  var testCases: [LAVATestCase] = []
 
   var id: Int64 { job.id }
 }
@@ -196,9 +198,16 @@ enum LAVAVerdict {
 extension LAVAServer {
   /// The failed test cases of a finished job, or why they could not be read.
   func failedTests(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
+    let (cases, unavailable) = await testResults(of: id, retrier: retrier)
+    return (cases.filter { $0.result == "fail" }, unavailable)
+  }
+
+  /// Every test case of a finished job, or why they could not be read.
+  func testResults(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
     do {
-      let cases = try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }
-      return (cases.filter { $0.result == "fail" }, nil)
+      return (
+        try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }, nil
+      )
     } catch {
       return ([], retrier.context.mask(error))
     }
