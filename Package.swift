@@ -147,7 +147,9 @@ let package = Package(
     // otherwise it replays its corpus in Fuzz/Corpus and mutates it briefly (make test).
     .executableTarget(
       name: "Fuzz",
-      dependencies: ["Protocols", "Commands", "RunnerCore", "YAML", "GitLabAPI", "LAVA", "JobEngine"],
+      dependencies: [
+        "Protocols", "Commands", "RunnerCore", "HTTP", "YAML", "GitLabAPI", "LAVA", "JobEngine",
+      ],
       swiftSettings: strict
     ),
     // Fakes and helpers shared by the test targets: local HTTP servers, the fake GitLab, the
@@ -162,6 +164,14 @@ let package = Package(
         .product(name: "ZIPFoundation", package: "ZIPFoundation"),
       ],
       path: "Tests/TestSupport",
+      swiftSettings: strict
+    ),
+    // Benchmarks/e2e: lava-runner binaries as processes against the fake GitLab and the real LAVA
+    // test server (Benchmarks/README.md); never part of the tests, it prints figures only.
+    .executableTarget(
+      name: "EndToEndBenchmark",
+      dependencies: ["TestSupport", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+      path: "Benchmarks/EndToEnd",
       swiftSettings: strict
     ),
     // Tests are in two tiers (scripts/run-tests): the unit tests (RunnerTests, FakeGitLabTests,

@@ -63,6 +63,10 @@ static inline CURLcode lr_easy_getinfo_pointer(CURL *handle, CURLINFO info, void
   return curl_easy_getinfo(handle, info, value);
 }
 
+static inline CURLcode lr_easy_getinfo_socket(CURL *handle, curl_socket_t *value) {
+  return curl_easy_getinfo(handle, CURLINFO_ACTIVESOCKET, value);
+}
+
 static inline CURLMcode lr_multi_setopt_long(CURLM *multi, CURLMoption option, long value) {
   return curl_multi_setopt(multi, option, value);
 }

@@ -19,4 +19,39 @@ package enum CommandsFuzzEntryPoints {
   package static func render(_ line: LAVALogLine, prefix: String = "") -> String {
     LAVALogRenderer(prefix: prefix).render(line)
   }
+
+  /// What `submit`'s follower does with the pages of one LAVA job's log, for the benchmark:
+  /// the raw lines for `<id>_log.yaml` and the job log text in the writes the follower makes.
+  package struct LogForwarder {
+    var sections: LAVALogSections
+    var error = LAVAJobError()
+
+    package init(jobID: Int64) {
+      sections = LAVALogSections(jobID: jobID, renderer: LAVALogRenderer())
+    }
+
+    /// The bytes `<id>_log.yaml` gets for `lines`, in the pieces the log file writes.
+    package func rawLog(of lines: [LAVALogLine], _ write: ([UInt8]) -> Int) -> Int {
+      var bytes: [UInt8] = []
+      var written = 0
+      for line in lines {
+        bytes.append(contentsOf: line.raw.utf8)
+        bytes.append(UInt8(ascii: "\n"))
+        if bytes.count >= LAVALogFile.pieceSize {
+          written += write(bytes)
+          bytes.removeAll(keepingCapacity: true)
+        }
+      }
+      return written + write(bytes)
+    }
+
+    /// One page, in the one write the follower makes of it.
+    package mutating func forward(_ lines: [LAVALogLine], _ write: (String) -> Void) {
+      write(LAVALogFollower.text(of: lines, structure: &sections, plain: nil, error: &error))
+    }
+
+    package mutating func finish(_ write: (String) -> Void) {
+      write(sections.finish())
+    }
+  }
 }

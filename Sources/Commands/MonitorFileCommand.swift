@@ -14,15 +14,19 @@ public struct MonitorFileCommand: Command {
       {"jobids": [1, 2, 3]} (positive, distinct integers). Each job's URL and state changes \
       (queued, running on a device, finished with a health) are written to the job log, not \
       the LAVA logs. When all have finished, each job's raw log is saved as <id>_log.yaml and \
-      its results as <id>_junit.xml, both offered to the job's artifacts. The job succeeds only \
+      its results as <id>_junit.xml, both offered to the job's artifacts. A running job whose log \
+      stays quiet for LAVA_HANG_TIMEOUT, or a job queued for LAVA_QUEUE_TIMEOUT, is canceled in \
+      LAVA and fails the job (monitor-file never submits again). The job succeeds only \
       if every LAVA job finishes Complete without a failed test; LAVA infrastructure errors end \
       it as a runner system failure, failed tests as a script failure. When a LAVA job fails, an \
       open section at the end says why: health, LAVA's error type and message, the failure \
-      comment, the action it failed in, the failed test cases and the device's last 30 lines.
+      comment, the action it failed in, the failed test cases and the device's last 30 lines. \
+      lava-report.json (one attempt per listed job; docs/lava-report.md) and lava.env (for \
+      `reports: dotenv`, naming the first listed job) are offered to the artifacts too.
       """,
     variables: [
       .lavaURL, .lavaToken(of: "a user who may see the jobs"), .lavaCancellation(default: .ignore),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaHangTimeout, .lavaQueueTimeout,
     ],
     examples: [
       CommandExample(
@@ -31,7 +35,8 @@ public struct MonitorFileCommand: Command {
       CommandExample(
         "monitor-files jobs.json", "The same, by the alias older pipelines use.",
         files: ["jobs.json": #"{"jobids": [1234]}"#]),
-    ]
+    ],
+    resumable: true
   )
 
   @Argument(help: "Path of the JSON file ({\"jobids\": [...]}) inside the dependencies' artifacts.")
@@ -60,31 +65,80 @@ public struct MonitorFileCommand: Command {
         file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText),
       name: file)
     let server = session.server
-    let jobs = try await session.cancellingLAVAJobs(ids) {
-      try await log.section("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)") {
-        for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
-        return try await waitUntilFinished(ids, server: server, log: log, retrier: session.retrier)
+    var watch = LAVAMonitorWatch(ids, settings: session.settings.attempts)
+    defer { watch.close() }
+    // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
+    var progress = saved ?? MonitorCheckpoint(phase: .waiting)
+    let jobs: [Int64: LAVAJob]
+    if progress.phase == .saving {
+      jobs = try progress.jobs()
+    } else {
+      let started = saved != nil
+      let section = ResumableSection("lava_monitor_\(ids[0])", header: "Waiting for LAVA jobs from \(file)")
+      jobs = try await session.cancellingLAVAJobs(ids) {
+        try await section.run(log, started: started) {
+          if !started {
+            for id in ids { await log.info("LAVA job \(id): \(server.webURL(of: id).absoluteString)") }
+            try await progress.save(in: context)
+          }
+          if let watcher = session.watcher {
+            return try await waitUntilFinished(
+              ids, watcher: watcher, log: log, retrier: session.retrier, last: try progress.jobs()
+            ) { last in
+              progress.last = last.mapValues(LAVAJobRecord.init)
+              try await progress.save(in: context)
+            }
+          }
+          return try await waitUntilFinished(
+            ids, session: session, watch: &watch, last: try progress.jobs()
+          ) { last in
+            progress.last = last.mapValues(LAVAJobRecord.init)
+            try await progress.save(in: context)
+          }
+        }
       }
     }
-    let reports = try await log.section(
-      "lava_results", header: "Saving LAVA logs and results", collapsed: true
-    ) {
+    let resumedSaving = saved?.phase == .saving
+    let results = ResumableSection("lava_results", header: "Saving LAVA logs and results", collapsed: true)
+    let reports = try await results.run(log, started: resumedSaving) {
+      if !resumedSaving {
+        progress.phase = .saving
+        progress.last = jobs.mapValues(LAVAJobRecord.init)
+        try await progress.save(in: context)
+      }
       var reports: [LAVAJobReport] = []
       for id in ids {
         guard let job = jobs[id] else { continue }
-        let error = try await saveLog(of: id, session)
-        reports.append(await session.report(id, job: job, error: error))
+        let error: LAVAJobError
+        let file = context.workingDirectory.appendingPathComponent(LAVAArtifactNames.log(id))
+        if let done = progress.saved[id], FileManager.default.fileExists(atPath: file.path) {
+          try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file)
+          error = done
+        } else {
+          error = try await saveLog(of: id, session, from: watch.logs[id])
+          progress.saved[id] = error.bounded()
+          try await progress.save(in: context)
+        }
+        reports.append(await session.report(id, job: job, error: error, stop: watch.stops[id]))
       }
       return reports
     }
-    try await session.conclude(reports, ids: ids)
+    try await session.offeringReports(
+      file: file, attempts: reports.map { [$0] }, retries: [], dotenv: reports
+    ) {
+      try await session.conclude(reports, ids: ids)
+    }
   }
 
-  /// Polls every job in one request a round and reports each change, until all have finished.
+  /// Polls every job in one request a round and reports each change, until all have finished
+  /// or been stopped by a watchdog.
   private func waitUntilFinished(
-    _ ids: [Int64], server: any LAVAServer, log: any JobLog, retrier: LAVARetrier
+    _ ids: [Int64], session: LAVACommandSession, watch: inout LAVAMonitorWatch,
+    last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
-    var last: [Int64: LAVAJob] = [:]
+    let (server, log, retrier) = (session.server, session.context.log, session.retrier)
+    var last = restored
     var pause = polling.active
     while true {
       try Task.checkCancellation()
@@ -106,28 +160,38 @@ public struct MonitorFileCommand: Command {
         }
       }
       last = current
-      if ids.allSatisfy({ current[$0]?.state == .finished }) { return current }
+      if changed { try await saveChanges(last) }
+      try await watch.check(jobs, session: session)
+      if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       pause = changed ? polling.active : polling.quieter(than: pause)
       try await Task.sleep(for: pause)
     }
   }
 
-  /// The whole raw log into `<id>_log.yaml`, page by page from line 0, and the job's error from
-  /// its results lines.
-  private func saveLog(of id: Int64, _ session: LAVACommandSession) async throws -> LAVAJobError {
+  /// The whole raw log into `<id>_log.yaml`, page by page from line 0 (or where the probes
+  /// stopped), and the job's error from its results lines.
+  /// `part`: what the hang watchdog's probes read already.
+  private func saveLog(
+    of id: Int64, _ session: LAVACommandSession, from part: LAVAMonitorWatch.PartLog?
+  ) async throws -> LAVAJobError {
     let (server, context, retrier) = (session.server, session.context, session.retrier)
-    let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
+    let file =
+      try part?.file ?? LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
     defer { file.close() }
-    var error = LAVAJobError()
-    var consumed = 0
+    var error = part?.error ?? LAVAJobError()
+    var consumed = part?.consumed ?? 0
     while true {
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
+      // Page by page, each saved before the next is asked for, counted as it is.
+      var saved = 0
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try file.append(lines)
+          for line in lines { error.note(line) }
+          consumed += lines.count
+          saved += lines.count
+        }
       }
-      if lines.isEmpty { break }
-      try file.append(lines)
-      for line in lines { error.note(line) }
-      consumed += lines.count
+      if saved == 0 { break }
     }
     try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
     await context.log.line("LAVA job \(id): \(consumed) log lines saved as \(LAVAArtifactNames.log(id))")

@@ -20,6 +20,17 @@ public struct SubmitCommand: Command {
       open section at the end says why: health, LAVA's error type and message, the failure \
       comment, the action it failed in, the failed test cases and the device's last 30 lines.
 
+      A running LAVA job that writes no log line for LAVA_HANG_TIMEOUT is canceled and counts \
+      as a LAVA failure; one still queued after LAVA_QUEUE_TIMEOUT is canceled and fails the \
+      job, naming its device type, the devices online and the jobs ahead. An attempt that fails \
+      because of LAVA (error type Infrastructure, Bug or Configuration, a hang, a submission \
+      that never reached LAVA) is submitted again, up to LAVA_RETRIES more times, while the \
+      GitLab job's time left can hold another (estimated from the definition's job timeout, \
+      else the last attempt's duration); failed tests and definition errors never are. Each \
+      attempt has its own section and artifacts, the summary table lists them all, and the \
+      last decides. A warning says when the definition's job timeout is longer than the \
+      GitLab job's time left.
+
       The log of a single LAVA job is laid out as LAVA runs it: one collapsed section per \
       top-level LAVA action (its header is LAVA's `start:` line with the action's timeout, its \
       last line LAVA's `end:` line with the duration, and GitLab's duration on the header is \
@@ -37,7 +48,8 @@ public struct SubmitCommand: Command {
       """,
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
-      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit,
+      .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaHangTimeout,
+      .lavaQueueTimeout, .lavaRetries, .lavaKnownIssues,
     ],
     examples: [
       CommandExample(
@@ -46,7 +58,8 @@ public struct SubmitCommand: Command {
       CommandExample(
         "submit 'boards/rock 5b.yaml'", "A path with a space, quoted.",
         files: ["boards/rock 5b.yaml": exampleDefinition]),
-    ]
+    ],
+    resumable: true
   )
 
   /// The definition the examples submit: a QEMU boot, templated with the pipeline's id.
@@ -85,43 +98,46 @@ public struct SubmitCommand: Command {
   public func run(in context: any JobContext) async throws {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
-    let definition = try await context.log.section(
-      "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
-      header: "Submitting \(file) to \(session.settings.url.absoluteString)"
-    ) {
-      try await prepare(session)
-    }
-    let ids: [Int64]
-    do {
-      // Retried only while LAVA cannot have received it (refused, 408, 429): see LAVAServer.submit.
-      ids = try await session.retrier.run("the submission of \(file)") {
-        try await session.server.submit(definition: definition)
+    // Checked before anything is submitted: a mistake in it is the job's, named by line:column.
+    let knownIssues = try await LAVAKnownIssues.load(session)
+    // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
+    let definition: String
+    if saved != nil {
+      definition = try await prepare(session, quiet: true)
+    } else {
+      definition = try await context.log.section(
+        "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",
+        header: "Submitting \(file) to \(session.settings.url.absoluteString)"
+      ) {
+        try await prepare(session, quiet: false)
       }
-    } catch {
-      if Task.isCancelled { throw error }
-      throw session.failure("LAVA did not accept \(file)", error)
     }
-    guard !ids.isEmpty else {
-      throw CommandFailure(.runnerSystemFailure, "submit: LAVA accepted \(file) but returned no job id")
-    }
-    for id in ids {
-      await context.log.info("LAVA job \(id): \(session.server.webURL(of: id).absoluteString)")
-    }
-    let reports = try await session.cancellingLAVAJobs(ids) { try await follow(ids, session) }
-    try await session.conclude(reports, ids: ids)
+    var attempts = LAVASubmitAttempts(command: self, session: session, definition: definition, resume: saved)
+    attempts.watcher = knownIssues.map(LAVAKnownIssueLineWatcher.init)
+    try await attempts.conclude(try await attempts.run())
   }
 
   /// The largest definition read, as the runner's YAML reader allows (`YAMLLimits`).
   static let maximumDefinitionBytes = 16 * 1_048_576
 
-  /// The definition as it will be sent: read, templated, checked.
-  private func prepare(_ session: LAVACommandSession) async throws -> String {
+  /// The definition as it will be sent, but for the mark each submission puts in its
+  /// `job_name` (``LAVAJobMarker``): read, templated, checked. `quiet` on a resume: the previous
+  /// runner said it all.
+  func prepare(_ session: LAVACommandSession, quiet: Bool) async throws -> String {
     let context = session.context
     let data = try await session.dependency(
       file, limit: Self.maximumDefinitionBytes,
       tooLarge: "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path"
     )
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
+    if context.keepsCheckpoints, !quiet {
+      if LAVAJobMarker.insert(LAVAJobMarker.make(), into: rendered) == nil {
+        await context.log.warning(
+          "\(file): its job_name cannot carry the mark lava-runner finds a submission by; if the runner "
+            + "restarts while submitting it, the job fails instead of risking a second LAVA job")
+      }
+    }
     let problems = await context.lava.problems(inDefinition: rendered, name: file)
     guard problems.isEmpty else {
       throw CommandFailure(
@@ -131,43 +147,78 @@ public struct SubmitCommand: Command {
             + problems.map { "  " + $0 }.joined(separator: "\n")))
     }
     let lineCount = rendered.split(separator: "\n", omittingEmptySubsequences: false).count
-    await context.log.line("\(file): \(lineCount) lines, variables filled in, checked")
+    if !quiet { await context.log.line("\(file): \(lineCount) lines, variables filled in, checked") }
     return rendered
   }
 
-  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order.
-  private func follow(_ ids: [Int64], _ session: LAVACommandSession) async throws -> [LAVAJobReport] {
+  /// Every LAVA job of the submission followed at once; a report for each, in `ids` order, and
+  /// when the first was seen running. `saved`: where a runner that died left them.
+  func follow(
+    _ ids: [Int64], _ session: LAVACommandSession, attempt: LAVAAttempt, watcher: (any LAVALineWatcher)?,
+    resuming saved: SubmitCheckpoint, progress: SubmitProgress
+  ) async throws -> (reports: [LAVAJobReport], started: Date?) {
     let context = session.context
     let volume = LAVALogVolume(limit: session.settings.logLimit, artifacts: ids.map(LAVAArtifactNames.log))
+    if let restored = saved.volume { volume.restore(restored) }
+    let resumed = saved.phase == .following
+    let label = attempt.planned > 1 ? "\(attempt.number) of \(attempt.planned)" : nil
     let header =
-      ids.count == 1
-      ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs"
-    let outcomes = try await context.log.section("lava_log_\(ids[0])", header: header) {
-      try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
+      (ids.count == 1
+        ? "LAVA job \(ids[0]) log" : "LAVA jobs " + ids.map(String.init).joined(separator: ", ") + " logs")
+      + (label.map { ", attempt \($0)" } ?? "")
+    let section = ResumableSection("lava_log_\(ids[0])", header: header)
+    let outcomes = try await section.run(context.log, started: resumed) {
+      if !resumed { try await progress.following() }
+      return try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
-          let file = try LAVALogFile(jobID: id, in: context.workingDirectory, masker: context.makeMasker())
+          let file = try await logFile(id, resuming: saved.logs[id], session)
           try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
-          let follower = LAVALogFollower(
+          var follower = LAVALogFollower(
             server: session.server, id: id,
             renderer: LAVALogRenderer(
               prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: session.retrier, sections: ids.count == 1
+            file: file, log: context.log, polling: polling, retrier: session.retrier,
+            sections: ids.count == 1,
+            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher, jobWatcher: session.watcher
           )
+          follower.resume = saved.logs[id]
+          if context.keepsCheckpoints {
+            follower.progress = { try await progress.log(id, $0, volume: volume.snapshot) }
+            follower.freshMasker = { context.makeMasker() }
+          }
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())
           }
         }
         var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
-        for try await (id, outcome) in group { outcomes[id] = outcome }
+        var stopped: Int64?
+        for try await (id, outcome) in group {
+          outcomes[id] = outcome
+          // A multinode job stopped by the runner: the others cannot go on without it.
+          if outcome.stop != nil, stopped == nil, ids.count > 1 {
+            stopped = id
+            await LAVAGroupStop.cancel(ids.filter { $0 != id }, after: id, session: session)
+          }
+        }
         return outcomes
       }
     }
+    try await progress.concluding(
+      outcomes.mapValues {
+        SubmitCheckpoint.Outcome(
+          job: LAVAJobRecord($0.job), error: $0.error.bounded(), stop: $0.stop, started: $0.started)
+      })
     var reports: [LAVAJobReport] = []
+    let groupStop = LAVAGroupStop.first(in: ids.compactMap { id in outcomes[id].map { (id, $0.stop) } })
     for id in ids {
       guard let outcome = outcomes[id] else { continue }
-      reports.append(await session.report(id, job: outcome.job, error: outcome.error))
+      let stop =
+        outcome.stop
+        ?? (outcome.job.health == .complete ? nil : groupStop.flatMap { LAVAGroupStop.of(id, $0) })
+      reports.append(
+        await session.report(id, job: outcome.job, error: outcome.error, stop: stop, attempt: label))
     }
-    return reports
+    return (reports, outcomes.values.compactMap(\.started).min())
   }
 }

@@ -104,7 +104,13 @@ package final class LAVAClient: LAVAServer {
     for start in stride(from: 0, to: sorted.count, by: Self.jobsPerRequest) {
       let filter = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)].map(String.init)
         .joined(separator: ",")
-      let first = transport.endpoint("jobs", query: [URLQueryItem(name: "id__in", value: filter)])
+      // The whole batch on one page where the server allows it (LAVA's default page is 50).
+      let first = transport.endpoint(
+        "jobs",
+        query: [
+          URLQueryItem(name: "id__in", value: filter),
+          URLQueryItem(name: "limit", value: "\(Self.jobsPerRequest)"),
+        ])
       let replies = try await pages(LAVAReplies.Job.self, from: first)
       let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]
       var listed = Set<Int64>()
@@ -123,45 +129,78 @@ package final class LAVAClient: LAVAServer {
 
   package static let jobsPerRequest = 200
 
+  /// The jobs whose description contains `marker`, in id order (`description__contains=`; LAVA
+  /// keeps the definition's `job_name` as the description). Only a marker of ASCII letters,
+  /// digits and `-` is sent, as LAVA answers some malformed filters with a 500 page; a listed
+  /// job whose description lacks the marker is left out.
+  package func jobs(describedWith marker: String) async throws -> [LAVAJob] {
+    guard !marker.isEmpty, marker.utf8.count <= 64,
+      marker.allSatisfy({ $0.isASCII && ($0.isLetter || $0.isNumber || $0 == "-") })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/", detail: "the job marker '\(marker)' is not made of letters, digits and '-'")
+    }
+    let first = transport.endpoint(
+      "jobs", query: [URLQueryItem(name: "description__contains", value: marker)])
+    let jobs = try await pages(LAVAReplies.Job.self, from: first)
+      .map { try $0.job(endpoint: "jobs/") }
+      .filter { $0.description.contains(marker) }
+    seenJobs.withLock { $0.formUnion(jobs.map(\.id)) }
+    return jobs.sorted { $0.id < $1.id }
+  }
+
+  /// Every line from `start` that LAVA has now, gathered from ``logPages(of:from:_:)``.
+  package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+    var lines: [LAVALogLine] = []
+    try await logPages(of: id, from: start) { lines += $0 }
+    return lines
+  }
+
   /// Every line from `start` that LAVA has now, asked for `limits.logLinesPerRequest` at a
-  /// time (`end=`) so that no reply gets too large; at most `limits.logRequestsPerCall`
-  /// requests and about `limits.logReply` bytes, after which the caller goes on from its new
-  /// count as it does while following.
+  /// time (`end=`) so that no reply gets too large, each reply's lines handed to `page` before
+  /// the next is asked for; at most `limits.logRequestsPerCall` requests and about
+  /// `limits.logReply` bytes, after which the caller goes on from its new count as it does
+  /// while following.
   ///
   /// A reply larger than `limits.logReply` is asked again for fewer lines; a single line too
   /// large for a reply on its own is kept up to `limits.logLine` bytes, with a marker.
-  package func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] {
+  package func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
     if followedJobs.withLock({ $0.insert(id).inserted }) { transport.metrics.lavaJobFollowed() }
     precondition(start >= 0, "log lines are counted from 0")
     let most = transport.limits.logLinesPerRequest
     var step = most
-    var lines: [LAVALogLine] = []
+    var handed = 0
     var received = 0
     for _ in 0..<transport.limits.logRequestsPerCall {
       let chunk: [LAVALogLine]
       let bytes: Int
       do {
-        (chunk, bytes) = try await logChunk(of: id, from: start + lines.count, count: step)
+        (chunk, bytes) = try await logChunk(of: id, from: start + handed, count: step)
       } catch is LAVAReplyTooLarge {
         if step > 1 {
           step = max(1, step / 8)
         } else {
-          lines.append(try await oversizedLogLine(of: id, at: start + lines.count))
+          try await page([try await oversizedLogLine(of: id, at: start + handed)])
+          handed += 1
         }
         continue
       }
-      lines += chunk
+      if !chunk.isEmpty {
+        try await page(chunk)
+        handed += chunk.count
+      }
       // A short chunk is the end of what LAVA has (or ends in a line still being written).
       if chunk.count < step { break }
-      // The lines gathered are held until the caller has written them: about one reply's worth
-      // at most, whatever the length of the log; the caller asks again from its new count.
+      // One call reads about one reply's worth, whatever the length of the log, so that the
+      // caller still asks for the job's state now and then; it asks again from its new count.
       received += bytes
       if received >= transport.limits.replies.logReply { break }
       // Long lines: ask next for about as many as half a reply holds at this size.
       let fit = bytes > 0 ? transport.limits.replies.logReply / 2 / max(1, bytes / chunk.count) : most
       step = min(most, max(step, fit))
     }
-    return lines
   }
 
   /// Line `index`, alone larger than a log reply may be: its start, read as a stream, and a
@@ -247,6 +286,34 @@ package final class LAVAClient: LAVAServer {
       if response.status >= 500 { _ = try await job(id) }
       throw failure(response, endpoint: transport.displayName(.get, target), jobID: id)
     }
+  }
+
+  package func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    // LAVA answers some malformed filters with a 500 page: only a plain device-type name is sent.
+    guard !deviceType.isEmpty,
+      deviceType.unicodeScalars.allSatisfy({
+        $0.isASCII && ($0.properties.isAlphabetic || "0123456789-_.".unicodeScalars.contains($0))
+      })
+    else {
+      throw LAVAClientError.malformedReply(
+        endpoint: "jobs/\(id)/", detail: "the device type '\(deviceType)' is not a plain name")
+    }
+    let devices = try await pages(
+      LAVAReplies.Device.self,
+      from: transport.endpoint("devices", query: [URLQueryItem(name: "device_type", value: deviceType)]))
+    let online = devices.filter { ["Good", "Unknown"].contains($0.health) }
+    let waiting = transport.endpoint(
+      "jobs",
+      query: [
+        URLQueryItem(name: "state", value: "Submitted"),
+        URLQueryItem(name: "requested_device_type", value: deviceType),
+        URLQueryItem(name: "id__lt", value: String(id)), URLQueryItem(name: "limit", value: "1"),
+      ])
+    let body = try await get(waiting)
+    let count = try LAVAReplies.decode(LAVAReplies.Count.self, body, endpoint: waiting.maskedForDisplay)
+    return LAVADeviceTypeQueue(
+      deviceType: deviceType, devices: devices.count, online: online.count,
+      idle: online.filter { $0.state == "Idle" }.count, jobsAhead: count.count)
   }
 
   // MARK: plumbing

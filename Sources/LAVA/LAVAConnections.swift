@@ -16,6 +16,7 @@ package final class LAVAConnections: LAVAConnector {
   private struct Pool {
     package var clients: [ClientKey: LAVAClient] = [:]
     package var slots: [String: Slots] = [:]
+    package var watchers: [String: LAVAWatcher] = [:]
   }
 
   private let http: HTTPClient
@@ -23,6 +24,9 @@ package final class LAVAConnections: LAVAConnector {
   private let maxConcurrentRequests: Int
   private let limits: LAVARequestLimits
   private let pool = Mutex(Pool())
+  /// Whether watchers follow LAVA's event stream (`--lava-events`).
+  private let events: Bool
+  private let watcherTiming: LAVAWatcher.Timing
   /// How long a job waits out an unreachable LAVA unless its LAVA_OUTAGE_TIMEOUT says otherwise.
   package let outagePatience: Duration
 
@@ -31,10 +35,14 @@ package final class LAVAConnections: LAVAConnector {
   ///   - maxConcurrentRequests: requests in flight to one LAVA server from the whole process
   ///     (LAVA servers are easily overwhelmed); at least 1.
   ///   - outagePatience: how long a job waits out an unreachable LAVA by default.
+  ///   - events: whether the watchers follow each server's event stream (`<LAVA_URL>/ws/`).
   package init(
     http: HTTPClient, metrics: RunnerMetrics, maxConcurrentRequests: Int = 4,
-    limits: LAVARequestLimits = LAVARequestLimits(), outagePatience: Duration = LAVAOutage.defaultPatience
+    limits: LAVARequestLimits = LAVARequestLimits(), outagePatience: Duration = LAVAOutage.defaultPatience,
+    events: Bool = true, watcherTiming: LAVAWatcher.Timing = LAVAWatcher.Timing()
   ) {
+    self.events = events
+    self.watcherTiming = watcherTiming
     self.http = http
     self.metrics = metrics
     self.maxConcurrentRequests = max(1, maxConcurrentRequests)
@@ -44,6 +52,21 @@ package final class LAVAConnections: LAVAConnector {
 
   package func server(url: URL, token: String) throws -> any LAVAServer {
     try client(url: url, token: token)
+  }
+
+  /// The server's one watcher, shared by every token; its requests for this token's jobs go
+  /// through this token's client (and so under the server's request cap).
+  package func watcher(url: URL, token: String) throws -> (any LAVAJobWatcher)? {
+    let client = try client(url: url, token: token)
+    let watcher = pool.withLock { pool in
+      let key = client.url.absoluteString
+      if let watcher = pool.watchers[key] { return watcher }
+      let watcher = LAVAWatcher(
+        url: client.url, events: events ? http.configuration : nil, metrics: metrics, timing: watcherTiming)
+      pool.watchers[key] = watcher
+      return watcher
+    }
+    return watcher.handle(client: client, key: token)
   }
 
   /// The pooled client for `url` (validated as LAVA_URL) and `token`.
@@ -69,6 +92,14 @@ package final class LAVAConnections: LAVAConnector {
     await withCheckedContinuation { continuation in
       Self.validation.async {
         continuation.resume(returning: JobDefinitionValidator().findings(in: text, file: name).lines)
+      }
+    }
+  }
+
+  package func jobTimeout(inDefinition text: String) async -> Duration? {
+    await withCheckedContinuation { continuation in
+      Self.validation.async {
+        continuation.resume(returning: JobDefinitionValidator().jobTimeout(in: text).map { .seconds($0) })
       }
     }
   }

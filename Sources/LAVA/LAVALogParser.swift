@@ -21,18 +21,46 @@ import YAML
 /// request from the same line count reads it again, whole.
 package enum LAVALogParser {
   package static func lines(in body: Data) -> [LAVALogLine] {
-    var pieces = body.split(separator: UInt8(ascii: "\n"), omittingEmptySubsequences: false)
-    let unterminated = pieces.removeLast()
-    var lines = pieces.map { line(String(decoding: $0, as: UTF8.self)) }
-    if !unterminated.isEmpty {
-      let last = line(String(decoding: unterminated, as: UTF8.self))
-      if last.entry != nil { lines.append(last) }
+    body.withUnsafeBytes { raw in
+      let bytes = raw.bindMemory(to: UInt8.self)
+      var lines: [LAVALogLine] = []
+      var start = 0
+      while start < bytes.count {
+        guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+          // The unterminated last piece: kept only when it is a whole entry.
+          let last = line(UnsafeBufferPointer(rebasing: bytes[start...]))
+          if last.entry != nil { lines.append(last) }
+          break
+        }
+        lines.append(line(UnsafeBufferPointer(rebasing: bytes[start..<end])))
+        start = end + 1
+      }
+      return lines
     }
-    return lines
+  }
+
+  /// One line of the body, without its newline: LAVA's usual shape read on its bytes
+  /// (``LAVALogScanner``), anything else by the JSON decoder or libyaml.
+  package static func line(_ bytes: UnsafeBufferPointer<UInt8>) -> LAVALogLine {
+    let raw = String(decoding: bytes, as: UTF8.self)
+    if let entry = scanned(bytes) { return LAVALogLine(raw: raw, entry: entry) }
+    return decoded(raw)
   }
 
   /// One line of the body, without its newline.
   package static func line(_ raw: String) -> LAVALogLine {
+    var text = raw
+    if let entry = text.withUTF8(scanned) { return LAVALogLine(raw: raw, entry: entry) }
+    return decoded(raw)
+  }
+
+  private static func scanned(_ bytes: UnsafeBufferPointer<UInt8>) -> LAVALogEntry? {
+    LAVALogScanner.entry(
+      bytes.last == UInt8(ascii: "\r") ? UnsafeBufferPointer(rebasing: bytes.dropLast()) : bytes)
+  }
+
+  /// A line the scanner leaves, read by the JSON decoder or libyaml.
+  private static func decoded(_ raw: String) -> LAVALogLine {
     let text = raw.hasSuffix("\r") ? String(raw.dropLast()) : raw
     return LAVALogLine(raw: raw, entry: entry(ofJSONLine: text) ?? entry(ofYAMLLine: text))
   }

@@ -19,6 +19,9 @@ package enum LAVAReplies {
     package var requested_device_type: String?
     package var actual_device: String?
     package var failure_comment: String?
+    package var submit_time: String?
+    package var start_time: String?
+    package var end_time: String?
 
     package func job(endpoint: String) throws(LAVAClientError) -> LAVAJob {
       guard let state = LAVAJobState(rawValue: state) else {
@@ -29,8 +32,21 @@ package enum LAVAReplies {
       }
       return LAVAJob(
         id: id, state: state, health: health, description: description ?? "",
-        deviceType: requested_device_type, device: actual_device, failureComment: failure_comment)
+        deviceType: requested_device_type, device: actual_device, failureComment: failure_comment,
+        submitTime: submit_time, startTime: start_time, endTime: end_time)
     }
+  }
+
+  /// A device as `devices/` lists it: what the queue watchdog counts.
+  package struct Device: Decodable {
+    package var hostname: String
+    package var health: String
+    package var state: String
+  }
+
+  /// A paged list's total, without its items (`limit=1`).
+  package struct Count: Decodable {
+    package var count: Int
   }
 
   /// One page of a paged list: `next` is the URL of the following page, null on the last.

@@ -6,11 +6,23 @@ public protocol LAVAConnector: Sendable {
   /// that names the same server and token, with a cap on concurrent requests per server.
   func server(url: URL, token: String) throws -> any LAVAServer
 
+  /// The process's watcher of that server's jobs, seen through `token`; nil when the
+  /// connector has none (commands then ask each job's state themselves).
+  func watcher(url: URL, token: String) throws -> (any LAVAJobWatcher)?
+
   /// Problems of a LAVA job definition as LAVA would see them: libyaml syntax errors and
   /// LAVA's structure rules, each `name:line:column: message` with the offending line.
   /// Empty when the definition is fine. Asynchronous because reading a large definition is
   /// CPU-bound work that must not hold a thread of the pool that runs every job.
   func problems(inDefinition text: String, name: String) async -> [String]
+
+  /// `text` read as YAML into a tree with positions (the first document; nil when it has none),
+  /// for small files a command reads such as `LAVA_KNOWN_ISSUES`. Errors are
+  /// ``YAMLTreeError``s naming `name:line:column`.
+  func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree?
+  /// The job timeout a definition asks for (`timeouts: job:`); nil when it has no valid one.
+  /// For a definition ``problems(inDefinition:name:)`` found fine.
+  func jobTimeout(inDefinition text: String) async -> Duration?
 
   /// How long a job waits out an unreachable or failing LAVA server before it fails, unless the
   /// job's LAVA_OUTAGE_TIMEOUT says otherwise (`--lava-outage-timeout`).
@@ -41,8 +53,19 @@ public protocol LAVAServer: Sendable {
   /// Several jobs in one request per page.
   func jobs(_ ids: [Int64]) async throws -> [LAVAJob]
 
+  /// The jobs whose description (the definition's `job_name`) contains `marker`, in id order:
+  /// how a runner that died while submitting finds out whether LAVA received the definition
+  /// (`jobs/?description__contains=`). `marker` is made of ASCII letters, digits and `-` only.
+  func jobs(describedWith marker: String) async throws -> [LAVAJob]
+
   /// Log lines from line `start` (0-based); empty when there is none yet.
   func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine]
+
+  /// The lines ``logLines(of:from:)`` would give, handed to `page` one reply at a time, each
+  /// before the next is asked for: memory does not grow with how far behind the caller is. A
+  /// failure after some pages is thrown once they were handed over; the caller, which counts
+  /// what it consumed, asks again from there.
+  func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void) async throws
 
   /// The job's results as JUnit XML, written to `file`.
   func downloadJUnit(of id: Int64, to file: URL) async throws
@@ -55,11 +78,52 @@ public protocol LAVAServer: Sendable {
 
   /// The job's page, for links in the job log.
   func webURL(of id: Int64) -> URL
+
+  /// How busy `deviceType` is, for a job `id` that waited too long in the queue: its devices
+  /// and the jobs still waiting for it that were submitted before `id`.
+  func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue
+}
+
+/// The facts a job stuck in LAVA's queue is explained with (`devices/?device_type=` and
+/// `jobs/?state=Submitted&requested_device_type=`).
+public struct LAVADeviceTypeQueue: Sendable, Equatable {
+  public var deviceType: String
+  /// Devices of the type, whatever their health.
+  public var devices: Int
+  /// Devices LAVA may schedule on: health Good or Unknown.
+  public var online: Int
+  /// Of those, the ones idle now.
+  public var idle: Int
+  /// Jobs for the type still waiting (state Submitted) that were submitted before the one asked about.
+  public var jobsAhead: Int
+
+  public init(deviceType: String, devices: Int, online: Int, idle: Int, jobsAhead: Int) {
+    self.deviceType = deviceType
+    self.devices = devices
+    self.online = online
+    self.idle = idle
+    self.jobsAhead = jobsAhead
+  }
+
+  /// `device type qemu: 2 devices, 1 online (0 idle); 3 jobs ahead in the queue`.
+  public var description: String {
+    func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
+    return "device type \(deviceType): \(count(devices, "device")), \(online) online (health Good or "
+      + "Unknown), \(idle) of them idle; \(count(jobsAhead, "job")) ahead in the queue"
+  }
 }
 
 extension LAVAServer {
   public func webURL(of id: Int64) -> URL {
     url.appendingPathComponent("scheduler/job/\(id)")
+  }
+
+  /// One page: what ``logLines(of:from:)`` gives, when there is any.
+  public func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
+    let lines = try await logLines(of: id, from: start)
+    if !lines.isEmpty { try await page(lines) }
   }
 }
 
@@ -71,11 +135,17 @@ public struct LAVAJob: Sendable, Equatable {
   public var deviceType: String?
   public var device: String?
   public var failureComment: String?
+  /// When LAVA received, started and ended the job, as LAVA writes them (ISO 8601, UTC);
+  /// nil until it happened or when the server does not say.
+  public var submitTime: String?
+  public var startTime: String?
+  public var endTime: String?
 
   public init(
     id: Int64, state: LAVAJobState, health: LAVAJobHealth, description: String = "",
     deviceType: String? = nil,
-    device: String? = nil, failureComment: String? = nil
+    device: String? = nil, failureComment: String? = nil,
+    submitTime: String? = nil, startTime: String? = nil, endTime: String? = nil
   ) {
     self.id = id
     self.state = state
@@ -84,6 +154,9 @@ public struct LAVAJob: Sendable, Equatable {
     self.deviceType = deviceType
     self.device = device
     self.failureComment = failureComment
+    self.submitTime = submitTime
+    self.startTime = startTime
+    self.endTime = endTime
   }
 }
 

@@ -9,7 +9,9 @@ import Synchronization
 /// `lava_runner_*`. Each runner has its own registry, so tests can run several.
 package final class RunnerMetrics: Sendable {
   package let registry = PrometheusCollectorRegistry()
-  private let factory: PrometheusMetricsFactory
+  let factory: PrometheusMetricsFactory
+  /// LAVA event streams up now (RunnerMetrics+LAVAWatcher.swift).
+  let connectedEventStreams = Mutex(0)
 
   package init() {
     var factory = PrometheusMetricsFactory(registry: registry)
@@ -22,6 +24,7 @@ package final class RunnerMetrics: Sendable {
     runningJobs = CoreMetrics.Gauge(
       label: "gitlab_runner_jobs", dimensions: [("state", "running")], factory: factory)
     runningJobs.record(0)
+    CoreMetrics.Gauge(label: "lava_runner_lava_event_streams_connected", factory: factory).record(0)
   }
 
   private let runningJobs: CoreMetrics.Gauge

@@ -19,9 +19,11 @@ let maskedSecret = "s3cr3t-value-xyz"
 func lavaContext(
   _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
   omit: Set<String> = [], token: String = lavaToken,
-  problems: @escaping @Sendable (String) -> [String] = { _ in [] }
+  problems: @escaping @Sendable (String) -> [String] = { _ in [] }, jobTimeout: Duration? = nil,
+  checkpoints: any CheckpointStore = NoCheckpoints(), directory: URL? = nil
 ) throws -> RecordingJobContext {
-  let directory = FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
+  let directory =
+    directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
   try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
   var dependencies: [String: URL] = [:]
   for (name, text) in files {
@@ -38,7 +40,9 @@ func lavaContext(
   return RecordingJobContext(
     variables: base + extra, dependencyFiles: dependencies,
     workingDirectory: directory.appendingPathComponent("work"),
-    lava: FakeLAVAConnector(fake, token: token, definitionProblems: problems))
+    lava: FakeLAVAConnector(
+      fake, token: token, definitionProblems: problems, definitionJobTimeout: { _ in jobTimeout }),
+    checkpoints: checkpoints)
 }
 
 /// Runs a command and returns the failure it ended with, if any.

@@ -15,8 +15,10 @@ private func run(
     .init(
       steps: [.init(.running, device: "qemu-01"), .init(.finished, health, device: "qemu-01")], lines: lines,
       testCases: tests, failureComment: comment))
+  // One attempt: retries have tests of their own (LAVARetryTests).
   let context = try lavaContext(
-    fake, files: ["lava-job.yaml": "x: 1\n", "jobs.json": "{\"jobids\": [97]}"])
+    fake, files: ["lava-job.yaml": "x: 1\n", "jobs.json": "{\"jobids\": [97]}"],
+    variables: [JobVariable(key: "LAVA_RETRIES", value: "0")])
   let failure = await outcome {
     if monitor {
       try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: context)

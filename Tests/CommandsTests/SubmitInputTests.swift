@@ -141,11 +141,17 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
 
 @Test func theCommandsDocumentTheirVariablesAndParseTheirExamples() throws {
   for type in [SubmitCommand.self, MonitorFileCommand.self] as [any Command.Type] {
-    // Only submit streams LAVA logs.
+    // Only submit streams LAVA logs and submits again.
     let names =
       [
         "LAVA_URL", "LAVA_TOKEN", "LAVA_CANCELLATION", "LAVA_IGNORE_TEST_FAILURES", "LAVA_OUTAGE_TIMEOUT",
-      ] + (type == SubmitCommand.self ? ["LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT"] : [])
+      ]
+      + (type == SubmitCommand.self
+        ? [
+          "LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT", "LAVA_HANG_TIMEOUT", "LAVA_QUEUE_TIMEOUT", "LAVA_RETRIES",
+          "LAVA_KNOWN_ISSUES",
+        ]
+        : ["LAVA_HANG_TIMEOUT", "LAVA_QUEUE_TIMEOUT"])
     #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")
     let help = type.helpMessage(columns: 200)
     for variable in type.metadata.variables {

@@ -81,9 +81,14 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private var mistakes: [String] = []
   private var recorded: [String] = []
   private var submittedDefinitions: [String] = []
+  private var submissions: [(definition: String, ids: [Int64])] = []
   private var canceledIDs: [Int64] = []
   private var servedLines: [Int64: Int] = [:]
   private var cancelDelay: Duration?
+  private var pagesPerLogCall = 1
+  private var laterSubmissions: [[Int64]] = []
+  private var submitFailures: [FakeError] = []
+  private var deviceTypeQueues: [String: LAVADeviceTypeQueue] = [:]
   /// Lines per ``logLines(of:from:)`` answer, as LAVA pages long logs.
   public let pageSize: Int
 
@@ -121,7 +126,26 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   /// Cancel requests hang this long (a server that does not answer), unless their task is cancelled.
   public func delayCancels(by delay: Duration) { lock.withLock { cancelDelay = delay } }
 
-  public func failSubmission(_ error: FakeError) { lock.withLock { submitError = error } }
+  public func failSubmission(_ error: FakeError?) { lock.withLock { submitError = error } }
+
+  /// Submissions are accepted again (``failNextSubmissions(with:)`` forgotten).
+  public func clearSubmissionFailures() { lock.withLock { submitFailures.removeAll() } }
+
+  /// The next `errors.count` submissions throw these, one each, and later ones are accepted.
+  public func failNextSubmissions(with errors: [FakeError]) {
+    lock.withLock { submitFailures.append(contentsOf: errors) }
+  }
+
+  /// The ids of the submissions after the first, one list each (a retried definition gets new
+  /// LAVA jobs); once used up, submissions get the ids given to `init` again.
+  public func thenSubmit(_ submissions: [Int64]...) {
+    lock.withLock { laterSubmissions.append(contentsOf: submissions) }
+  }
+
+  /// What ``queue(ofDeviceType:before:)`` answers for `facts.deviceType`; other types: 404.
+  public func setQueue(_ facts: LAVADeviceTypeQueue) {
+    lock.withLock { deviceTypeQueues[facts.deviceType] = facts }
+  }
 
   /// The next `errors.count` requests for the log of `id` from line `start` throw these.
   public func failLog(of id: Int64, from start: Int, with errors: [FakeError]) {
@@ -151,9 +175,41 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     try enter("submit")
     return try lock.withLock {
       if let submitError { throw submitError }
+      if !submitFailures.isEmpty { throw submitFailures.removeFirst() }
       submittedDefinitions.append(definition)
-      return idsToSubmit
+      var ids = idsToSubmit
+      if submittedDefinitions.count > 1, !laterSubmissions.isEmpty { ids = laterSubmissions.removeFirst() }
+      submissions.append((definition, ids))
+      return ids
     }
+  }
+
+  /// The jobs of every submission whose definition contains `marker`, as LAVA finds them by
+  /// their description (the definition's `job_name`); asking does not move a job on.
+  public func jobs(describedWith marker: String) async throws -> [LAVAJob] {
+    try enter("jobs described with \(marker)")
+    return lock.withLock {
+      let ids = Set(submissions.filter { $0.definition.contains(marker) }.flatMap(\.ids)).sorted()
+      return ids.compactMap { id in
+        guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }
+        let step = job.steps[min(position[id] ?? 0, job.steps.count - 1)]
+        var found = lavaJob(id, step)
+        found.description = "job \(id) " + marker
+        return found
+      }
+    }
+  }
+
+  /// Takes `definition` as submitted before the test, giving `ids`: LAVA received it, whoever
+  /// sent it.
+  public func received(_ definition: String, ids: [Int64]) {
+    lock.withLock { submissions.append((definition, ids)) }
+  }
+
+  /// Takes the first `lines` lines of the log of `id` as already served, as to a runner that
+  /// followed the job before it restarted.
+  public func assumeServed(_ id: Int64, lines: Int) {
+    lock.withLock { servedLines[id] = lines }
   }
 
   public func job(_ id: Int64) async throws -> LAVAJob {
@@ -183,8 +239,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   private func lavaJob(_ id: Int64, _ step: Step) -> LAVAJob {
     LAVAJob(
       id: id, state: step.state, health: step.health, description: "job \(id)", deviceType: "qemu",
-      device: step.device, failureComment: scriptedJob(id)?.failureComment)
+      device: step.device, failureComment: scriptedJob(id)?.failureComment,
+      submitTime: Self.submitTime,
+      startTime: [.running, .canceling, .finished].contains(step.state) ? Self.startTime : nil,
+      endTime: step.state == .finished ? Self.endTime : nil)
   }
+
+  /// The times every fake job gives once it got that far (LAVA's ISO 8601 form).
+  public static let submitTime = "2026-11-29T01:38:00.000000Z"
+  public static let startTime = "2026-11-29T01:38:30.000000Z"
+  public static let endTime = "2026-11-29T01:39:00.000000Z"
 
   private func currentStep(_ id: Int64) -> Step? {
     guard let job = scriptedJob(id), !job.steps.isEmpty else { return nil }
@@ -217,6 +281,23 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     }
   }
 
+  /// A ``logPages(of:from:_:)`` call hands over up to `count` pages (of ``pageSize`` lines)
+  /// one after the other, as LAVAClient does for a job far behind; one page unless set.
+  public func handOver(pagesPerLogCall count: Int) { lock.withLock { pagesPerLogCall = max(1, count) } }
+
+  public func logPages(of id: Int64, from start: Int, _ page: ([LAVALogLine]) async throws -> Void)
+    async throws
+  {
+    var handed = 0
+    for _ in 0..<lock.withLock({ pagesPerLogCall }) {
+      let lines = try await logLines(of: id, from: start + handed)
+      guard !lines.isEmpty else { return }
+      try await page(lines)
+      handed += lines.count
+      if lines.count < pageSize { return }
+    }
+  }
+
   public func downloadJUnit(of id: Int64, to file: URL) async throws {
     try enter("junit \(id)")
     let text = try lock.withLock {
@@ -230,6 +311,16 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
   public func testCases(of id: Int64) async throws -> [LAVATestCase] {
     try enter("tests \(id)")
     return lock.withLock { scriptedJob(id)?.testCases ?? [] }
+  }
+
+  public func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    try enter("queue \(deviceType) before \(id)")
+    return try lock.withLock {
+      guard let facts = deviceTypeQueues[deviceType] else {
+        throw FakeError(.scriptFailure, "404 Not Found (device type \(deviceType))")
+      }
+      return facts
+    }
   }
 
   public func cancel(_ id: Int64) async throws {
@@ -251,14 +342,18 @@ public struct FakeLAVAConnector: LAVAConnector {
   public let fake: FakeLAVAServer
   public let token: String
   public let definitionProblems: @Sendable (String) -> [String]
+  /// What ``jobTimeout(inDefinition:)`` answers, as the real connector reads `timeouts: job:`.
+  public let definitionJobTimeout: @Sendable (String) -> Duration?
 
   public init(
     _ fake: FakeLAVAServer, token: String,
-    definitionProblems: @escaping @Sendable (String) -> [String] = { _ in [] }
+    definitionProblems: @escaping @Sendable (String) -> [String] = { _ in [] },
+    definitionJobTimeout: @escaping @Sendable (String) -> Duration? = { _ in nil }
   ) {
     self.fake = fake
     self.token = token
     self.definitionProblems = definitionProblems
+    self.definitionJobTimeout = definitionJobTimeout
   }
 
   public func server(url: URL, token: String) throws -> any LAVAServer {
@@ -266,6 +361,22 @@ public struct FakeLAVAConnector: LAVAConnector {
   }
 
   public func problems(inDefinition text: String, name: String) async -> [String] { definitionProblems(text) }
+
+  public func jobTimeout(inDefinition text: String) async -> Duration? { definitionJobTimeout(text) }
+
+  /// How ``yamlTree(of:name:)`` reads YAML: tests that need it pass the runner's reader
+  /// (`LAVAConnections.yamlTree`); TestSupport cannot import the YAML target itself.
+  public var yamlReader: @Sendable (String, String) throws(YAMLTreeError) -> YAMLTree? = noYAMLReader
+
+  public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
+    try yamlReader(text, name)
+  }
+}
+
+/// The YAML reader of test connectors that were given none: every read fails, saying so.
+@Sendable public func noYAMLReader(_ text: String, _ name: String) throws(YAMLTreeError) -> YAMLTree? {
+  throw YAMLTreeError(
+    file: name, line: 1, column: 1, message: "this test's LAVA connector was given no YAML reader")
 }
 
 /// What a LAVA server answers to a wrong token: 403 to everything.
@@ -278,10 +389,14 @@ public struct ForbiddenLAVAServer: LAVAServer {
   public func submit(definition: String) async throws -> [Int64] { throw error }
   public func job(_ id: Int64) async throws -> LAVAJob { throw error }
   public func jobs(_ ids: [Int64]) async throws -> [LAVAJob] { throw error }
+  public func jobs(describedWith marker: String) async throws -> [LAVAJob] { throw error }
   public func logLines(of id: Int64, from start: Int) async throws -> [LAVALogLine] { throw error }
   public func downloadJUnit(of id: Int64, to file: URL) async throws { throw error }
   public func testCases(of id: Int64) async throws -> [LAVATestCase] { throw error }
   public func cancel(_ id: Int64) async throws { throw error }
+  public func queue(ofDeviceType deviceType: String, before id: Int64) async throws -> LAVADeviceTypeQueue {
+    throw error
+  }
 }
 
 extension LAVALogLine {

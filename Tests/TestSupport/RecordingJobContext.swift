@@ -9,6 +9,7 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   private let lock = NSLock()
   private var offered: [String: URL] = [:]
   private var cancellationState: JobCancellation?
+  private var deadlineState: ContinuousClock.Instant?
   private let files: [String: URL]
   private var masks: SecretMasker
 
@@ -17,12 +18,14 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public let variables: JobVariables
   public let workingDirectory: URL
   public let lava: any LAVAConnector
+  public let checkpoints: any CheckpointStore
 
   public init(
     variables: [JobVariable] = [], dependencyFiles: [String: URL] = [:], workingDirectory: URL? = nil,
-    lava: any LAVAConnector = NoLAVA()
+    lava: any LAVAConnector = NoLAVA(), checkpoints: any CheckpointStore = NoCheckpoints()
   ) {
     self.lava = lava
+    self.checkpoints = checkpoints
     self.variables = JobVariables(variables)
     self.masks = SecretMasker(secrets: self.variables.secretValues)
     self.recordingLog = RecordingJobLog(secrets: self.variables.secretValues)
@@ -57,6 +60,12 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   public var cancellation: JobCancellation? { lock.withLock { cancellationState } }
 
   public func cancel(_ how: JobCancellation) { lock.withLock { cancellationState = how } }
+
+  /// The GitLab job's timeout, as the runner sets it from `runner_info.timeout`; nil: unknown.
+  public var deadline: ContinuousClock.Instant? { lock.withLock { deadlineState } }
+
+  /// The GitLab job has `time` left from now.
+  public func setTimeLeft(_ time: Duration?) { lock.withLock { deadlineState = time.map { .now + $0 } } }
 }
 
 public struct MissingDependencyFile: Error, CustomStringConvertible {
@@ -77,8 +86,15 @@ public final class RecordingJobLog: JobLog, @unchecked Sendable {
   }
 
   public func write(_ text: String) async {
-    lock.withLock { released += masker.write(text.utf8) }
+    lock.withLock {
+      released += masker.write(text.utf8)
+      writes += 1
+    }
   }
+
+  /// How many writes the log took.
+  public var writeCount: Int { lock.withLock { writes } }
+  private var writes = 0
 
   /// Hides `secret` in what is written from now on, and in what is still held back.
   public func addMask(_ secret: String) {
@@ -111,4 +127,9 @@ public struct NoLAVA: LAVAConnector {
   }
 
   public func problems(inDefinition text: String, name: String) async -> [String] { [] }
+
+  public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
+    try noYAMLReader(text, name)
+  }
+  public func jobTimeout(inDefinition text: String) async -> Duration? { nil }
 }

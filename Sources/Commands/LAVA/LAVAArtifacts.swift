@@ -29,6 +29,51 @@ final class LAVALogFile: @unchecked Sendable {
     self.masker = masker
   }
 
+  private init(url: URL, handle: FileHandle, masker: any StreamMasker) {
+    self.url = url
+    self.handle = handle
+    self.masker = masker
+  }
+
+  /// The file a runner that died left, cut back to `length` bytes (what its last checkpoint
+  /// counted) and open for appending; nil when it is missing or shorter (a node that lost its
+  /// page cache), to be rebuilt from LAVA.
+  static func resume(jobID: Int64, in directory: URL, length: UInt64, masker: any StreamMasker)
+    -> LAVALogFile?
+  {
+    let url = directory.appendingPathComponent(LAVAArtifactNames.log(jobID))
+    guard let handle = try? FileHandle(forUpdating: url) else { return nil }
+    do {
+      guard try handle.seekToEnd() >= length else {
+        try? handle.close()
+        return nil
+      }
+      try handle.truncate(atOffset: length)
+      try handle.seek(toOffset: length)
+    } catch {
+      try? handle.close()
+      return nil
+    }
+    return LAVALogFile(url: url, handle: handle, masker: masker)
+  }
+
+  /// Writes what the masker holds back and starts again with `fresh` (a masker of the job's
+  /// secrets), so that the bytes in the file are all the lines appended so far; returns their
+  /// size, for a checkpoint. A checkpoint comes after whole lines, and a masked variable is a
+  /// single line: nothing a secret spans is let through.
+  func checkpoint(fresh: any StreamMasker) throws(CommandFailure) -> UInt64 {
+    do {
+      return try lock.withLock {
+        try handle.write(contentsOf: masker.flush())
+        masker = fresh
+        return try handle.offset()
+      }
+    } catch {
+      throw CommandFailure(
+        .runnerSystemFailure, "cannot write the raw LAVA log to \(url.path) (disk full?): \(error)")
+    }
+  }
+
   /// Bytes gathered before they are masked and written: a batch of long lines is written in
   /// pieces of about this size rather than copied whole.
   static let pieceSize = 1 << 20
@@ -129,7 +174,7 @@ enum MaskedCopy {
 
 /// What a LAVA log says about how its job ended: the `lava` suite's `job` result line, the
 /// top-level action the job failed in and the device's last lines before the failure.
-struct LAVAJobError: Sendable, Equatable {
+struct LAVAJobError: Sendable, Equatable, Codable {
   var type: String?
   var message: String?
   /// The top-level action (`3 lava-test-retry`) whose `fail` result LAVA wrote, or that was
@@ -138,9 +183,14 @@ struct LAVAJobError: Sendable, Equatable {
   /// The last ``keptTargetLines`` target lines, up to the first failure LAVA reported.
   var lastTargetLines: [String] = []
   static let keptTargetLines = 30
+  /// The top-level actions with their timings, for `lava-report.json`.
+  var actions = LAVAActionTimes()
 
   private var runningAction: String?
   private var frozen = false
+
+  /// The top-level action running now (`2 boot-image-retry`), for ``LAVALineWatcher``s.
+  var currentAction: String? { runningAction }
 
   init(type: String? = nil, message: String? = nil) {
     self.type = type
@@ -149,6 +199,7 @@ struct LAVAJobError: Sendable, Equatable {
 
   mutating func note(_ line: LAVALogLine) {
     guard let entry = line.entry else { return }
+    actions.note(entry)
     switch entry.message {
     case .text(let text) where entry.level == "target":
       guard !frozen else { return }

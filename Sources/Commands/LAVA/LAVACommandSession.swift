@@ -13,6 +13,8 @@ struct LAVACommandSession: Sendable {
   let polling: LAVAPolling
   let server: any LAVAServer
   let retrier: LAVARetrier
+  /// The process's watcher of the server's jobs, when the runner has one.
+  var watcher: (any LAVAJobWatcher)?
 
   /// Reads and checks the settings, then masks LAVA_TOKEN everywhere (job log, artifacts,
   /// messages) before anything that could echo it runs; nothing is written with LAVA_URL before
@@ -34,8 +36,10 @@ struct LAVACommandSession: Sendable {
     }
     let retrier = LAVARetrier(
       polling: polling, patience: settings.outageTimeout ?? context.lava.outagePatience, context: context)
-    return LAVACommandSession(
+    var session = LAVACommandSession(
       name: name, context: context, settings: settings, polling: polling, server: server, retrier: retrier)
+    session.watcher = try? context.lava.watcher(url: settings.url, token: settings.token)
+    return session
   }
 
   /// The failure reason an error carries, or a runner system failure for one that says nothing.
@@ -90,28 +94,38 @@ struct LAVACommandSession: Sendable {
 
   /// The summary table, then the verdict: returns when every LAVA job passed, throws the
   /// truthful failure otherwise.
-  func conclude(_ reports: [LAVAJobReport], ids: [Int64]) async throws {
+  /// `shown`: the rows of the table when they are more than `reports` (earlier attempts);
+  /// `history`: what the attempts were, added to the failure's message.
+  func conclude(
+    _ reports: [LAVAJobReport], ids: [Int64], shown: [LAVAJobReport]? = nil, history: String = ""
+  ) async throws {
     let log = context.log
-    await log.section("lava_summary_\(ids[0])", header: "LAVA jobs") {
-      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
-    }
+    await showTable(shown ?? reports)
     if let failure = LAVAVerdict.failure(
       of: reports, ignoreTestFailures: settings.ignoreTestFailures, command: name)
     {
       await LAVAVerdict.explain(
         reports, ignoreTestFailures: settings.ignoreTestFailures, log: log, mask: context.mask)
-      throw CommandFailure(failure.failureReason, context.mask(failure.message))
+      throw CommandFailure(failure.failureReason, context.mask(failure.message + history))
+    }
+  }
+
+  /// The summary table, in a section of its own.
+  func showTable(_ reports: [LAVAJobReport]) async {
+    let log = context.log
+    await log.section("lava_summary_\(reports.first?.id ?? 0)", header: "LAVA jobs") {
+      await log.line(LAVAVerdict.summaryTable(reports, ignoreTestFailures: settings.ignoreTestFailures))
     }
   }
 
   /// The JUnit report and failed test cases of each LAVA job, with the job's outcome.
   func report(
-    _ id: Int64, job: LAVAJob, error: LAVAJobError
+    _ id: Int64, job: LAVAJob, error: LAVAJobError, stop: LAVAFollowStop? = nil, attempt: String? = nil
   ) async -> LAVAJobReport {
     await server.saveJUnit(of: id, context: context, retrier: retrier)
-    let (failed, unavailable) = await server.failedTests(of: id, retrier: retrier)
+    let (cases, unavailable) = await server.testResults(of: id, retrier: retrier)
     return LAVAJobReport(
-      job: job, url: server.webURL(of: id), error: error, failedTests: failed,
-      testCasesUnavailable: unavailable)
+      job: job, url: server.webURL(of: id), error: error, failedTests: cases.filter { $0.result == "fail" },
+      testCasesUnavailable: unavailable, stop: stop, attempt: attempt, testCases: cases)
   }
 }

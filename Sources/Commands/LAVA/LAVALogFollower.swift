@@ -17,6 +17,20 @@ struct LAVALogFollower: Sendable {
   /// Collapsible sections per LAVA action, test run and test case; off when several LAVA jobs
   /// share the job log (their sections would interleave).
   var sections = true
+  /// LAVA_HANG_TIMEOUT and LAVA_QUEUE_TIMEOUT; none by default.
+  var watchdog = LAVAWatchdog(hangTimeout: nil, queueTimeout: nil)
+  /// Sees every line as it is read and may end the job (known issues).
+  var watcher: (any LAVALineWatcher)?
+  /// Where a runner that died left this job's log; nil on a first run.
+  var resume: LAVAFollowCheckpoint?
+  /// Called after each page of lines written and each state change shown, to save the
+  /// progress; nil when the runner keeps no checkpoints.
+  var progress: (@Sendable (LAVAFollowCheckpoint) async throws -> Void)?
+  /// A masker of the job's secrets for the file after a checkpoint (``LAVALogFile/checkpoint(fresh:)``).
+  var freshMasker: (@Sendable () -> any StreamMasker)?
+  /// The process's watcher of the server's jobs: the job's state comes from it and its log is
+  /// asked only once it runs. Nil: the follower asks the job's state itself.
+  var jobWatcher: (any LAVAJobWatcher)?
 
   struct Outcome: Sendable {
     var job: LAVAJob
@@ -24,6 +38,10 @@ struct LAVALogFollower: Sendable {
     var lineCount: Int
     /// The top-level LAVA action during which the job failed, e.g. `2 boot-image-retry`.
     var failedAction: String?
+    /// Why the job was cancelled before LAVA finished it; nil when it ran its course.
+    var stop: LAVAFollowStop?
+    /// When the job was first seen running.
+    var started: Date?
   }
 
   /// While lines flow the log alone shows the job is alive; its state is still asked now and then
@@ -36,10 +54,12 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
-    var structure = LAVALogSections(jobID: id, renderer: renderer)
+    var structure =
+      resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
+      ?? LAVALogSections(jobID: id, renderer: renderer)
     do {
       var outcome = try await follow(structure: &structure)
-      await log.write(structure.finish())
+      await log.write(structure.finish(outcome.stop.map(Self.describe)))
       outcome.failedAction = structure.failedAction
       return outcome
     } catch {
@@ -53,46 +73,121 @@ struct LAVALogFollower: Sendable {
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
-    var consumed = 0
-    var error = LAVAJobError()
-    var lastJob: LAVAJob?
-    var sawFinished = false
+    if let jobWatcher { return try await followWatched(jobWatcher, structure: &structure) }
+    var consumed = resume?.consumed ?? 0
+    var error = resume?.error ?? LAVAJobError()
+    var lastJob = try resume?.lastJob?.job()
+    var sawFinished = lastJob?.state == .finished
     var pause = polling.active
     var linePollsSinceState = 0
+    var watchdog = self.watchdog
+    let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
-      let lines = try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logLines(of: id, from: consumed)
-      }
-      if !lines.isEmpty {
-        try file.append(lines)
-        for line in lines {
-          error.note(line)
-          await log.write(sections ? structure.consume(line) : renderer.renderIfShown(line))
+      // Each page is written out before the next is asked for; `consumed` counts what was, so
+      // a failure after some pages is asked again from there.
+      var batch = LAVALogBatch()
+      var verdict: LAVALineVerdict?
+      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
+        try await server.logPages(of: id, from: consumed) { lines in
+          try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
+          watchdog.sawLines(at: clock.now)
+          consumed += lines.count
+          batch.add(lines)
+          // A resumed job goes on from the last page written.
+          try await checkpoint(consumed, structure, error, lastJob)
         }
-        consumed += lines.count
+      }
+      if batch.lines > 0 {
+        if let verdict, let lastJob {
+          return try await stop(
+            .line(verdict), job: lastJob, error: error, consumed: consumed, watchdog: watchdog)
+        } else if let verdict {
+          let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
+          return try await stop(
+            .line(verdict), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        }
         linePollsSinceState += 1
         pause = polling.active
       } else if sawFinished, let lastJob {
         // Finished, and a poll after that brought nothing: the log is complete.
-        return Outcome(job: lastJob, error: error, lineCount: consumed, failedAction: nil)
+        return Outcome(
+          job: lastJob, error: error, lineCount: consumed, failedAction: nil, started: watchdog.runningSince)
       }
-      if lines.isEmpty || linePollsSinceState >= Self.linePollsPerStatePoll {
+      if batch.lines == 0 || linePollsSinceState >= Self.linePollsPerStatePoll {
         linePollsSinceState = 0
         let job = try await retrier.run("the state of LAVA job \(id)") { try await server.job(id) }
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
+        if change != nil { try await checkpoint(consumed, structure, error, lastJob) }
+        switch watchdog.check(job.state, at: clock.now) {
+        case .hang(let quiet)?:
+          return try await stop(
+            .hang(quiet: quiet), job: job, error: error, consumed: consumed, watchdog: watchdog)
+        case .queued(let waited)?:
+          let facts = await server.queueFacts(of: job, retrier: retrier)
+          return try await stop(
+            .queued(waited: waited, facts: facts), job: job, error: error, consumed: consumed,
+            watchdog: watchdog)
+        case nil: break
+        }
         if job.state == .finished {
           sawFinished = true
           // LAVA may have written the last lines between the two requests: ask at once.
-          if lines.isEmpty { continue }
+          if batch.lines == 0 { continue }
         }
-        if lines.isEmpty { pause = change == nil ? polling.quieter(than: pause) : polling.active }
+        if batch.lines == 0 { pause = change == nil ? polling.quieter(than: pause) : polling.active }
       }
-      if lines.count < Self.catchUpBatch, lines.reduce(0, { $0 + $1.raw.utf8.count }) < Self.catchUpBytes {
+      if batch.lines < Self.catchUpBatch, batch.bytes < Self.catchUpBytes {
         try await Task.sleep(for: pause)
       }
+    }
+  }
+}
+
+extension LAVALogFollower {
+  /// Saves how far the log got, after what it counts has been written to the job log.
+  func checkpoint(
+    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
+  ) async throws {
+    guard let progress, let freshMasker else { return }
+    try await progress(
+      LAVAFollowCheckpoint(
+        consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)
+      ).bounded())
+  }
+
+  /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
+  /// cancel is said, not thrown: the attempt is over either way).
+  func stop(
+    _ reason: LAVAFollowStop, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
+  ) async throws -> Outcome {
+    try Task.checkCancellation()
+    await log.warning(renderer.prefix + "LAVA job \(id): \(Self.describe(reason)); canceling it in LAVA")
+    do {
+      try await retrier.run("the cancellation of LAVA job \(id)") { try await server.cancel(id) }
+    } catch {
+      if Task.isCancelled { throw error }
+      await log.error(
+        renderer.prefix + "LAVA job \(id) could not be canceled: \(retrier.context.mask(error)); check "
+          + server.webURL(of: id).absoluteString)
+    }
+    return Outcome(
+      job: job, error: error, lineCount: consumed, failedAction: nil, stop: reason,
+      started: watchdog.runningSince)
+  }
+
+  static func describe(_ reason: LAVAFollowStop) -> String {
+    switch reason {
+    case .hang(let quiet):
+      "no new log line for \(DurationText.format(quiet)) while running (LAVA_HANG_TIMEOUT)"
+    case .queued(let waited, _): "still queued after \(DurationText.format(waited)) (LAVA_QUEUE_TIMEOUT)"
+    case .line(.retry(let message)): "\(message) (a known issue: retry)"
+    case .line(.fail(let message)): "\(message) (a known issue: fail)"
+    case .line(.note(let message)): message
+    case .group(let id, _): "canceled with LAVA job \(id) of the same multinode submission"
     }
   }
 }

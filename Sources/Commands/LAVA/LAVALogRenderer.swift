@@ -54,21 +54,41 @@ struct LAVALogRenderer: Sendable {
       texts = [text]
       color = outcomeColor
     }
-    let head =
-      prefix + LogColor.gray.rawValue + time + Self.reset + " " + style.tagColor.rawValue + style.tag
-      + Self.reset + " "
-    return texts.map { text in
+    var head = prefix
+    head += LogColor.gray.rawValue
+    head += time
+    head += Self.reset
+    head += " "
+    head += style.tagColor.rawValue
+    head += style.tag
+    head += Self.reset
+    head += " "
+    // One string appended to, rather than a string per piece.
+    var rendered = ""
+    for text in texts {
       let body = Self.clean(text, keepingMarkers: deviceSections)
+      rendered += head
       if entry.level == "target", let kernel = Self.kernelTimestamp(body) {
         // `[    1.234567] …`: the timestamp dimmed, so that kernel messages stand out.
-        return head + LogColor.gray.rawValue + body[kernel] + Self.reset + body[kernel.upperBound...] + "\n"
+        rendered += LogColor.gray.rawValue
+        rendered += body[kernel]
+        rendered += Self.reset
+        rendered += body[kernel.upperBound...]
+      } else if let color {
+        rendered += color.rawValue
+        rendered += body
+        rendered += Self.reset
+      } else {
+        rendered += body
       }
-      return head + (color.map { $0.rawValue + body + Self.reset } ?? body) + "\n"
-    }.joined()
+      rendered += "\n"
+    }
+    return rendered
   }
 
   /// `2026-11-29T01:38:32.619219` → `01:38:32`; anything else is shown as LAVA sent it.
   static func timeOfDay(_ timestamp: String) -> String {
+    if let time = LAVALogFastPaths.timeOfDay(timestamp) { return time }
     guard let separator = timestamp.firstIndex(where: { $0 == "T" || $0 == " " }) else { return timestamp }
     let time = timestamp[timestamp.index(after: separator)...].prefix(8)
     let isClock =
@@ -127,6 +147,11 @@ struct LAVALogRenderer: Sendable {
 
   /// The `[    1.234567]` a kernel message starts with, if `text` is one.
   static func kernelTimestamp(_ text: String) -> Range<String.Index>? {
+    switch LAVALogFastPaths.kernelTimestampEnd(text) {
+    case .no: return nil
+    case .at(let end): return text.startIndex..<text.utf8.index(text.startIndex, offsetBy: end)
+    case .unknown: break
+    }
     guard text.hasPrefix("["), let close = text.firstIndex(of: "]") else { return nil }
     let inside = text[text.index(after: text.startIndex)..<close].drop { $0 == " " }
     guard let dot = inside.firstIndex(of: "."), !inside[..<dot].isEmpty,
@@ -145,7 +170,7 @@ struct LAVALogRenderer: Sendable {
   static func visible(_ text: String, keepingMarkers: Bool = false) -> String {
     guard keepingMarkers, text.contains("section_"),
       let regex = try? NSRegularExpression(pattern: deviceMarker)
-    else { return ControlCharacters.visible(text, keepingColours: true) }
+    else { return LAVALogFastPaths.visible(text, keepingColours: true) }
     let whole = text as NSString
     var result = ""
     var last = 0
@@ -168,14 +193,17 @@ struct LAVALogRenderer: Sendable {
   /// line the device rewrote (a progress bar, a prompt) stay one line, the `\r` shown as `␍` by
   /// ``visible(_:)``, so that nothing can overwrite what the job log shows.
   static func split(_ text: String) -> [String] {
-    text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
+    guard LAVALogFastPaths.hasLineFeed(text) else { return [text] }
+    return text.split(omittingEmptySubsequences: false, whereSeparator: { $0 == "\n" || $0 == "\r\n" })
       .map(String.init)
   }
 
   /// A line as shown: without the `\r`s it ends with (the device's line ending, not content),
   /// its control characters made visible (``visible(_:)``).
   static func clean(_ text: String, keepingMarkers: Bool = false) -> String {
-    guard text.hasSuffix("\r") else { return visible(text, keepingMarkers: keepingMarkers) }
-    return visible(String(text.reversed().drop { $0 == "\r" }.reversed()), keepingMarkers: keepingMarkers)
+    let trailing = LAVALogFastPaths.trailingCarriageReturns(text)
+    guard trailing > 0 else { return visible(text, keepingMarkers: keepingMarkers) }
+    let end = text.utf8.index(text.utf8.endIndex, offsetBy: -trailing)
+    return visible(String(text[..<end]), keepingMarkers: keepingMarkers)
   }
 }

@@ -27,14 +27,14 @@ struct LAVALogSections: Sendable {
   /// Lines repeated in the open block of a failed section.
   static let shownLines = 30
 
-  enum Kind: Sendable, Equatable {
+  enum Kind: Sendable, Equatable, Codable {
     case action(number: String, name: String)
     case run(name: String)
     case testSet(name: String)
     case testCase(name: String)
   }
 
-  struct Frame: Sendable {
+  struct Frame: Sendable, Codable {
     var kind: Kind
     var id: String
     var header: String
@@ -43,9 +43,11 @@ struct LAVALogSections: Sendable {
     var ended = false
 
     mutating func keep(_ rendered: String) {
-      for line in rendered.split(separator: "\n", omittingEmptySubsequences: true) {
-        recent.append(String(line))
-      }
+      keep(lines: LAVALogSections.lines(of: rendered))
+    }
+
+    mutating func keep(lines: [String]) {
+      recent += lines.suffix(LAVALogSections.shownLines)
       if recent.count > LAVALogSections.shownLines {
         recent.removeFirst(recent.count - LAVALogSections.shownLines)
       }
@@ -100,7 +102,7 @@ struct LAVALogSections: Sendable {
   /// once more as a count when something else comes.
   private mutating func collapseRepeats(_ line: LAVALogLine) -> String {
     if case .text(let target)? = line.entry?.message, line.entry?.level == "target",
-      !target.contains("<LAVA_SIGNAL_")
+      !(LAVALogFastPaths.mayContain(target, "<LAVA_SIGNAL_") && target.contains("<LAVA_SIGNAL_"))
     {
       if target == lastTarget {
         repeats += 1
@@ -135,7 +137,7 @@ struct LAVALogSections: Sendable {
   /// Whether the text ends with a GitLab marker that lacks its `\r\e[0K` ending, such as
   /// `…section_start:1700000000:build` or `…section_end:1700000000:bu`.
   static func endsWithPartialMarker(_ text: String) -> Bool {
-    guard text.utf8.count < 4096,
+    guard text.utf8.count < 4096, LAVALogFastPaths.mayContain(text, "section_"),
       let marker = [
         text.range(of: "section_start:", options: .backwards),
         text.range(of: "section_end:", options: .backwards),
@@ -259,7 +261,7 @@ struct LAVALogSections: Sendable {
 
   /// The first LAVA signal a target line carries, e.g. `<LAVA_SIGNAL_STARTTC must-fail>`.
   static func signal(_ text: String) -> Signal? {
-    guard let start = text.range(of: "<LAVA_SIGNAL_"),
+    guard LAVALogFastPaths.mayContain(text, "<LAVA_SIGNAL_"), let start = text.range(of: "<LAVA_SIGNAL_"),
       let close = text[start.upperBound...].firstIndex(of: ">")
     else { return nil }
     let words = text[start.upperBound..<close].split(separator: " ").map(String.init)
@@ -394,8 +396,17 @@ struct LAVALogSections: Sendable {
 
   /// Renders nothing new: keeps the rendered text in every open section's recent lines.
   private mutating func keep(_ rendered: String) -> String {
-    for index in open.indices { open[index].keep(rendered) }
+    guard !open.isEmpty, LAVALogFastPaths.hasLine(rendered) else { return rendered }
+    // Split once, shared by every open section.
+    let lines = Self.lines(of: rendered)
+    for index in open.indices { open[index].keep(lines: lines) }
     return rendered
+  }
+
+  /// The non-empty lines of rendered text, as kept for a failure block.
+  static func lines(of rendered: String) -> [String] {
+    (LAVALogFastPaths.lines(of: rendered) ?? rendered.split(separator: "\n", omittingEmptySubsequences: true))
+      .map(String.init)
   }
 
   /// An open section at the top level with what failed and its last lines.
@@ -477,7 +488,9 @@ struct LAVALogSections: Sendable {
 
   /// `2026-11-29T01:38:32.619219` (UTC, as LAVA writes it) as a date; nil for anything else.
   static func date(_ timestamp: String) -> Date? {
-    let parts = timestamp.split(whereSeparator: { "-T: .".contains($0) }).prefix(6).map { Int($0) }
+    let parts =
+      LAVALogFastPaths.dateParts(timestamp)
+      ?? timestamp.split(whereSeparator: { "-T: .".contains($0) }).prefix(6).map { Int($0) }
     guard parts.count == 6, parts.allSatisfy({ $0 != nil }) else { return nil }
     let (y, m, d) = (parts[0]!, parts[1]!, parts[2]!)
     guard (1...12).contains(m), (1...31).contains(d) else { return nil }
@@ -498,3 +511,59 @@ struct LAVALogSections: Sendable {
     return parts.map { $0 < 10 ? "0\($0)" : "\($0)" }.joined(separator: ":")
   }
 }
+
+// MARK: - Resuming
+
+extension LAVALogSections {
+  /// Where the structure stands after some lines, for a runner that resumes the log after a
+  /// restart: the open sections with their recent lines, the section counter (names stay
+  /// unique), the repeat count and a marker held for its end, so that the resumed log goes on
+  /// exactly as the uninterrupted one would have.
+  struct Snapshot: Sendable, Codable, Equatable {
+    var open: [Frame]
+    var counter: Int
+    var lastAction: Frame?
+    var lastDate: Date?
+    var failedAction: String?
+    var failedSections: [String]
+    var lastTarget: String?
+    var repeats: Int
+    var heldMarker: HeldLine?
+  }
+
+  /// A target line held for the rest of a GitLab marker: only such lines are held.
+  struct HeldLine: Sendable, Codable, Equatable {
+    var raw: String
+    var timestamp: String
+    var text: String
+  }
+
+  var snapshot: Snapshot {
+    var held: HeldLine?
+    if let line = heldMarker, let entry = line.entry, case .text(let text) = entry.message {
+      held = HeldLine(raw: line.raw, timestamp: entry.timestamp, text: text)
+    }
+    return Snapshot(
+      open: open, counter: counter, lastAction: lastAction, lastDate: lastDate, failedAction: failedAction,
+      failedSections: failedSections, lastTarget: lastTarget, repeats: repeats, heldMarker: held)
+  }
+
+  init(jobID: Int64, renderer: LAVALogRenderer, restoring snapshot: Snapshot) {
+    self.init(jobID: jobID, renderer: renderer)
+    open = snapshot.open
+    counter = snapshot.counter
+    lastAction = snapshot.lastAction
+    lastDate = snapshot.lastDate
+    failedAction = snapshot.failedAction
+    failedSections = snapshot.failedSections
+    lastTarget = snapshot.lastTarget
+    repeats = snapshot.repeats
+    heldMarker = snapshot.heldMarker.map { held in
+      LAVALogLine(
+        raw: held.raw,
+        entry: LAVALogEntry(timestamp: held.timestamp, level: "target", message: .text(held.text)))
+    }
+  }
+}
+
+extension LAVALogSections.Frame: Equatable {}

@@ -71,3 +71,20 @@ final class LAVALogVolume: @unchecked Sendable {
     return "\(bytes) bytes"
   }
 }
+
+extension LAVALogVolume {
+  /// How much has been written and whether the note was, for a command that resumes.
+  struct Snapshot: Sendable, Codable, Equatable {
+    var written: Int
+    var noted: Bool
+  }
+
+  var snapshot: Snapshot { lock.withLock { Snapshot(written: written, noted: noted) } }
+
+  func restore(_ snapshot: Snapshot) {
+    lock.withLock {
+      written = snapshot.written
+      noted = snapshot.noted
+    }
+  }
+}

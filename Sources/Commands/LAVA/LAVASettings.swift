@@ -25,6 +25,8 @@ struct LAVASettings: Sendable {
   var logLevels: LAVALogLevels = .standard
   /// `LAVA_LOG_LIMIT`: bytes of LAVA log in the job log past which only what matters is shown.
   var logLimit: Int = LAVALogVolume.defaultLimit
+  /// `LAVA_HANG_TIMEOUT`, `LAVA_QUEUE_TIMEOUT`, `LAVA_RETRIES`.
+  var attempts = LAVAAttemptSettings.standard
 
   static let urlVariable = "LAVA_URL"
   static let tokenVariable = "LAVA_TOKEN"
@@ -131,6 +133,8 @@ struct LAVASettings: Sendable {
       }
     }
 
+    let attempts = LAVAAttemptSettings(variables: variables, mask: mask, problems: &problems)
+
     guard let url, problems.isEmpty else {
       throw CommandFailure(
         .scriptFailure,
@@ -144,6 +148,7 @@ struct LAVASettings: Sendable {
     self.outageTimeout = outageTimeout
     self.logLevels = logLevels
     self.logLimit = logLimit
+    self.attempts = attempts
   }
 
   /// The byte range of an address's user information (`user:password`) as written, if any:

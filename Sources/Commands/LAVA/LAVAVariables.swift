@@ -39,4 +39,11 @@ extension CommandVariable {
     LAVASettings.logLimitVariable, default: "`16MiB`",
     "how much LAVA log the job log takes (`16MiB`, `500k` or bytes); past it only warnings, errors, "
       + "results and sections are shown, and `<id>_log.yaml` still has every line")
+
+  static let lavaKnownIssues = CommandVariable(
+    LAVAKnownIssues.variable, default: "none",
+    "a YAML file in the dependencies' artifacts listing log patterns the lab knows (`regex`, `level`, "
+      + "`lava_action`, `count` within a `window`) and the `action` to take: `retry` (an infrastructure "
+      + "failure), `fail` (end the job with its `message`) or `note` (print it); checked before anything is "
+      + "submitted (see examples/known-issues.yaml)")
 }

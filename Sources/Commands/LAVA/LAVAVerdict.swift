@@ -11,6 +11,12 @@ struct LAVAJobReport: Sendable {
   var failedTests: [LAVATestCase]
   /// Nil when the job's test cases could not be fetched (it then cannot pass on tests).
   var testCasesUnavailable: String?
+  /// Why the runner cancelled the job before LAVA finished it (a watchdog, a known issue).
+  var stop: LAVAFollowStop?
+  /// `2 of 3`: the attempt of `submit` that ran the job, when it may retry; nil otherwise.
+  var attempt: String?
+  /// Every test case with its result and measurement, for `lava-report.json`.
+  var testCases: [LAVATestCase] = []
 
   var id: Int64 { job.id }
 }
@@ -26,6 +32,11 @@ enum LAVAVerdict {
     let name = "LAVA job \(job.id)" + (job.device.map { " on \($0)" } ?? "")
     var lines: [String] = []
     var reason = FailureReason.scriptFailure
+    if let stop = report.stop {
+      reason = stop.failureReason
+      let text = stop.outcome(id: job.id).reason ?? ""
+      return CommandFailure(reason, "\(text)\n  \(report.url.absoluteString)")
+    }
     switch job.health {
     case .complete:
       if ignoreTestFailures { return nil }
@@ -105,6 +116,10 @@ enum LAVAVerdict {
         + (job.device.map { " on \($0)" } ?? "") + (job.deviceType.map { " (\($0))" } ?? ""),
       "health:           \(job.health.rawValue)",
     ]
+    if let attempt = report.attempt { lines.insert("attempt:          \(attempt)", at: 1) }
+    if let stop = report.stop, let why = stop.outcome(id: job.id).reason {
+      lines.append("stopped:          \(why)")
+    }
     if let type = report.error.type { lines.append("error_type:       \(type)") }
     if let message = report.error.message {
       let shown = message.split(whereSeparator: \.isNewline)
@@ -136,21 +151,24 @@ enum LAVAVerdict {
       let text = whyItFailed(report, ignoreTestFailures: ignoreTestFailures).map { mask($0) + "\n" }.joined()
       await log.section(
         "lava_why_\(report.id)",
-        header: LogColor.red.rawValue + "✘ Why LAVA job \(report.id) failed" + LAVALogRenderer.reset
+        header: LogColor.red.rawValue + "✘ Why LAVA job \(report.id) failed"
+          + (report.attempt.map { " (attempt \($0))" } ?? "") + LAVALogRenderer.reset
       ) {
         await log.write(text)
       }
     }
   }
 
-  /// One row per LAVA job: id, device, health, failed tests, URL.
+  /// One row per LAVA job: id, the attempt (when `submit` may retry), device, health, failed
+  /// tests, URL.
   static func summaryTable(_ reports: [LAVAJobReport], ignoreTestFailures: Bool) -> String {
-    let header = ["LAVA job", "device", "health", "failed tests", "URL"]
+    let attempts = reports.contains { $0.attempt != nil }
+    let header = ["LAVA job"] + (attempts ? ["attempt"] : []) + ["device", "health", "failed tests", "URL"]
     let rows =
       [header]
       + reports.map { report in
-        [
-          String(report.id), report.job.device ?? "-", report.job.health.rawValue,
+        [String(report.id)] + (attempts ? [report.attempt ?? "-"] : []) + [
+          report.job.device ?? "-", report.stop.map(Self.stoppedHealth) ?? report.job.health.rawValue,
           report.testCasesUnavailable != nil
             ? "?" : String(report.failedTests.count) + (ignoreTestFailures ? " (ignored)" : ""),
           report.url.absoluteString,
@@ -164,15 +182,32 @@ enum LAVAVerdict {
     }.joined(separator: "\n")
   }
 
+  /// The health column of a job the runner cancelled: what stopped it.
+  static func stoppedHealth(_ stop: LAVAFollowStop) -> String {
+    switch stop {
+    case .hang: "Hung (canceled)"
+    case .queued: "Queued (canceled)"
+    case .line: "Known issue (canceled)"
+    case .group: "Canceled with its group"
+    }
+  }
+
   static func count(_ n: Int, _ noun: String) -> String { n == 1 ? "1 \(noun)" : "\(n) \(noun)s" }
 }
 
 extension LAVAServer {
   /// The failed test cases of a finished job, or why they could not be read.
   func failedTests(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
+    let (cases, unavailable) = await testResults(of: id, retrier: retrier)
+    return (cases.filter { $0.result == "fail" }, unavailable)
+  }
+
+  /// Every test case of a finished job, or why they could not be read.
+  func testResults(of id: Int64, retrier: LAVARetrier) async -> ([LAVATestCase], String?) {
     do {
-      let cases = try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }
-      return (cases.filter { $0.result == "fail" }, nil)
+      return (
+        try await retrier.run("the test results of LAVA job \(id)") { try await testCases(of: id) }, nil
+      )
     } catch {
       return ([], retrier.context.mask(error))
     }

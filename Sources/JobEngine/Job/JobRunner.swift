@@ -112,7 +112,9 @@ package struct JobRunner: Sendable {
       dependencies: DependencyFiles(
         client: client, dependencies: job.dependencies,
         directory: folder.appendingPathComponent("dependencies", isDirectory: true), log: trace),
-      lava: lava, masker: masker, state: state, deadline: script.timeout.map { started + $0 })
+      lava: lava, masker: masker, state: state,
+      // From the job's original start when it is resumed (the script's timeout is what is left).
+      deadline: job.runnerInfo.timeout == nil ? nil : script.timeout.map { started + $0 })
     try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
     for (name, path) in record?.offers ?? [:] {
       try? context.offers.offer(named: name, file: URL(fileURLWithPath: path))

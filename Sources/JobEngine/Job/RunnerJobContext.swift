@@ -19,6 +19,8 @@ package final class RunnerJobContext: JobContext {
   package let offers = ArtifactOffers()
   /// The job's record in the state directory (`--state-dir`), if the runner keeps one.
   package let state: JobState?
+  /// When GitLab's timeout for the job ends: the job's `runner_info.timeout` from when the
+  /// runner took the job.
   package let deadline: ContinuousClock.Instant?
 
   package init(

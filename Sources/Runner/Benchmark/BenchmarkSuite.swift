@@ -17,12 +17,20 @@ struct BenchmarkSuite {
     /// Lines of the all-JSON LAVA log body; the YAML body has a tenth as many.
     var lavaLogLines = 20_000
     var repetitions = 5
+    /// Size of the generated LAVA log forwarded end to end.
+    var lavaLogPathBytes = 8 << 20
+    /// Only the cases named (`masking`, `parsing`, `lava-log-path`); all when empty.
+    var only: Set<String> = []
   }
 
   let options: Options
 
   func run() throws(BenchmarkError) -> [BenchmarkTable] {
-    [try jobLogMasking(), try lavaLogParsing()]
+    var tables: [BenchmarkTable] = []
+    if options.only.isEmpty || options.only.contains("masking") { tables.append(try jobLogMasking()) }
+    if options.only.isEmpty || options.only.contains("parsing") { tables.append(try lavaLogParsing()) }
+    if options.only.isEmpty || options.only.contains("lava-log-path") { tables.append(try lavaLogPath()) }
+    return tables
   }
 
   /// The job log path: every line the job writes goes through `SecretMasker.write` before the
@@ -117,7 +125,7 @@ struct BenchmarkSuite {
     }
   }
 
-  private func time(_ body: () -> Void) -> [Duration] {
+  func time(_ body: () -> Void) -> [Duration] {
     let clock = ContinuousClock()
     return (0..<max(1, options.repetitions)).map { _ in clock.measure(body) }
   }

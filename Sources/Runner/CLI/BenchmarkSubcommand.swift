@@ -17,12 +17,23 @@ struct BenchmarkSubcommand: ParsableCommand {
   @Option(help: "Lines of the generated LAVA log body (the YAML body has a tenth as many).")
   var lavaLogLines = 20_000
 
+  @Option(help: "Size of the generated LAVA log forwarded end to end (parse, render, mask), in MiB.")
+  var lavaLogPathMebibytes = 8
+
+  @Option(help: "Run only this case: masking, parsing or lava-log-path (repeatable).")
+  var only: [String] = []
+
   @Option(help: "Times each case runs; the median is shown.")
   var repetitions = 5
 
   func validate() throws {
-    guard logMebibytes > 0, lavaLogLines > 0, repetitions > 0 else {
-      throw ValidationError("--log-mebibytes, --lava-log-lines and --repetitions must be positive.")
+    guard logMebibytes > 0, lavaLogLines > 0, repetitions > 0, lavaLogPathMebibytes > 0 else {
+      throw ValidationError(
+        "--log-mebibytes, --lava-log-lines, --lava-log-path-mebibytes and --repetitions must be positive.")
+    }
+    let cases: Set<String> = ["masking", "parsing", "lava-log-path"]
+    if let unknown = only.first(where: { !cases.contains($0) }) {
+      throw ValidationError("--only \(unknown): the cases are masking, parsing and lava-log-path.")
     }
   }
 
@@ -31,7 +42,9 @@ struct BenchmarkSubcommand: ParsableCommand {
   }
 
   var options: BenchmarkSuite.Options {
-    BenchmarkSuite.Options(logBytes: logMebibytes << 20, lavaLogLines: lavaLogLines, repetitions: repetitions)
+    BenchmarkSuite.Options(
+      logBytes: logMebibytes << 20, lavaLogLines: lavaLogLines, repetitions: repetitions,
+      lavaLogPathBytes: lavaLogPathMebibytes << 20, only: Set(only))
   }
 
   /// Machine, tables and peak memory, as Markdown.

@@ -67,6 +67,11 @@ extension CLISetting {
     summary: "How long a job waits out an unreachable or failing LAVA server before it fails "
       + "(90s, 10m, 1h 30m or seconds); a job's LAVA_OUTAGE_TIMEOUT overrides it",
     environment: ["RUNNER_LAVA_OUTAGE_TIMEOUT"], default: .value("10m"))
+  static let lavaEvents = CLISetting(
+    option: "lava-events",
+    summary: "auto: follow each LAVA server's event stream (<LAVA_URL>/ws/) to learn job state changes "
+      + "at once, polling when it is absent; off: poll only",
+    environment: ["RUNNER_LAVA_EVENTS"], default: .value("auto"))
   static let listenAddress = CLISetting(
     option: "listen-address", summary: "Serve /metrics, /health/live and /health/ready here, e.g. :9252",
     environment: ["RUNNER_LISTEN_ADDRESS"], default: .unset("off"))

@@ -89,7 +89,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         settings: jobSettings,
         lava: LAVAConnections(
           http: http, metrics: metrics, maxConcurrentRequests: settings.lavaMaxConcurrentRequests,
-          outagePatience: settings.lavaOutageTimeout),
+          outagePatience: settings.lavaOutageTimeout, events: settings.lavaEvents),
         logger: logger),
       concurrent: settings.concurrent, checkInterval: settings.checkInterval, logger: logger)
     poller.health = health
@@ -116,6 +116,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         "system_id": "\(client.identity.systemID)",
         "lava_outage_timeout": "\(DurationText.format(settings.lavaOutageTimeout))",
         "state_dir": "\(settings.stateDirectory?.path ?? "off")",
+        "lava_events": "\(settings.lavaEvents ? "auto" : "off")",
       ])
     var groupLogger = logger
     groupLogger.logLevel = max(logger.logLevel, .warning)
@@ -136,7 +137,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
 struct RunOptions: ParsableArguments {
   static let settings: [CLISetting] = [
     .concurrent, .checkInterval, .name, .workDir, .systemIDFile, .logLevel, .logFormat,
-    .lavaMaxConcurrentRequests, .lavaOutageTimeout,
+    .lavaMaxConcurrentRequests, .lavaOutageTimeout, .lavaEvents,
     .listenAddress, .shutdownTimeout, .stateDir,
   ]
 
@@ -167,6 +168,9 @@ struct RunOptions: ParsableArguments {
   @Option(help: CLISetting.lavaOutageTimeout.help)
   var lavaOutageTimeout: String?
 
+  @Option(help: CLISetting.lavaEvents.help)
+  var lavaEvents: String?
+
   @Option(help: CLISetting.listenAddress.help)
   var listenAddress: String?
 
@@ -193,6 +197,8 @@ struct RunSettings: Sendable {
   var lavaMaxConcurrentRequests: Int
   var lavaOutageTimeout: Duration
   var stateDirectory: URL?
+  /// Whether LAVA watchers follow the servers' event streams (`--lava-events auto`).
+  var lavaEvents: Bool
 
   init(gitlab: GitLabOptions, options: RunOptions, environment values: [String: String]) throws(SettingsError)
   {
@@ -245,6 +251,14 @@ struct RunSettings: Sendable {
       options.lavaOutageTimeout, in: env,
       expected: "a duration such as 90s, 10m or 1h 30m, or seconds, above zero"
     ) { DurationText.parse($0).flatMap { $0 > .zero ? $0 : nil } }
+
+    lavaEvents = try CLISetting.lavaEvents.required(options.lavaEvents, in: env, expected: "auto or off") {
+      switch $0.lowercased() {
+      case "auto": true
+      case "off": false
+      default: nil
+      }
+    }
 
     lavaMaxConcurrentRequests = try CLISetting.lavaMaxConcurrentRequests.required(
       options.lavaMaxConcurrentRequests.map(String.init), in: env, expected: "a whole number from 1 to 256"

@@ -14,11 +14,13 @@ import Testing
 @Suite struct BenchmarkSubcommandTests {
   @Test func benchmarkReportHasATableRowForEveryCaseAndItsBaseline() throws {
     let report = try BenchmarkSubcommand.report(
-      options: BenchmarkSuite.Options(logBytes: 64 << 10, lavaLogLines: 200, repetitions: 1))
+      options: BenchmarkSuite.Options(
+        logBytes: 64 << 10, lavaLogLines: 200, repetitions: 1, lavaLogPathBytes: 64 << 10))
     for row in [
       "copy each line to bytes (baseline)", "SecretMasker, default patterns only",
       "SecretMasker, defaults + 10 secrets", "JSONSerialization per line (baseline)",
-      "LAVALogParser, JSON lines", "LAVALogParser, YAML fallback lines",
+      "LAVALogParser, JSON lines", "LAVALogParser, YAML fallback lines", "mask the reply bodies (baseline)",
+      "parse + render + mask, as the follower",
     ] {
       #expect(report.contains("| \(row) "), "missing row \(row)")
     }

@@ -182,7 +182,7 @@ import Testing
 
   @Test func jobsFollowsEveryPage() async throws {
     try await Self.withClient { lava, client in
-      await lava.setPageSize(3)
+      await lava.setMaxLimit(3)
       var ids: [Int64] = []
       for _ in 0..<8 { ids.append(await lava.addJob(FakeLAVAJob())) }
       await lava.addJob(FakeLAVAJob())
@@ -194,7 +194,7 @@ import Testing
 
   @Test func nextPageLinksGoToTheConfiguredServerOnly() async throws {
     try await Self.withClient { lava, client in
-      await lava.setPageSize(2)
+      await lava.setMaxLimit(2)
       await lava.setNextLinkOrigin("http://lava.internal:8000")
       var ids: [Int64] = []
       for _ in 0..<5 { ids.append(await lava.addJob(FakeLAVAJob())) }

@@ -31,16 +31,22 @@ struct LAVAEndToEndTests {
     return try String(contentsOf: url, encoding: .utf8)
   }
 
-  func lavaJob(_ fixture: String, script: [String] = ["submit lava-job.yaml"]) throws -> FakeJob {
-    FakeJob(script: script)
+  /// A job submitting `fixture`; its archive takes `paths`, and `dotenv` adds the
+  /// `reports: dotenv: lava.env` entry.
+  func lavaJob(
+    _ fixture: String, script: [String] = ["submit lava-job.yaml"], paths: [String] = ["*_log.yaml"],
+    dotenv: Bool = false
+  ) throws -> FakeJob {
+    let job = FakeJob(script: script)
       .variable(.init("LAVA_URL", server.url.absoluteString))
       .variable(.init("LAVA_TOKEN", server.token, masked: true))
       .variable(.init("LAVA_TEST_FIXTURES", fixtures))
       .dependency(
         .init(id: 77, name: "prepare", archive: .files(["lava-job.yaml": try Self.fixture(fixture)]))
       )
-      .artifact(.init(paths: ["*_log.yaml"], when: "always"))
+      .artifact(.init(paths: paths, when: "always"))
       .artifact(.junit(paths: ["*_junit.xml"]))
+    return dotenv ? job.artifact(.dotenv(paths: ["lava.env"])) : job
   }
 
   /// How a runner process is started: the host binary (`BuiltRunner.start`) or the container
@@ -108,7 +114,51 @@ struct LAVAEndToEndTests {
     #expect(String(decoding: entries[logName]!, as: UTF8.self).contains("\"lvl\""))
     let junit = try #require(uploads.first { $0.artifactType == "junit" })
     #expect(String(decoding: try junit.gunzipped(), as: UTF8.self).contains("<testsuite"))
+    // Offered, but this job's artifacts do not ask for them.
+    #expect(entries["lava-report.json"] == nil)
+    #expect(!uploads.contains { $0.artifactType == "dotenv" })
     try await expectNoSecrets(gitlab, job)
+  }
+
+  @Test func aPassingQemuJobUploadsLAVAReportJSONAndTheDotenvReportItsArtifactsAskFor() async throws {
+    try await withRunner { gitlab in
+      let job = await gitlab.enqueue(
+        try lavaJob("qemu-pass.yaml", paths: ["*_log.yaml", "lava-report.json"], dotenv: true))
+      let result = try await gitlab.result(of: job.id, timeout: .seconds(180))
+      let trace = await gitlab.traceText(of: job.id)
+      #expect(result.status == .success, "\(trace.suffix(3000))")
+      let uploads = await gitlab.uploads(of: job.id)
+      let entries = try #require(uploads.first { $0.artifactType == "archive" }).zipEntries()
+      let data = try #require(entries["lava-report.json"], "\(entries.keys.sorted())")
+      let report = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
+      #expect(report["schema_version"] as? Int == 1)
+      #expect(report["passed"] as? Bool == true)
+      let attempts = try #require(report["attempts"] as? [[String: Any]])
+      #expect(attempts.count == 1)
+      let lavaJob = try #require((attempts.first?["jobs"] as? [[String: Any]])?.first)
+      let id = try #require(lavaJob["id"] as? Int)
+      #expect(trace.contains("LAVA job \(id): "))
+      #expect(lavaJob["health"] as? String == "Complete")
+      #expect(lavaJob["device_type"] as? String == "qemu")
+      #expect((lavaJob["device"] as? String)?.isEmpty == false)
+      for field in ["submit_time", "start_time", "end_time"] {
+        #expect((lavaJob[field] as? String)?.isEmpty == false, "\(field) missing")
+      }
+      let actions = try #require(lavaJob["actions"] as? [[String: Any]])
+      #expect(!actions.isEmpty)
+      #expect(actions.contains { ($0["duration_seconds"] as? Double) != nil }, "\(actions)")
+      let tests = try #require(lavaJob["tests"] as? [[String: Any]])
+      #expect(tests.contains { $0["result"] as? String == "pass" }, "\(tests)")
+
+      let dotenv = try #require(uploads.first { $0.artifactType == "dotenv" })
+      #expect(dotenv.artifactFormat == "gzip")
+      let variables = DotenvRules.variables(try dotenv.gunzipped())
+      #expect(variables["LAVA_JOB_ID"] == String(id))
+      #expect(variables["LAVA_HEALTH"] == "Complete")
+      #expect(variables["LAVA_DEVICE"] == lavaJob["device"] as? String)
+      #expect(variables["LAVA_JOB_URL"]?.hasSuffix("/scheduler/job/\(id)") == true)
+      try await expectNoSecrets(gitlab, job)
+    }
   }
 
   @Test func aFailingTestCaseFailsTheJobAsAScriptFailureNamingTheCase() async throws {

@@ -102,7 +102,11 @@ import Testing
       let metrics = try fetch(port, "/metrics").body
       #expect(metrics.contains(#"lava_runner_lava_requests_total{endpoint="jobs",status="201"} 1"#))
       #expect(metrics.contains(#"lava_runner_lava_requests_total{endpoint="jobs/:id/logs",status="200"}"#))
-      #expect(metrics.contains(#"lava_runner_lava_request_duration_seconds_count{endpoint="jobs/:id"}"#))
+      // The job's states come from the LAVA watcher's batched requests (GET jobs/?id__in=…).
+      #expect(metrics.contains(#"lava_runner_lava_request_duration_seconds_count{endpoint="jobs"}"#))
+      #expect(metrics.contains(#"lava_runner_lava_requests_total{endpoint="jobs",status="200"}"#))
+      #expect(metrics.contains("lava_runner_lava_watcher_batches_total "))
+      #expect(metrics.contains("lava_runner_lava_event_streams_connected "))
       #expect(metrics.contains("lava_runner_lava_jobs_followed_total 1"))
       #expect(!metrics.contains(lavaToken))
       #expect(await lava.violations == [])

@@ -189,6 +189,9 @@ struct LAVAFaultTests {
       .variable(.init("LAVA_URL", lavaURL.absoluteString))
       .variable(.init("LAVA_TOKEN", server.token, masked: true))
       .variable(.init("LAVA_OUTAGE_TIMEOUT", "60s"))
+      // One attempt each: the played infrastructure failures must fail their GitLab jobs here;
+      // retries are LAVARetrySystemTests'.
+      .variable(.init("LAVA_RETRIES", "0"))
       // Every level in the job log, debug included, so that every line can be counted there.
       .variable(.init("LAVA_LOG_LEVELS", "all"))
       .dependency(

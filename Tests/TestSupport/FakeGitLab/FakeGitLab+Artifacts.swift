@@ -47,7 +47,9 @@ extension FakeGitLab {
     "cluster_image_scanning", "cyclonedx", "requirements_v2", "annotations", "repository_xray", "jacoco",
   ]
   /// Types whose format GitLab fixes (`Ci::JobArtifact::TYPE_AND_FORMAT_PAIRS`).
-  static let requiredFormats: [String: String] = ["archive": "zip", "metadata": "gzip", "junit": "gzip"]
+  static let requiredFormats: [String: String] = [
+    "archive": "zip", "metadata": "gzip", "junit": "gzip", "dotenv": "gzip",
+  ]
 
   /// `GET jobs/:id/artifacts` for a dependency, with the token the job payload gave for it.
   func downloadArtifacts(_ id: Int64, headers: HTTPHeaders, query: [HTTPRequest.QueryItem]) -> HTTPResponse {
@@ -158,6 +160,10 @@ extension FakeGitLab {
     if let required = Self.requiredFormats[type], required != format {
       violation("\(what): artifact_type \(type) must be uploaded as \(required), not \(format)")
       return .apiError(400, "400 Bad request - Invalid file format")
+    }
+    if type == "dotenv", let problem = DotenvRules.problem(inUpload: file.data) {
+      violation("\(what): GitLab refuses this dotenv report: \(problem)")
+      return .apiError(400, problem)
     }
     uploads.append(
       ArtifactUpload(

@@ -70,6 +70,12 @@ public struct FakeJob: Sendable {
       self.expireIn = expireIn
     }
 
+    /// `artifacts:reports:dotenv` as GitLab sends it (`Ci::BuildRunnerPresenter#create_reports`):
+    /// its own entry named `.env.gz`, gzip format, always uploaded.
+    public static func dotenv(paths: [String]) -> Artifact {
+      Artifact(name: ".env.gz", paths: paths, when: "always", artifactType: "dotenv", artifactFormat: "gzip")
+    }
+
     /// `artifacts:reports:junit` as GitLab sends it: its own entry, gzip format, always uploaded.
     public static func junit(paths: [String], expireIn: String? = nil) -> Artifact {
       Artifact(

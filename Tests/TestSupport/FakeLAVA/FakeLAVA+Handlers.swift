@@ -8,6 +8,7 @@ extension FakeLAVA {
   }
 
   func handle(_ request: HTTPRequest) async -> HTTPResponse {
+    if request.target.path() == "/ws/" { return await events.response(to: request) }
     requestsInFlight += 1
     maxRequestsInFlight = max(maxRequestsInFlight, requestsInFlight)
     let delay = responseDelay
@@ -62,6 +63,7 @@ extension FakeLAVA {
     case .version: return Self.json(200, ["version": "2023.01"])
     case .submit: return submit(body)
     case .jobList: return list(request)
+    case .devices: return deviceList(request)
     case .cancel: return cancel(route.jobID ?? 0)
     default: break
     }
@@ -109,7 +111,7 @@ extension FakeLAVA {
         ["message": "Problem with submitted job data: required key not provided @ data['actions'] (\(first))"]
       )
     }
-    let id = addJob(FakeLAVAJob(description: "submitted"))
+    let id = addJob(FakeLAVAJob(description: Self.jobName(definition) ?? "submitted"))
     definitions[id] = definition
     return Self.json(201, ["message": "job(s) successfully submitted", "job_ids": [id]])
   }
@@ -141,8 +143,21 @@ extension FakeLAVA {
       let wanted = Set(ids.compactMap(\.self))
       selected = selected.filter { wanted.contains($0.id) }
     }
+    // The filters the queue watchdog uses, as LAVA's REST API applies them.
+    if let state = query["state"] { selected = selected.filter { $0.state == state } }
+    if let type = query["requested_device_type"] { selected = selected.filter { $0.deviceType == type } }
+    if let below = query["id__lt"] {
+      guard let bound = Int64(below) else {
+        violation("jobs/: id__lt '\(below)' is not an integer (LAVA answers 500)")
+        return Self.json(500, ["detail": "bad filter"])
+      }
+      selected = selected.filter { $0.id < bound }
+    }
+    if let text = query["description__contains"] {
+      selected = selected.filter { $0.description.contains(text) }
+    }
     let offset = Int(query["offset"] ?? "0") ?? 0
-    let limit = Int(query["limit"] ?? "\(pageSize)") ?? pageSize
+    let limit = min(Int(query["limit"] ?? "\(pageSize)") ?? pageSize, maxLimit ?? .max)
     let page = Array(selected.dropFirst(offset).prefix(limit))
     var next: Any = NSNull()
     if offset + limit < selected.count {
@@ -159,6 +174,25 @@ extension FakeLAVA {
     }
     return Self.json(
       200, ["count": selected.count, "next": next, "previous": NSNull(), "results": page.map(Self.detail)])
+  }
+
+  /// `devices/?device_type=`: one page of at most `pageSize`, followed by `next` links.
+  private func deviceList(_ request: HTTPRequest) -> HTTPResponse {
+    let query = Dictionary(request.query.map { ($0.name, $0.value) }, uniquingKeysWith: { first, _ in first })
+    let selected = devices.filter { query["device_type"].map($0.deviceType.elementsEqual) ?? true }
+    let offset = Int(query["offset"] ?? "0") ?? 0
+    let page = selected.dropFirst(offset).prefix(pageSize)
+    let next: Any =
+      offset + pageSize < selected.count
+      ? "\(nextLinkOrigin ?? "http://127.0.0.1:\(port)")\(request.target.path())?device_type="
+        + "\(query["device_type"] ?? "")&limit=\(pageSize)&offset=\(offset + pageSize)" : NSNull()
+    let results: [[String: Any]] = page.map {
+      [
+        "hostname": $0.hostname, "device_type": $0.deviceType, "health": $0.health, "state": $0.state,
+        "tags": [],
+      ]
+    }
+    return Self.json(200, ["count": selected.count, "next": next, "previous": NSNull(), "results": results])
   }
 
   private func testLists(_ endpoint: Endpoint, job: FakeLAVAJob, request: HTTPRequest, page: Int)
@@ -199,6 +233,7 @@ extension FakeLAVA {
     switch rest.count {
     case 2 where rest == ["system", "version"]: return Route(endpoint: .version)
     case 1 where rest[0] == "jobs": return Route(endpoint: .submit)
+    case 1 where rest[0] == "devices": return Route(endpoint: .devices)
     case 2 where rest[0] == "jobs": return Int64(rest[1]).map { Route(endpoint: .job, jobID: $0) }
     case 3 where rest[0] == "jobs":
       guard let id = Int64(rest[1]) else { return nil }
@@ -241,5 +276,20 @@ struct FakeLAVADroppedConnection: WSHandler {
   struct Dropped: Error {}
   func makeFrames(for client: AsyncThrowingStream<WSFrame, any Error>) async throws -> AsyncStream<WSFrame> {
     throw Dropped()
+  }
+}
+
+extension FakeLAVA {
+  /// The definition's top-level `job_name` on one line, unquoted: what LAVA keeps as the job's
+  /// description.
+  static func jobName(_ definition: String) -> String? {
+    guard let line = definition.split(separator: "\n").first(where: { $0.hasPrefix("job_name:") }) else {
+      return nil
+    }
+    var value = line.dropFirst("job_name:".count).trimmingCharacters(in: .whitespaces)
+    if value.count >= 2, let first = value.first, first == "\"" || first == "'", value.last == first {
+      value = String(value.dropFirst().dropLast())
+    }
+    return value
   }
 }

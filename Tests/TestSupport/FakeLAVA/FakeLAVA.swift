@@ -67,7 +67,7 @@ public struct FakeLAVATestCase: Sendable, Equatable {
 
 public actor FakeLAVA {
   public enum Endpoint: String, Sendable, CaseIterable {
-    case version, submit, jobList, job, logs, junit, suites, tests, cancel
+    case version, submit, jobList, job, logs, junit, suites, tests, cancel, devices
   }
 
   public enum Fault: Sendable, Equatable {
@@ -91,11 +91,16 @@ public actor FakeLAVA {
   public var responseDelay: Duration = .zero
   /// Items per page of `jobs/` (LAVA: 50), `suites/` and `tests/`.
   public var pageSize = 50
+  /// The largest `limit` a client may ask for (Django REST framework's `max_limit`); nil: any.
+  public var maxLimit: Int?
   /// The scheme, host and port of `next` links, as a LAVA behind a misconfigured proxy builds
   /// them (e.g. `http://lava.internal:8000`); nil for the fake's own.
   public var nextLinkOrigin: String?
 
   public internal(set) var jobs: [Int64: FakeLAVAJob] = [:]
+  /// What `devices/` lists: hostname, device type, health, state.
+  public internal(set) var devices: [(hostname: String, deviceType: String, health: String, state: String)] =
+    []
   public internal(set) var submittedDefinitions: [String] = []
   /// Per job created by a submission: the definition it was made from.
   public internal(set) var definitions: [Int64: String] = [:]
@@ -105,6 +110,8 @@ public actor FakeLAVA {
   public internal(set) var maxRequestsInFlight = 0
   public internal(set) var injectedFaults: [(Endpoint, Fault)] = []
   var faults: [Endpoint: [Fault]] = [:]
+  /// The event stream at `/ws/` (FakeLAVA+Events.swift); every state change is published there.
+  public nonisolated let events = FakeLAVAEvents()
   var nextJobID: Int64 = 1
   var server: HTTPServer?
   var serverTask: Task<Void, any Error>?
@@ -157,7 +164,16 @@ public actor FakeLAVA {
 
   public func setResponseDelay(_ delay: Duration) { responseDelay = delay }
   public func setPageSize(_ size: Int) { pageSize = max(1, size) }
+  public func setMaxLimit(_ limit: Int?) { maxLimit = limit.map { max(1, $0) } }
   public func setNextLinkOrigin(_ origin: String?) { nextLinkOrigin = origin }
+
+  public func addDevice(_ hostname: String, type: String, health: String = "Good", state: String = "Idle") {
+    devices.append((hostname, type, health, state))
+  }
+
+  public func setDeviceState(_ hostname: String, _ state: String) {
+    for index in devices.indices where devices[index].hostname == hostname { devices[index].state = state }
+  }
 
   @discardableResult
   public func addJob(_ job: FakeLAVAJob) -> Int64 {
@@ -165,13 +181,18 @@ public actor FakeLAVA {
     job.id = nextJobID
     nextJobID += 1
     jobs[job.id] = job
+    events.publish(job)
     return job.id
   }
 
   public func update(_ id: Int64, _ change: (inout FakeLAVAJob) -> Void) {
     guard var job = jobs[id] else { return }
+    let before = job
     change(&job)
     jobs[id] = job
+    if (before.state, before.health, before.device) != (job.state, job.health, job.device) {
+      events.publish(job)
+    }
   }
 
   public func appendLog(_ id: Int64, _ lines: [String]) {

@@ -234,6 +234,12 @@ public final class LAVAFaultProxy: @unchecked Sendable {
       defer { lock.withLock { _ = busySockets.remove(fd) } }
       if request.expectsContinue, !send(fd, Data("HTTP/1.1 100 Continue\r\n\r\n".utf8)) { return }
       guard let body = reader.read(count: request.contentLength) else { return }
+      // A proxy without websocket support, as many are: LAVA's event stream is absent behind it
+      // (and a forwarded upgrade would hold this thread until the stream ends). Not a draw.
+      if request.headers.contains(where: { $0.0.lowercased() == "upgrade" }) {
+        guard send(fd, Data("HTTP/1.1 404 Not Found\r\nContent-Length: 0\r\n\r\n".utf8)) else { return }
+        continue
+      }
       let fault = draw(isPost: request.method == "POST")
       switch fault {
       case .status(let code)?:

@@ -1,0 +1,140 @@
+import Foundation
+import TestSupport
+
+#if canImport(FoundationNetworking)
+  import FoundationNetworking
+#endif
+
+/// The LAVA server of `scripts/lava-test-server bench-setup`: the REST API, the played bench
+/// worker and gunicorn's pid.
+struct BenchLAVA: Sendable {
+  var server: LAVATestServer
+  var workerName: String
+  var workerToken: String
+  var boardType: String
+  var queuedType: String
+  var gunicornPID: Int32
+
+  static func fromEnvironment() throws -> BenchLAVA {
+    let environment = ProcessInfo.processInfo.environment
+    let names = [
+      "LAVA_BENCH_WORKER", "LAVA_BENCH_WORKER_TOKEN", "LAVA_BENCH_DEVICE_TYPE",
+      "LAVA_BENCH_QUEUED_DEVICE_TYPE",
+      "LAVA_BENCH_GUNICORN_PID_FILE",
+    ]
+    let missing = names.filter { (environment[$0] ?? "").isEmpty }
+    guard missing.isEmpty else {
+      throw BenchmarkError.setup(
+        "\(missing.joined(separator: ", ")) missing: run through Benchmarks/e2e, or export "
+          + "`scripts/lava-test-server bench-setup` (set -a; eval \"$(scripts/lava-test-server bench-setup)\"; set +a)"
+      )
+    }
+    let server = try LAVATestServer.fromEnvironment(environment)
+    let pidText = try String(contentsOfFile: environment["LAVA_BENCH_GUNICORN_PID_FILE"]!, encoding: .utf8)
+    guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)) else {
+      throw BenchmarkError.setup("no gunicorn pid in \(environment["LAVA_BENCH_GUNICORN_PID_FILE"]!)")
+    }
+    return BenchLAVA(
+      server: server, workerName: environment["LAVA_BENCH_WORKER"]!,
+      workerToken: environment["LAVA_BENCH_WORKER_TOKEN"]!, boardType: environment["LAVA_BENCH_DEVICE_TYPE"]!,
+      queuedType: environment["LAVA_BENCH_QUEUED_DEVICE_TYPE"]!, gunicornPID: pid)
+  }
+
+  func worker() -> PlayedWorker {
+    PlayedWorker(url: server.url, name: workerName, token: workerToken, version: server.version)
+  }
+
+  func gunicornCPUSeconds() -> Double { ProcessSample.treeCPUSeconds(gunicornPID) }
+
+  func rest(_ method: String, _ path: String) async throws -> Data {
+    var request = URLRequest(url: URL(string: server.url.absoluteString + "api/v0.2/" + path)!)
+    request.httpMethod = method
+    request.setValue("Token \(server.token)", forHTTPHeaderField: "Authorization")
+    request.timeoutInterval = 60
+    let (data, response) = try await URLSession.shared.data(for: request)
+    let status = (response as? HTTPURLResponse)?.statusCode ?? 0
+    guard (200..<300).contains(status) else {
+      throw BenchmarkError.toolFailed("LAVA answered \(status) to \(method) \(path)")
+    }
+    return data
+  }
+
+  /// Cancels `ids` (queued jobs finish as Canceled at once), eight requests at a time.
+  func cancel(_ ids: [Int64]) async {
+    await withTaskGroup(of: Void.self) { group in
+      for (index, id) in ids.enumerated() {
+        if index >= 8 { await group.next() }
+        group.addTask { _ = try? await rest("GET", "jobs/\(id)/cancel/") }
+      }
+    }
+  }
+
+  /// Jobs of the queued device type that an interrupted run left behind (at most 2000).
+  func leftOverQueuedJobs() async throws -> [Int64] {
+    var ids: [Int64] = []
+    for state in ["Submitted", "Scheduling"] {
+      let data = try await rest("GET", "jobs/?requested_device_type=\(queuedType)&state=\(state)&limit=2000")
+      struct Page: Decodable {
+        struct Job: Decodable { var id: Int64 }
+        var results: [Job]
+      }
+      ids += try JSONDecoder().decode(Page.self, from: data).results.map(\.id)
+    }
+    return ids
+  }
+
+  func definition(name: String, deviceType: String) -> String {
+    LAVATestServer.playedJobDefinition(name: name, deviceType: deviceType)
+  }
+}
+
+extension FakeGitLab {
+  /// A GitLab job whose script submits `definition` to LAVA and follows it.
+  func enqueueLAVAJob(_ lava: BenchLAVA, definition: String, dependencyID: Int64) -> EnqueuedJob {
+    enqueue(
+      FakeJob(script: ["submit lava-job.yaml"])
+        .variable(.init("LAVA_URL", lava.server.url.absoluteString))
+        .variable(.init("LAVA_TOKEN", lava.server.token, masked: true))
+        // Every line into the trace: past the default 16 MiB only warnings, errors and results go.
+        .variable(.init("LAVA_LOG_LIMIT", "1g"))
+        .dependency(.init(id: dependencyID, name: "prepare", archive: .files(["lava-job.yaml": definition]))))
+  }
+
+  /// The LAVA job id the runner printed in the job's log (its URL), once it is there.
+  func lavaJobID(of job: EnqueuedJob, timeout: Duration) async throws -> Int64 {
+    let deadline = ContinuousClock.now + timeout
+    while ContinuousClock.now < deadline {
+      if let id = Self.lavaJobID(in: traceText(of: job.id)) { return id }
+      if let result = finalResult(of: job.id) {
+        throw BenchmarkError.wrongOutput(
+          "GitLab job \(job.id) ended (\(result.status)) before submitting: \(traceText(of: job.id).suffix(1500))"
+        )
+      }
+      try await Task.sleep(for: .milliseconds(50))
+    }
+    throw BenchmarkError.timedOut("GitLab job \(job.id) printed no LAVA job URL")
+  }
+
+  static func lavaJobID(in trace: String) -> Int64? {
+    guard let range = trace.range(of: #"/scheduler/job/(\d+)"#, options: .regularExpression) else {
+      return nil
+    }
+    return Int64(trace[range].split(separator: "/").last!)
+  }
+
+  /// Seconds from now until `text` is in the job's trace (polled every 10 ms).
+  func secondsUntilTrace(of job: EnqueuedJob, contains text: String, timeout: Duration) async throws -> Double
+  {
+    let clock = ContinuousClock()
+    let start = clock.now
+    while clock.now - start < timeout {
+      if trace(of: job.id).range(of: Data(text.utf8)) != nil { return (clock.now - start).seconds }
+      try await Task.sleep(for: .milliseconds(10))
+    }
+    throw BenchmarkError.timedOut("'\(text)' did not reach the GitLab trace of job \(job.id) in \(timeout)")
+  }
+}
+
+extension Duration {
+  var seconds: Double { Double(components.seconds) + Double(components.attoseconds) / 1e18 }
+}

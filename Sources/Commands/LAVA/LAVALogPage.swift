@@ -1,0 +1,55 @@
+import Protocols
+
+/// How much log one follower poll brought, page after page.
+struct LAVALogBatch {
+  private(set) var lines = 0
+  private(set) var bytes = 0
+
+  mutating func add(_ page: [LAVALogLine]) {
+    lines += page.count
+    for line in page { bytes += line.raw.utf8.count }
+  }
+}
+
+extension LAVALogFollower {
+  /// One page of log lines, before the next is asked for: the raw lines into `<id>_log.yaml`,
+  /// then their job log text in one write (one pass of the masker, one append to the spool).
+  /// The watcher sees each line once it is rendered; a note of its goes in after that line, and
+  /// its first verdict is kept in `verdict`.
+  func write(
+    _ lines: [LAVALogLine], structure: inout LAVALogSections, error: inout LAVAJobError,
+    verdict: inout LAVALineVerdict?, clock: ContinuousClock
+  ) async throws {
+    try file.append(lines)
+    var text = ""
+    for line in lines {
+      text += Self.text(of: line, structure: &structure, plain: sections ? nil : renderer, error: &error)
+      switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
+      case .note(let message)?:
+        await log.write(text)
+        text = ""
+        await log.warning(renderer.prefix + message)
+      case let ended? where verdict == nil: verdict = ended
+      default: break
+      }
+    }
+    await log.write(text)
+  }
+
+  /// The job log text of a page: with sections, or each line as `plain` renders it.
+  static func text(
+    of lines: [LAVALogLine], structure: inout LAVALogSections, plain: LAVALogRenderer?,
+    error: inout LAVAJobError
+  ) -> String {
+    var text = ""
+    for line in lines { text += self.text(of: line, structure: &structure, plain: plain, error: &error) }
+    return text
+  }
+
+  static func text(
+    of line: LAVALogLine, structure: inout LAVALogSections, plain: LAVALogRenderer?, error: inout LAVAJobError
+  ) -> String {
+    error.note(line)
+    return plain.map { $0.renderIfShown(line) } ?? structure.consume(line)
+  }
+}

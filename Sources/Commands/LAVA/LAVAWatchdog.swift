@@ -1,0 +1,74 @@
+import Foundation
+import Protocols
+
+/// LAVA_HANG_TIMEOUT and LAVA_QUEUE_TIMEOUT for one followed LAVA job: fed with the lines and
+/// states the follower sees, it says when the job has hung or waited too long in the queue.
+struct LAVAWatchdog: Sendable {
+  enum Alarm: Sendable, Equatable {
+    /// Running, and nothing new in the log for `quiet`.
+    case hang(quiet: Duration)
+    /// Still queued `waited` after the watch began.
+    case queued(waited: Duration)
+  }
+
+  var hangTimeout: Duration?
+  var queueTimeout: Duration?
+  /// When the watch began: the submission, or for `monitor-file` the first look.
+  private let began: ContinuousClock.Instant
+  /// The last new line or the start of the run, whichever is later; nil until the job runs.
+  private var lastSign: ContinuousClock.Instant?
+  /// When the job was first seen running, as a date for the attempt's record.
+  private(set) var runningSince: Date?
+
+  init(hangTimeout: Duration?, queueTimeout: Duration?, began: ContinuousClock.Instant = .now) {
+    self.hangTimeout = hangTimeout
+    self.queueTimeout = queueTimeout
+    self.began = began
+  }
+
+  init(_ settings: LAVAAttemptSettings, began: ContinuousClock.Instant = .now) {
+    self.init(hangTimeout: settings.hangTimeout, queueTimeout: settings.queueTimeout, began: began)
+  }
+
+  /// New log lines were read at `now`.
+  mutating func sawLines(at now: ContinuousClock.Instant) {
+    if lastSign != nil { lastSign = now }
+  }
+
+  /// The job's state at `now`; an alarm when a watchdog fires.
+  mutating func check(_ state: LAVAJobState, at now: ContinuousClock.Instant) -> Alarm? {
+    switch state {
+    case .submitted, .scheduling:
+      if let queueTimeout, now - began >= queueTimeout { return .queued(waited: now - began) }
+    case .running:
+      guard let lastSign else {
+        lastSign = now
+        runningSince = Date()
+        return nil
+      }
+      if let hangTimeout, now - lastSign >= hangTimeout { return .hang(quiet: now - lastSign) }
+    case .scheduled, .canceling, .finished:
+      break
+    }
+    return nil
+  }
+}
+
+extension LAVAServer {
+  /// What a job stuck in the queue is told about its device type; never fails (the reason the
+  /// facts are missing is said instead).
+  func queueFacts(of job: LAVAJob, retrier: LAVARetrier) async -> String {
+    guard let deviceType = job.deviceType, !deviceType.isEmpty else {
+      return "LAVA did not say which device type it waits for"
+    }
+    do {
+      let facts = try await retrier.run("the devices and queue of device type \(deviceType)") {
+        try await queue(ofDeviceType: deviceType, before: job.id)
+      }
+      return facts.description
+    } catch {
+      return
+        "device type \(deviceType) (its devices and queue could not be read: \(retrier.context.mask(error)))"
+    }
+  }
+}
