@@ -148,6 +148,38 @@ import Testing
     }
   }
 
+  @Test func aResumedJobTakesItsSlotBeforeNewJobsAreAskedFor() async throws {
+    let gate = Self.temporary("gate")
+    try Data().write(to: gate)
+    // Short long polls: the dead runner's last job request must not still be open at the fake
+    // when the next job is queued (GitLab would hand the job to it).
+    try await FakeGitLab.withRunning(configuration: .init(longPollTimeout: .milliseconds(200))) { gitlab in
+      let held = await gitlab.enqueue(
+        FakeJob(script: ["count-test --to 8 --every-ms 100 --gate \(gate.path) --gate-after 3"]))
+      let left = try await Self.leaveHeldJob(gitlab, jobID: held.id, gate: gate)
+      defer { try? FileManager.default.removeItem(at: left) }
+      try await Task.sleep(for: .milliseconds(600))
+      let waiting = await gitlab.enqueue(FakeJob(script: ["echo-test next"]))
+
+      let second = try await RunnerHarness(
+        gitlab: gitlab, concurrent: 1, stateDirectory: try StateDirectory(left))
+      try await second.running {
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await gitlab.finalResult(of: held.id) == nil {
+          // One slot, held by the resumed job: the queued job is not taken meanwhile.
+          let status = await gitlab.status(of: waiting.id)
+          #expect(status == .pending, "\(String(describing: status))")
+          guard ContinuousClock.now < deadline else { break }
+          try await Task.sleep(for: .milliseconds(10))
+        }
+        _ = try await gitlab.result(of: waiting.id, timeout: .seconds(30))
+      }
+      #expect(await gitlab.finalResult(of: held.id)?.reportedState == "success")
+      #expect(await gitlab.finalResult(of: waiting.id)?.reportedState == "success")
+      #expect(await gitlab.violations == [])
+    }
+  }
+
   /// The trace without what differs between any two runs (durations).
   static func normalized(_ trace: String) -> String {
     trace.replacingOccurrences(of: #"\d+(\.\d+)?m?s\b"#, with: "<t>", options: .regularExpression)
