@@ -48,7 +48,7 @@ def problem(case, message):
 # A Kubernetes API server that knows the kinds the chart makes and accepts everything.
 KINDS = {
     ("", "v1"): [("secrets", "Secret"), ("services", "Service"), ("configmaps", "ConfigMap")],
-    ("apps", "v1"): [("deployments", "Deployment")],
+    ("apps", "v1"): [("deployments", "Deployment"), ("statefulsets", "StatefulSet")],
     ("monitoring.coreos.com", "v1"): [("servicemonitors", "ServiceMonitor")],
 }
 
@@ -202,9 +202,10 @@ def check(case, values, objects, manifest):
     by_kind = {}
     for obj in objects:
         by_kind.setdefault(obj["kind"], []).append(obj)
-    deployments = by_kind.get("Deployment", [])
-    if len(deployments) != 1:
-        return problem(case, f"{len(deployments)} Deployments rendered, expected 1")
+    workload = "StatefulSet" if settings["stateDir"]["enabled"] else "Deployment"
+    deployments = by_kind.get(workload, [])
+    if len(deployments) != 1 or len(by_kind.get("Deployment", []) + by_kind.get("StatefulSet", [])) != 1:
+        return problem(case, f"{len(deployments)} {workload}s rendered, expected 1 and nothing else")
     deployment = deployments[0]
     pod = deployment["spec"]["template"]["spec"]
     container = next((c for c in pod["containers"] if c["name"] == "lava-runner"), None)
@@ -276,6 +277,22 @@ def check(case, values, objects, manifest):
     if "emptyDir" not in volumes.get(mounts.get("/tmp"), {}):
         problem(case, "/tmp is not an emptyDir")
 
+    # The state directory: RUNNER_STATE_DIR on a volume of each pod's own that outlives it.
+    state = settings["stateDir"]
+    if state["enabled"]:
+        claims = {c["metadata"]["name"]: c for c in deployment["spec"].get("volumeClaimTemplates", [])}
+        if env.get("RUNNER_STATE_DIR", {}).get("value") != state["mountPath"]:
+            problem(case, f"RUNNER_STATE_DIR is {env.get('RUNNER_STATE_DIR')}, not {state['mountPath']}")
+        name = mounts.get(state["mountPath"])
+        if name not in claims:
+            problem(case, f"{state['mountPath']} is not mounted from a volumeClaimTemplate")
+        elif claims[name]["spec"]["resources"]["requests"]["storage"] != state["size"]:
+            problem(case, f"the state volume asks {claims[name]['spec']['resources']['requests']}, not {state['size']}")
+        elif claims[name]["spec"].get("storageClassName", "") != state["storageClassName"]:
+            problem(case, "the state volume's storage class is not stateDir.storageClassName")
+    elif "RUNNER_STATE_DIR" in env:
+        problem(case, "RUNNER_STATE_DIR is set although stateDir.enabled is off")
+
     # Resources as set; the other optional values.
     if container.get("resources") != settings["resources"]:
         problem(case, f"resources {container.get('resources')} are not the values set {settings['resources']}")
@@ -313,7 +330,8 @@ def check(case, values, objects, manifest):
                 problem(case, f"the ServiceMonitor lacks the label {key}")
 
 
-for case, values in [("defaults", minimal), ("everything", everything)]:
+state = merged(everything, {"stateDir": {"enabled": True, "size": "5Gi", "storageClassName": "fast"}})
+for case, values in [("defaults", minimal), ("everything", everything), ("state", state)]:
     manifest = render(case, values)
     if manifest is None:
         continue

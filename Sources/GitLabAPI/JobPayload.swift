@@ -3,7 +3,7 @@ import RunnerCore
 
 /// The job GitLab hands the runner in reply to `POST /api/v4/jobs/request` (201): only the parts
 /// lava-runner uses. Unknown fields are ignored and most fields may be absent or null.
-package struct JobPayload: Decodable, Sendable, Equatable {
+package struct JobPayload: Codable, Sendable, Equatable {
   /// Job ids can exceed 2^32.
   package var id: Int64
   /// The job token: authenticates every per-job call. A secret.
@@ -16,7 +16,7 @@ package struct JobPayload: Decodable, Sendable, Equatable {
   package var dependencies: [Dependency]
   package var features: JobFeatures
 
-  package struct JobInfo: Decodable, Sendable, Equatable {
+  package struct JobInfo: Codable, Sendable, Equatable {
     package var name: String
     package var stage: String
     package var projectID: Int64?
@@ -44,14 +44,14 @@ package struct JobPayload: Decodable, Sendable, Equatable {
     }
   }
 
-  package struct RunnerInfo: Decodable, Sendable, Equatable {
+  package struct RunnerInfo: Codable, Sendable, Equatable {
     /// The job's timeout in seconds, as set in the project or the runner.
     package var timeout: Int?
 
     package init(timeout: Int? = nil) { self.timeout = timeout }
   }
 
-  package struct Step: Decodable, Sendable, Equatable {
+  package struct Step: Codable, Sendable, Equatable {
     /// `script` (GitLab joins `before_script` into it) or `after_script`.
     package var name: String
     package var script: [String]
@@ -88,7 +88,7 @@ package struct JobPayload: Decodable, Sendable, Equatable {
   }
 
   /// One entry of the job's `artifacts:` (an archive, or one report type).
-  package struct ArtifactSpec: Decodable, Sendable, Equatable {
+  package struct ArtifactSpec: Codable, Sendable, Equatable {
     package var name: String?
     package var untracked: Bool
     package var paths: [String]
@@ -137,13 +137,13 @@ package struct JobPayload: Decodable, Sendable, Equatable {
   }
 
   /// A job whose artifacts this job may read; its token is a secret.
-  package struct Dependency: Decodable, Sendable, Equatable {
+  package struct Dependency: Codable, Sendable, Equatable {
     package var id: Int64
     package var name: String
     package var token: String
     package var artifactsFile: ArtifactsFile?
 
-    package struct ArtifactsFile: Decodable, Sendable, Equatable {
+    package struct ArtifactsFile: Codable, Sendable, Equatable {
       package var filename: String?
       package var size: Int64?
     }
@@ -154,7 +154,7 @@ package struct JobPayload: Decodable, Sendable, Equatable {
     }
   }
 
-  package struct JobFeatures: Decodable, Sendable, Equatable {
+  package struct JobFeatures: Codable, Sendable, Equatable {
     package var traceSections: Bool
     package var tokenMaskPrefixes: [String]
     package var failureReasons: [String]

@@ -46,6 +46,35 @@ package struct JobPoller: Sendable {
       var lastUpdate: String?
       var rejections = 0
       var failures = 0
+      // Jobs a previous runner held (the state directory) go first, each in a slot of its own.
+      if let stateDirectory = runner.settings.stateDirectory {
+        let (saved, corrupt) = stateDirectory.load(logger: logger)
+        for job in corrupt { jobs.addTask { await runner.failUnreadable(job) } }
+        if !saved.isEmpty {
+          logger.info("resuming the jobs held before the restart", metadata: ["jobs": "\(saved.count)"])
+        }
+        for job in saved {
+          guard await firstOf({ await slots.acquire() }, or: stop.stopTaking) == true else { break }
+          let id = job.record.jobID
+          let control = JobControl()
+          let count = jobsState.withLock { state in
+            state.controls[id] = control
+            return state.controls.count
+          }
+          client.metrics.jobsRunning(count)
+          if stop.abortJobs.value != nil { control.cancel(.runnerShutdown) }
+          jobs.addTask {
+            await runner.resume(job, control: control)
+            slots.release()
+            let (nowIdle, count) = jobsState.withLock { state in
+              state.controls.removeValue(forKey: id)
+              return (state.loopEnded && state.controls.isEmpty, state.controls.count)
+            }
+            client.metrics.jobsRunning(count)
+            if nowIdle { idle.set(()) }
+          }
+        }
+      }
       while stop.stopTaking.value == nil {
         guard await firstOf({ await slots.acquire() }, or: stop.stopTaking) == true else { break }
         let since = lastUpdate

@@ -41,13 +41,15 @@ package struct JobExecutor: Sendable {
   }
 
   /// Runs `script`, then `after_script` unless the job was cancelled at once, then delivers the
-  /// artifacts, then writes the verdict as the last line of the log.
+  /// artifacts, then writes the verdict as the last line of the log. `progress` (the state
+  /// directory's record) hears of each script line and says where a resumed job starts.
   package func execute(
     _ script: JobScript, context: any JobContext, control: JobControl,
-    artifacts: (any ArtifactDelivery)? = nil
+    artifacts: (any ArtifactDelivery)? = nil, progress: (any ScriptProgress)? = nil
   ) async -> JobOutcome {
     let log = context.log
-    let result = await run(script.lines, timeout: script.timeout, context: context, control: control)
+    let result = await run(
+      script.lines, timeout: script.timeout, context: context, control: control, progress: progress)
     var verdict: JobVerdict
     switch result {
     case .succeeded:
@@ -100,11 +102,12 @@ package struct JobExecutor: Sendable {
   /// the command then returns. A command asked to stop is cancelled and waited for, so that it
   /// can clean up, but only for the grace period: then the step ends without it.
   private func run(
-    _ lines: [String], timeout: Duration?, context: any JobContext, control: JobControl?
+    _ lines: [String], timeout: Duration?, context: any JobContext, control: JobControl?,
+    progress: (any ScriptProgress)? = nil
   ) async -> StepResult {
     let finished = Latch<StepResult>()
     let command = Task {
-      finished.set(await runLines(lines, context: context))
+      finished.set(await runLines(lines, context: context, progress: progress))
     }
     var decided: StepResult = await withTaskGroup(of: StepResult?.self) { group in
       group.addTask { await finished.wait() }
@@ -139,8 +142,14 @@ package struct JobExecutor: Sendable {
     return decided
   }
 
-  private func runLines(_ lines: [String], context: any JobContext) async -> StepResult {
+  private func runLines(_ lines: [String], context: any JobContext, progress: (any ScriptProgress)?) async
+    -> StepResult
+  {
     do {
+      if let progress {
+        try await interpreter.run(lines, in: context, progress: progress)
+        return .succeeded
+      }
       for line in lines {
         try Task.checkCancellation()
         try await interpreter.run(line, in: context)

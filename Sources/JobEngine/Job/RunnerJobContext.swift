@@ -17,15 +17,18 @@ package final class RunnerJobContext: JobContext {
   private let masks: Mutex<JobMasks>
   /// Files offered by commands, by their name in the artifacts.
   package let offers = ArtifactOffers()
+  /// The job's record in the state directory (`--state-dir`), if the runner keeps one.
+  package let state: JobState?
   /// When GitLab's timeout for the job ends: the job's `runner_info.timeout` from when the
   /// runner took the job.
   package let deadline: ContinuousClock.Instant?
 
   package init(
     trace: JobTrace, variables: JobVariables, workingDirectory: URL, control: JobControl,
-    dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker,
+    dependencies: DependencyFiles, lava: any LAVAConnector, masker: SecretMasker, state: JobState? = nil,
     deadline: ContinuousClock.Instant? = nil
   ) {
+    self.state = state
     self.deadline = deadline
     self.masks = Mutex(JobMasks(masker))
     self.lava = lava
@@ -42,6 +45,7 @@ package final class RunnerJobContext: JobContext {
 
   package func addMask(_ secret: String) async {
     masks.withLock { $0.add(secret, to: trace) }
+    if let state, !secret.isEmpty { state.note { if !$0.masks.contains(secret) { $0.masks.append(secret) } } }
   }
 
   package func makeMasker() -> any StreamMasker { masks.withLock { $0.makeMasker() } }
@@ -52,7 +56,10 @@ package final class RunnerJobContext: JobContext {
 
   package func offerArtifact(named name: String, file: URL) async throws {
     try offers.offer(named: name, file: file)
+    state?.note { $0.offers[name] = file.path }
   }
+
+  package var checkpoints: any CheckpointStore { state?.checkpoints ?? NoCheckpoints() }
 
   package var cancellation: JobCancellation? { control.cancellation }
 }

@@ -38,12 +38,41 @@ package final class JobTrace: MaskingJobLog, Sendable {
   private let state: Mutex<State>
   package let spoolURL: URL
 
-  package init(spoolURL: URL, masker: SecretMasker, backlogLimit: Int64 = 16 << 20) throws {
-    _ = FileManager.default.createFile(atPath: spoolURL.path, contents: nil)
+  /// A new, empty log spooled to `spoolURL` (0600); with `continuing`, the log a previous runner
+  /// spooled there (a resumed job) goes on after what the file holds.
+  package init(spoolURL: URL, masker: SecretMasker, backlogLimit: Int64 = 16 << 20, continuing: Bool = false)
+    throws
+  {
+    if !continuing || !FileManager.default.fileExists(atPath: spoolURL.path) {
+      _ = FileManager.default.createFile(
+        atPath: spoolURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
+    }
     let handle = try FileHandle(forUpdating: spoolURL)
+    var state = State(masker: masker, spool: handle)
+    if continuing {
+      let existing = try handle.readToEnd() ?? Data()
+      state.checksum.update(existing)
+      state.length = Int64(existing.count)
+      try handle.seekToEnd()
+    }
     self.spoolURL = spoolURL
     self.backlogLimit = backlogLimit
-    self.state = Mutex(State(masker: masker, spool: handle))
+    self.state = Mutex(state)
+  }
+
+  /// Whether the log so far ends a line (a resumed job's notice starts on a line of its own).
+  package var endsWithNewline: Bool {
+    state.withLock { state in
+      guard state.length > 0 else { return true }
+      do {
+        try state.spool.seek(toOffset: UInt64(state.length - 1))
+        let last = try state.spool.read(upToCount: 1)
+        try state.spool.seekToEnd()
+        return last == Data([0x0A])
+      } catch {
+        return true
+      }
+    }
   }
 
   // MARK: JobLog

@@ -17,6 +17,9 @@ package struct TraceUploader: Sendable {
   /// Until GitLab says otherwise (`X-GitLab-Trace-Update-Interval`).
   package var interval: Duration = .seconds(3)
   package var backoff = RetryPolicy(initial: .seconds(1), maximum: .seconds(30))
+  /// Told how much of the log GitLab holds after each accepted patch (the job's record keeps it,
+  /// so that a restarted runner goes on from there).
+  package var held: (@Sendable (Int64) -> Void)?
 
   /// Runs until the finished trace is all in GitLab, or GitLab will take no more of it.
   package func run() async {
@@ -56,11 +59,13 @@ package struct TraceUploader: Sendable {
           let held = reply.remoteLength ?? chunk.offset + Int64(chunk.bytes.count)
           client.metrics.logBytesForwarded(Int(max(0, held - chunk.offset)))
           trace.gitLabHolds(held)
+          self.held?(held)
           if let updateInterval = reply.updateInterval, updateInterval > .zero { interval = updateInterval }
           JobStatusSignal.apply(reply.jobStatus, to: control)
         case 416 where reply.remoteLength.map { $0 <= trace.length } == true:
           // GitLab holds another length than we thought (a reply was lost): go on from it.
           trace.gitLabHolds(reply.remoteLength!)
+          self.held?(reply.remoteLength!)
         case 403, 404:
           // The job token is no longer valid: GitLab cancelled or ended the job.
           control.cancel(.canceledImmediately)

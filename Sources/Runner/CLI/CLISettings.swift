@@ -75,6 +75,12 @@ extension CLISetting {
   static let listenAddress = CLISetting(
     option: "listen-address", summary: "Serve /metrics, /health/live and /health/ready here, e.g. :9252",
     environment: ["RUNNER_LISTEN_ADDRESS"], default: .unset("off"))
+  static let stateDir = CLISetting(
+    option: "state-dir",
+    summary: "Folder where the runner keeps a record of every job it holds (job tokens and variables "
+      + "included), so that a runner restarted after its own death resumes them; on a volume that "
+      + "outlives the process, used by one runner only",
+    environment: ["RUNNER_STATE_DIR"], default: .unset("off"))
   static let shutdownTimeout = CLISetting(
     option: "shutdown-timeout", summary: "Seconds a stop signal waits for the running jobs before exiting",
     environment: ["RUNNER_SHUTDOWN_TIMEOUT"], default: .value("30"))

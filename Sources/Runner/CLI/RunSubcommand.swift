@@ -74,6 +74,14 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
     client.metrics = metrics
     var jobSettings = JobRunner.Settings(workRoot: settings.workDirectory)
     jobSettings.finalUpdatePatience = min(jobSettings.finalUpdatePatience, settings.shutdownTimeout)
+    if let stateDirectory = settings.stateDirectory {
+      do {
+        jobSettings.stateDirectory = try StateDirectory(stateDirectory)
+      } catch {
+        await http.shutdown()
+        throw CLIError(error)
+      }
+    }
     var poller = JobPoller(
       client: client,
       runner: JobRunner(
@@ -107,6 +115,7 @@ struct RunSubcommand: AsyncParsableCommand, DeclaresSettings {
         "gitlab": "\(settings.connection.url.absoluteString)", "concurrent": "\(settings.concurrent)",
         "system_id": "\(client.identity.systemID)",
         "lava_outage_timeout": "\(DurationText.format(settings.lavaOutageTimeout))",
+        "state_dir": "\(settings.stateDirectory?.path ?? "off")",
         "lava_events": "\(settings.lavaEvents ? "auto" : "off")",
       ])
     var groupLogger = logger
@@ -129,7 +138,7 @@ struct RunOptions: ParsableArguments {
   static let settings: [CLISetting] = [
     .concurrent, .checkInterval, .name, .workDir, .systemIDFile, .logLevel, .logFormat,
     .lavaMaxConcurrentRequests, .lavaOutageTimeout, .lavaEvents,
-    .listenAddress, .shutdownTimeout,
+    .listenAddress, .shutdownTimeout, .stateDir,
   ]
 
   @Option(help: CLISetting.concurrent.help)
@@ -167,6 +176,9 @@ struct RunOptions: ParsableArguments {
 
   @Option(help: CLISetting.shutdownTimeout.help)
   var shutdownTimeout: Double?
+
+  @Option(help: CLISetting.stateDir.help)
+  var stateDir: String?
 }
 
 /// The validated settings of `run`: flags first, then the environment, then defaults.
@@ -184,6 +196,7 @@ struct RunSettings: Sendable {
   var shutdownTimeout: Duration
   var lavaMaxConcurrentRequests: Int
   var lavaOutageTimeout: Duration
+  var stateDirectory: URL?
   /// Whether LAVA watchers follow the servers' event streams (`--lava-events auto`).
   var lavaEvents: Bool
 
@@ -250,5 +263,9 @@ struct RunSettings: Sendable {
     lavaMaxConcurrentRequests = try CLISetting.lavaMaxConcurrentRequests.required(
       options.lavaMaxConcurrentRequests.map(String.init), in: env, expected: "a whole number from 1 to 256"
     ) { Int($0).flatMap { (1...256).contains($0) ? $0 : nil } }
+
+    stateDirectory = CLISetting.stateDir.resolve(options.stateDir, in: env).flatMap {
+      $0.isEmpty ? nil : URL(fileURLWithPath: $0, isDirectory: true)
+    }
   }
 }

@@ -99,7 +99,10 @@ struct RunnerHarness {
   let poller: JobPoller
   let stop = RunnerStop()
 
-  init(gitlab: FakeGitLab, concurrent: Int = 4, finalUpdatePatience: Duration = .seconds(60)) async throws {
+  init(
+    gitlab: FakeGitLab, concurrent: Int = 4, finalUpdatePatience: Duration = .seconds(60),
+    stateDirectory: StateDirectory? = nil
+  ) async throws {
     self.gitlab = gitlab
     await gitlab.addRunnerToken(Self.runnerToken)
     http = try HTTPClient()
@@ -111,12 +114,13 @@ struct RunnerHarness {
     let registry = try CommandRegistry(
       builtInCommands + [
         EchoTestCommand.self, WaitTestCommand.self, InfraFailTestCommand.self, ProduceTestCommand.self,
-        CatTestCommand.self, SpamTestCommand.self, SleepTestCommand.self,
+        CatTestCommand.self, SpamTestCommand.self, SleepTestCommand.self, CountTestCommand.self,
       ])
     var settings = JobRunner.Settings()
     settings.traceInterval = .milliseconds(200)
     settings.keepAliveInterval = .milliseconds(500)
     settings.finalUpdatePatience = finalUpdatePatience
+    settings.stateDirectory = stateDirectory
     settings.backoff = RetryPolicy(initial: .milliseconds(20), maximum: .milliseconds(200))
     var logger = Logger(label: "test")
     logger.logLevel = .critical

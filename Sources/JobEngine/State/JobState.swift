@@ -1,0 +1,109 @@
+import Foundation
+import GitLabAPI
+import Logging
+import Protocols
+import Synchronization
+
+/// The live record of one job the runner holds: every change is written to the job's
+/// `record.json` at once (atomically, durably), and the folder is removed once the job is
+/// reported.
+package final class JobState: ScriptProgress, Sendable {
+  package let folder: URL
+  package let resumePoint: ScriptPosition?
+  private let record: Mutex<JobRecord>
+  private let logger: Logger
+
+  package var recordURL: URL { folder.appendingPathComponent(JobRecord.fileName) }
+  package var traceURL: URL { folder.appendingPathComponent(JobRecord.traceFileName) }
+  package var snapshot: JobRecord { record.withLock { $0 } }
+
+  /// A job starting on this runner: writes its first record.
+  package init(newJob payload: JobPayload, folder: URL, logger: Logger) throws(StateFileError) {
+    self.folder = folder
+    self.resumePoint = nil
+    self.logger = logger
+    let first = JobRecord(payload: payload, startedAt: Date())
+    self.record = Mutex(first)
+    try write(first)
+  }
+
+  /// A job a previous runner held, resumed from its record.
+  package init(resuming saved: StateDirectory.SavedJob, logger: Logger) {
+    self.folder = saved.folder
+    self.resumePoint = saved.record.position
+    self.logger = logger
+    self.record = Mutex(saved.record)
+  }
+
+  /// Applies `change` and writes the record.
+  package func update(_ change: (inout JobRecord) -> Void) throws(StateFileError) {
+    let result: Result<Void, StateFileError> = record.withLock { record in
+      change(&record)
+      record.aliveAt = Date()
+      do throws(StateFileError) {
+        try write(record)
+        return .success(())
+      } catch {
+        return .failure(error)
+      }
+    }
+    try result.get()
+  }
+
+  /// As ``update(_:)`` for changes whose loss is recoverable (the trace offset, a heartbeat):
+  /// a failure is logged, not thrown.
+  package func note(_ change: (inout JobRecord) -> Void) {
+    do {
+      try update(change)
+    } catch {
+      logger.warning("cannot update the job's record", metadata: ["error": "\(error)"])
+    }
+  }
+
+  // MARK: ScriptProgress
+
+  package func starting(_ position: ScriptPosition) async throws {
+    try update { record in
+      if record.position != position { record.checkpoints = [:] }
+      record.position = position
+    }
+  }
+
+  /// The checkpoint store of the line now running.
+  package var checkpoints: any CheckpointStore {
+    guard let position = record.withLock({ $0.position }) else { return NoCheckpoints() }
+    return LineCheckpoints(state: self, key: position.key)
+  }
+
+  fileprivate func checkpoint(_ key: String) -> Data? { record.withLock { $0.checkpoints[key] } }
+
+  fileprivate func save(_ data: Data, key: String) throws(StateFileError) {
+    try update { $0.checkpoints[key] = data }
+  }
+
+  /// The job is reported: nothing of it is kept.
+  package func remove() {
+    try? FileManager.default.removeItem(at: folder)
+    try? StateFile.syncDirectory(folder.deletingLastPathComponent())
+  }
+
+  private func write(_ record: JobRecord) throws(StateFileError) {
+    let data: Data
+    do {
+      data = try record.encoded()
+    } catch {
+      throw StateFileError(path: recordURL.path, operation: "encode", reason: "\(error)")
+    }
+    try StateFile.writeAtomically(data, to: recordURL)
+  }
+}
+
+/// One script line's checkpoints, kept in the job's record.
+private struct LineCheckpoints: CheckpointStore {
+  let state: JobState
+  let key: String
+
+  func restored() async -> Data? { state.checkpoint(key) }
+
+  func save(_ data: Data) async throws { try state.save(data, key: key) }
+}
