@@ -194,7 +194,8 @@ public struct SubmitCommand: Command {
         var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
         var stopped: Int64?
         for try await (id, outcome) in group {
-          outcomes[id] = outcome
+          outcomes[id] = LAVAGroupStop.canceled(
+            outcome, by: stopped.flatMap { first in outcomes[first].map { (first, $0) } })
           // A multinode job stopped by the runner: the others cannot go on without it.
           if outcome.stop != nil, stopped == nil, ids.count > 1 {
             stopped = id
