@@ -38,7 +38,7 @@ public struct SubmitCommand: Command {
       section is collapsed when it starts, before anyone knows how it ends; when a test case or \
       an action fails, an open section right after it repeats its last 30 lines. Every section \
       is closed however the log ends (cancelled, timed out, cut short). GitLab section markers \
-      the device prints are rejoined when LAVA split them, and shown, not acted on. \
+      the device prints are rejoined when LAVA split them, and shown, not acted on (LAVA_DEVICE_SECTIONS=true lets them fold the log). \
       A multinode definition's jobs share the job log without these sections. Kernel \
       messages have their timestamp dimmed; a lone carriage return does not split a line (it is \
       shown as ␍), and control characters and escape sequences other than colours are shown \
@@ -49,7 +49,7 @@ public struct SubmitCommand: Command {
     variables: [
       .lavaURL, .lavaToken(of: "the submitting user"), .lavaCancellation(default: .cancel),
       .lavaIgnoreTestFailures, .lavaOutageTimeout, .lavaLogLevels, .lavaLogLimit, .lavaHangTimeout,
-      .lavaQueueTimeout, .lavaRetries, .lavaKnownIssues,
+      .lavaQueueTimeout, .lavaRetries, .lavaKnownIssues, .lavaDeviceSections,
     ],
     examples: [
       CommandExample(
@@ -176,7 +176,9 @@ public struct SubmitCommand: Command {
           var follower = LAVALogFollower(
             server: session.server, id: id,
             renderer: LAVALogRenderer(
-              prefix: ids.count == 1 ? "" : "[\(id)] ", levels: session.settings.logLevels, volume: volume),
+              prefix: ids.count == 1 ? "" : "[\(id)] ",
+              deviceSections: session.settings.deviceSections && ids.count == 1,
+              levels: session.settings.logLevels, volume: volume),
             file: file, log: context.log, polling: polling, retrier: session.retrier,
             sections: ids.count == 1,
             watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher, jobWatcher: session.watcher
@@ -194,7 +196,8 @@ public struct SubmitCommand: Command {
         var outcomes: [Int64: LAVALogFollower.Outcome] = [:]
         var stopped: Int64?
         for try await (id, outcome) in group {
-          outcomes[id] = outcome
+          outcomes[id] = LAVAGroupStop.canceled(
+            outcome, by: stopped.flatMap { first in outcomes[first].map { (first, $0) } })
           // A multinode job stopped by the runner: the others cannot go on without it.
           if outcome.stop != nil, stopped == nil, ids.count > 1 {
             stopped = id

@@ -12,7 +12,7 @@ struct FuzzTarget: Sendable {
   /// Every target, in the order `make fuzz` runs them.
   static let all: [FuzzTarget] = [
     .scriptTokenizer, .definition, .lavaLog, .jobIDsFile, .definitionTemplate, .jobPayload,
-    .dependencyArchive, .secretMasker, .lavaLogScanner, .webSocketFrames,
+    .dependencyArchive, .secretMasker, .lavaLogScanner, .webSocketFrames, .linearRegex,
   ]
 
   static func named(_ name: String) -> FuzzTarget? {

@@ -90,3 +90,41 @@ private func plain(_ text: String) -> String {
   #expect(!console.contains("\u{1B}c") && !console.contains("\u{1B}[2J"))
   #expect(plain(renderer.render(.lava("target", "x\r\ny"))) == "01:38:32 tgt  x\n01:38:32 tgt  y\n")
 }
+
+@Test(arguments: [nil, "false", "true"])
+func deviceSectionMarkersFoldTheJobLogOnlyWhenLAVADeviceSectionsIsTrue(value: String?) async throws {
+  let fake = FakeLAVAServer(submitting: [97], pageSize: 100)
+  let start = "\u{1B}[0Ksection_start:1796056515:build[collapsed=true]\r\u{1B}[0KBuilding"
+  let end = "\u{1B}[0Ksection_end:1796056516:build\r\u{1B}[0K"
+  fake.script(
+    97,
+    .init(
+      steps: [.init(.running, device: "qemu-01"), .init(.finished, .complete)],
+      lines: [
+        .lava("target", start), .lava("target", "make -j2"), .lava("target", end),
+      ]))
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": "x: 1\n"],
+    variables: value.map { [JobVariable(key: "LAVA_DEVICE_SECTIONS", value: $0)] } ?? [])
+  let failure = await outcome {
+    try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
+  }
+  #expect(failure == nil)
+  let log = context.recordingLog.text
+  expectBalancedSections(log)
+  let boards = GitLabSections.markers(in: log).filter { $0.name == "build" }
+  #expect(boards.map(\.starts) == (value == "true" ? [true, false] : []))
+}
+
+@Test func aBadLAVADeviceSectionsValueFailsBeforeSubmission() async throws {
+  let fake = FakeLAVAServer(submitting: [98])
+  let context = try lavaContext(
+    fake, files: ["lava-job.yaml": "x: 1\n"],
+    variables: [JobVariable(key: "LAVA_DEVICE_SECTIONS", value: "yes")])
+  let failure = await outcome {
+    try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
+  }
+  #expect(failure?.failureReason == .scriptFailure)
+  #expect(failure?.message.contains("LAVA_DEVICE_SECTIONS is 'yes'; expected 'true'") == true)
+  #expect(fake.requests.isEmpty)
+}

@@ -149,7 +149,7 @@ func aMissingLAVASettingIsAScriptFailureNamingTheVariable(variable: String) asyn
       + (type == SubmitCommand.self
         ? [
           "LAVA_LOG_LEVELS", "LAVA_LOG_LIMIT", "LAVA_HANG_TIMEOUT", "LAVA_QUEUE_TIMEOUT", "LAVA_RETRIES",
-          "LAVA_KNOWN_ISSUES",
+          "LAVA_KNOWN_ISSUES", "LAVA_DEVICE_SECTIONS",
         ]
         : ["LAVA_HANG_TIMEOUT", "LAVA_QUEUE_TIMEOUT"])
     #expect(type.metadata.variables.map(\.name) == names, "\(type.metadata.name)")

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// The layering of ARCHITECTURE.md, held by a test: the target graph it draws is the one
@@ -48,7 +49,7 @@ import Testing
   }
 
   /// The project-target edges Package.swift declares, through `swift package dump-package`.
-  static func declaredEdges() throws -> [String: Set<String>] {
+  static func declaredEdges() async throws -> [String: Set<String>] {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
     // A scratch path of its own: the one of the running `swift test` is locked by it.
@@ -61,8 +62,12 @@ import Testing
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    // `swift package` takes seconds on a loaded machine: wait for it off the cooperative pool.
+    let data = try await offPool {
+      let data = pipe.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      return data
+    }
     try #require(process.terminationStatus == 0, "swift package dump-package failed")
     let json = try #require(try JSONSerialization.jsonObject(with: data) as? [String: Any])
     let targets = try #require(json["targets"] as? [[String: Any]])
@@ -86,9 +91,9 @@ import Testing
     try String(contentsOf: root.appendingPathComponent("ARCHITECTURE.md"), encoding: .utf8)
   }
 
-  @Test func theGraphInArchitectureMdIsTheOnePackageSwiftDeclares() throws {
+  @Test func theGraphInArchitectureMdIsTheOnePackageSwiftDeclares() async throws {
     let documented = try Self.documentedGraph(Self.architectureText())
-    let declared = try Self.declaredEdges()
+    let declared = try await Self.declaredEdges()
     #expect(
       documented.edges == declared,
       "ARCHITECTURE.md:\n\(documented)\n\nPackage.swift:\n\(Graph(edges: declared))")
@@ -113,8 +118,8 @@ import Testing
 
   /// SwiftPM lets a file import a module its target does not declare when the module happens to
   /// be built already; this catches it (as `--explicit-target-dependency-import-check` does).
-  @Test func noSourceFileImportsATargetItsTargetDoesNotDependOn() throws {
-    let declared = try Self.declaredEdges()
+  @Test func noSourceFileImportsATargetItsTargetDoesNotDependOn() async throws {
+    let declared = try await Self.declaredEdges()
     let sources = Self.root.appendingPathComponent("Sources")
     var problems: [String] = []
     for target in declared.keys.sorted() {

@@ -181,8 +181,8 @@ struct LAVAJobError: Sendable, Equatable, Codable {
   /// running when the job failed.
   var failedAction: String?
   /// The last ``keptTargetLines`` target lines, up to the first failure LAVA reported.
-  var lastTargetLines: [String] = []
-  static let keptTargetLines = 30
+  @LAVAKeptTargetLines var lastTargetLines: [String] = []
+  static let keptTargetLines = LAVAKeptTargetLines.limit
   /// The top-level actions with their timings, for `lava-report.json`.
   var actions = LAVAActionTimes()
 
@@ -203,12 +203,7 @@ struct LAVAJobError: Sendable, Equatable, Codable {
     switch entry.message {
     case .text(let text) where entry.level == "target":
       guard !frozen else { return }
-      for piece in LAVALogRenderer.split(text) {
-        lastTargetLines.append(LAVALogRenderer.clean(piece))
-      }
-      if lastTargetLines.count > Self.keptTargetLines {
-        lastTargetLines.removeFirst(lastTargetLines.count - Self.keptTargetLines)
-      }
+      _lastTargetLines.append(text)
     case .text(let text) where entry.level == "info":
       if let action = LAVALogSections.action(text) {
         runningAction = action.starts ? "\(action.number) \(action.name)" : nil

@@ -145,12 +145,29 @@ enum LAVAFollowStop: Sendable, Equatable, Codable {
 enum LAVAGroupStop {
   /// The first job stopped by the runner, with why.
   static func first(in stops: [(Int64, LAVAFollowStop?)]) -> (id: Int64, reason: LAVAFollowStop)? {
-    stops.first { $0.1 != nil }.map { ($0.0, $0.1!) }
+    // A job canceled with its group names the one stopped first: that one is the cause.
+    let own = stops.first {
+      if case .group? = $0.1 { return false }
+      return $0.1 != nil
+    }
+    return (own ?? stops.first { $0.1 != nil }).map { ($0.0, $0.1!) }
   }
 
   /// The stop of `id`, canceled because of `stopped`; nil for `stopped` itself.
   static func of(_ id: Int64, _ stopped: (id: Int64, reason: LAVAFollowStop)) -> LAVAFollowStop? {
     id == stopped.id ? nil : .group(id: stopped.id, reason: stopped.reason)
+  }
+
+  /// `outcome` of a job that ended after the runner had canceled it with `stopped`'s group: its
+  /// stop is the group's, even when its own watchdog fired while the cancel was on its way (a
+  /// group whose jobs hang together is canceled because of the first one the runner saw).
+  static func canceled(
+    _ outcome: LAVALogFollower.Outcome, by stopped: (id: Int64, outcome: LAVALogFollower.Outcome)?
+  ) -> LAVALogFollower.Outcome {
+    guard let stopped, let reason = stopped.outcome.stop, outcome.stop != nil else { return outcome }
+    var outcome = outcome
+    outcome.stop = .group(id: stopped.id, reason: reason)
+    return outcome
   }
 
   /// Cancels `ids` in LAVA, said in the job log; their followers then see them end.

@@ -21,10 +21,10 @@ import Protocols
 /// submitted.
 ///
 /// Matching is bounded: at most ``maximumIssues`` patterns of at most ``maximumPatternLength``
-/// characters, each tried on the first ``maximumMatchedBytes`` bytes of a line. Swift's `Regex`
-/// backtracks, so patterns that can backtrack without bound are refused when the file is read:
-/// backreferences, lookarounds and a quantified group that holds a quantifier (`(a+)+`). What
-/// remains matches a bounded line in time polynomial in its length at worst, linear in practice.
+/// characters, each tried on the first ``maximumMatchedBytes`` bytes of a line, by ``LinearRegex``:
+/// no backtracking, so every pattern matches a line in time linear in its length (at most
+/// pattern size × line bytes steps). What it cannot match that way (backreferences, lookarounds)
+/// is refused when the file is read.
 struct LAVAKnownIssues: Sendable, Equatable {
   enum Response: String, Sendable, Equatable, CaseIterable {
     case retry, fail, note
@@ -187,77 +187,17 @@ struct LAVAKnownIssues: Sendable, Equatable {
         + problems.map { "  " + $0 }.joined(separator: "\n"))
   }
 
-  /// Why a pattern is refused, or nil: too long, not a regex, or able to backtrack without bound.
+  /// Why a pattern is refused, or nil: too long, or not in the subset ``LinearRegex`` matches
+  /// in linear time.
   static func patternProblem(_ pattern: String) -> String? {
     guard !pattern.isEmpty else { return "is empty" }
     guard pattern.count <= maximumPatternLength else {
       return "is longer than \(maximumPatternLength) characters"
     }
-    if let unbounded = backtrackingProblem(pattern) { return unbounded }
-    do {
-      _ = try Regex(pattern)
+    do throws(LinearRegexError) {
+      _ = try LinearRegex(pattern)
     } catch {
-      return "is not a valid regular expression: \(error)"
-    }
-    return nil
-  }
-
-  /// Backreferences, lookarounds and quantified groups holding a quantifier: the constructs that
-  /// make a backtracking matcher take exponential time.
-  static func backtrackingProblem(_ pattern: String) -> String? {
-    let characters = Array(pattern)
-    // For each open group: whether it holds a quantifier.
-    var groups: [Bool] = []
-    var lastClosedHeldQuantifier = false
-    var index = 0
-    func isQuantifier(_ i: Int) -> Bool { i < characters.count && "*+?{".contains(characters[i]) }
-    while index < characters.count {
-      let character = characters[index]
-      var closedGroupHeldQuantifier = false
-      switch character {
-      case "\\":
-        let next = index + 1 < characters.count ? characters[index + 1] : " "
-        if next.isNumber && next != "0" || next == "k" || next == "g" {
-          return "uses a backreference (\\\(next)), which can make matching take exponential time"
-        }
-        index += 2
-        lastClosedHeldQuantifier = false
-        continue
-      case "[":
-        // A character class: skip to its closing bracket.
-        index += 1
-        if index < characters.count, characters[index] == "^" { index += 1 }
-        if index < characters.count, characters[index] == "]" { index += 1 }
-        while index < characters.count, characters[index] != "]" {
-          index += characters[index] == "\\" ? 2 : 1
-        }
-      case "(":
-        let rest = String(characters[(index + 1)...].prefix(3))
-        if rest.hasPrefix("?=") || rest.hasPrefix("?!") || rest.hasPrefix("?<=") || rest.hasPrefix("?<!") {
-          return "uses a lookaround, which this runner does not allow (matching must stay bounded in time)"
-        }
-        groups.append(false)
-      case ")":
-        closedGroupHeldQuantifier = groups.popLast() ?? false
-      case "*", "+", "?", "{":
-        if lastClosedHeldQuantifier
-          && !(character == "?" && index > 0 && "*+?}".contains(characters[index - 1]))
-        {
-          return
-            "repeats a group that itself repeats (like (a+)+), which can make matching take exponential time; "
-            + "remove the inner or the outer repetition"
-        }
-        if !groups.isEmpty { groups[groups.count - 1] = true }
-        if character == "{" {
-          while index < characters.count, characters[index] != "}" { index += 1 }
-        }
-      default:
-        break
-      }
-      // A closed group's flag carries to the quantifier right after it, and up to its parent.
-      if closedGroupHeldQuantifier, !groups.isEmpty { groups[groups.count - 1] = true }
-      lastClosedHeldQuantifier = character == ")" && closedGroupHeldQuantifier
-      index += 1
+      return "\(error)"
     }
     return nil
   }
@@ -276,7 +216,7 @@ struct LAVAKnownIssueHit: Sendable, Equatable {
 final class LAVAKnownIssueWatcher: @unchecked Sendable {
   private let lock = NSLock()
   private let issues: [LAVAKnownIssues.Issue]
-  private let regexes: [Regex<AnyRegexOutput>?]
+  private let regexes: [LinearRegex?]
   /// Per issue, the times of its recent matches (at most its count).
   private var matches: [[Date]]
   private var actions = LAVAActionTimes()
@@ -284,7 +224,7 @@ final class LAVAKnownIssueWatcher: @unchecked Sendable {
   init(_ knownIssues: LAVAKnownIssues) {
     issues = knownIssues.issues
     // Checked when the file was read.
-    regexes = knownIssues.issues.map { try? Regex($0.regex) }
+    regexes = knownIssues.issues.map { try? LinearRegex($0.regex) }
     matches = Array(repeating: [], count: knownIssues.issues.count)
   }
 
@@ -299,7 +239,7 @@ final class LAVAKnownIssueWatcher: @unchecked Sendable {
       for (index, issue) in issues.enumerated() {
         if let wanted = issue.level, wanted != level { continue }
         if let action = issue.lavaAction, action != actions.current { continue }
-        guard let regex = regexes[index], let matched = texts.first(where: { $0.contains(regex) }) else {
+        guard let regex = regexes[index], let matched = texts.first(where: { regex.matches($0) }) else {
           continue
         }
         var recent = matches[index]
@@ -343,8 +283,7 @@ final class LAVAKnownIssueWatcher: @unchecked Sendable {
 }
 
 /// The known issues as `submit`'s follower sees them (``LAVALineWatcher``): a watcher of its own
-/// per LAVA job (counts and the running action are per job); the first `retry` or `fail` hit of a
-/// line wins over its notes.
+/// per LAVA job (counts and the running action are per job); see ``verdict(of:)``.
 final class LAVAKnownIssueLineWatcher: LAVALineWatcher, @unchecked Sendable {
   private let lock = NSLock()
   private let issues: LAVAKnownIssues
@@ -361,11 +300,15 @@ final class LAVAKnownIssueLineWatcher: LAVALineWatcher, @unchecked Sendable {
       watchers[id] = made
       return made
     }
-    let hits = watcher.inspect(line)
+    return Self.verdict(of: watcher.inspect(line))
+  }
+
+  /// `fail` beats `retry`, which beats `note`; every note of the line is kept, one per line.
+  static func verdict(of hits: [LAVAKnownIssueHit]) -> LAVALineVerdict? {
     func message(_ hit: LAVAKnownIssueHit) -> String { "known issue \(hit.issue): \(hit.message)" }
-    if let ending = hits.first(where: { $0.response != .note }) {
-      return ending.response == .retry ? .retry(message(ending)) : .fail(message(ending))
-    }
-    return hits.first.map { .note(message($0)) }
+    if let fail = hits.first(where: { $0.response == .fail }) { return .fail(message(fail)) }
+    if let retry = hits.first(where: { $0.response == .retry }) { return .retry(message(retry)) }
+    guard !hits.isEmpty else { return nil }
+    return .note(hits.map(message).joined(separator: "\n"))
   }
 }

@@ -28,7 +28,10 @@ extension LAVALogFollower {
       case .note(let message)?:
         await log.write(text)
         text = ""
-        await log.warning(renderer.prefix + message)
+        // Several notes of one line come one per line: each gets its own warning.
+        for note in message.split(separator: "\n", omittingEmptySubsequences: false) {
+          await log.warning(renderer.prefix + note)
+        }
       case let ended? where verdict == nil: verdict = ended
       default: break
       }

@@ -20,7 +20,7 @@ import Protocols
 /// GitLab shows on a header is the one LAVA measured. ``finish(_:)`` closes whatever is open:
 /// no section is left unbalanced, whatever way the log ends.
 ///
-/// Memory is bounded: at most ``shownLines`` rendered lines are kept per open section.
+/// Memory is bounded: at most twice ``shownLines`` rendered texts are kept per open section.
 struct LAVALogSections: Sendable {
   let jobID: Int64
   let renderer: LAVALogRenderer
@@ -38,19 +38,26 @@ struct LAVALogSections: Sendable {
     var kind: Kind
     var id: String
     var header: String
-    var recent: [String] = []
+    /// The last ``shownLines`` lines rendered in this section, split when read.
+    var recent: [String] {
+      get { kept.value }
+      set { kept = LAVAKeptLines(newValue) }
+    }
+    private var kept: LAVAKeptLines
     /// A test case whose `ENDTC` was seen: its `results` line closes it.
     var ended = false
 
-    mutating func keep(_ rendered: String) {
-      keep(lines: LAVALogSections.lines(of: rendered))
+    init(kind: Kind, id: String, header: String, recent: [String] = [], ended: Bool = false) {
+      self.kind = kind
+      self.id = id
+      self.header = header
+      self.kept = LAVAKeptLines(recent)
+      self.ended = ended
     }
 
-    mutating func keep(lines: [String]) {
-      recent += lines.suffix(LAVALogSections.shownLines)
-      if recent.count > LAVALogSections.shownLines {
-        recent.removeFirst(recent.count - LAVALogSections.shownLines)
-      }
+    /// Keeps the lines of `rendered`, which has one (`LAVALogFastPaths.hasLine`).
+    mutating func keep(_ rendered: String) {
+      kept.append(rendered)
     }
   }
 
@@ -397,9 +404,8 @@ struct LAVALogSections: Sendable {
   /// Renders nothing new: keeps the rendered text in every open section's recent lines.
   private mutating func keep(_ rendered: String) -> String {
     guard !open.isEmpty, LAVALogFastPaths.hasLine(rendered) else { return rendered }
-    // Split once, shared by every open section.
-    let lines = Self.lines(of: rendered)
-    for index in open.indices { open[index].keep(lines: lines) }
+    // Split only if a failure block or a checkpoint reads them (LAVAKeptLines).
+    for index in open.indices { open[index].keep(rendered) }
     return rendered
   }
 
@@ -566,4 +572,36 @@ extension LAVALogSections {
   }
 }
 
-extension LAVALogSections.Frame: Equatable {}
+extension LAVALogSections.Frame: Equatable {
+  static func == (lhs: Self, rhs: Self) -> Bool {
+    lhs.kind == rhs.kind && lhs.id == rhs.id && lhs.header == rhs.header && lhs.ended == rhs.ended
+      && lhs.recent == rhs.recent
+  }
+}
+
+extension LAVALogSections.Frame {
+  /// The checkpoint format of a frame: its kept lines as split lines, as before they were kept
+  /// unsplit.
+  private enum CodingKeys: String, CodingKey {
+    case kind, id, header, recent, ended
+  }
+
+  init(from decoder: any Decoder) throws {
+    let container = try decoder.container(keyedBy: CodingKeys.self)
+    self.init(
+      kind: try container.decode(LAVALogSections.Kind.self, forKey: .kind),
+      id: try container.decode(String.self, forKey: .id),
+      header: try container.decode(String.self, forKey: .header),
+      recent: try container.decode([String].self, forKey: .recent),
+      ended: try container.decode(Bool.self, forKey: .ended))
+  }
+
+  func encode(to encoder: any Encoder) throws {
+    var container = encoder.container(keyedBy: CodingKeys.self)
+    try container.encode(kind, forKey: .kind)
+    try container.encode(id, forKey: .id)
+    try container.encode(header, forKey: .header)
+    try container.encode(recent, forKey: .recent)
+    try container.encode(ended, forKey: .ended)
+  }
+}

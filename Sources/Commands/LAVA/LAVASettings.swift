@@ -18,6 +18,8 @@ struct LAVASettings: Sendable {
   /// `LAVA_IGNORE_TEST_FAILURES=true`: a LAVA job passes when its health is Complete, whatever
   /// its test results.
   var ignoreTestFailures: Bool
+  /// Whether GitLab section markers the device prints pass through (LAVA_DEVICE_SECTIONS).
+  var deviceSections = false
   /// `LAVA_OUTAGE_TIMEOUT`: how long to wait out an unreachable LAVA; nil for the runner's
   /// default (`--lava-outage-timeout`).
   var outageTimeout: Duration?
@@ -32,6 +34,7 @@ struct LAVASettings: Sendable {
   static let tokenVariable = "LAVA_TOKEN"
   static let cancellationVariable = "LAVA_CANCELLATION"
   static let ignoreTestFailuresVariable = "LAVA_IGNORE_TEST_FAILURES"
+  static let deviceSectionsVariable = "LAVA_DEVICE_SECTIONS"
   static let outageTimeoutVariable = "LAVA_OUTAGE_TIMEOUT"
   static let logLevelsVariable = "LAVA_LOG_LEVELS"
   static let logLimitVariable = "LAVA_LOG_LIMIT"
@@ -100,6 +103,18 @@ struct LAVASettings: Sendable {
       }
     }
 
+    var deviceSections = false
+    if let value = variables[Self.deviceSectionsVariable], !value.isEmpty {
+      switch value.lowercased() {
+      case "true": deviceSections = true
+      case "false": deviceSections = false
+      default:
+        problems.append(
+          "\(Self.deviceSectionsVariable) is '\(mask(value))'; expected 'true' (GitLab section markers "
+            + "the device prints fold the job log) or 'false' (they are shown as text)")
+      }
+    }
+
     var outageTimeout: Duration?
     if let value = variables[Self.outageTimeoutVariable], !value.isEmpty {
       if let duration = DurationText.parse(value), duration > .zero {
@@ -145,6 +160,7 @@ struct LAVASettings: Sendable {
     self.token = token
     self.cancellation = cancellation
     self.ignoreTestFailures = ignoreTestFailures
+    self.deviceSections = deviceSections
     self.outageTimeout = outageTimeout
     self.logLevels = logLevels
     self.logLimit = logLimit

@@ -28,6 +28,12 @@ extension CommandVariable {
     LAVASettings.ignoreTestFailuresVariable, default: "`false`",
     "`true`: pass on the LAVA jobs' health alone; otherwise a failed test fails the job")
 
+  static let lavaDeviceSections = CommandVariable(
+    LAVASettings.deviceSectionsVariable, default: "`false`",
+    "`true`: GitLab section markers the device prints (`section_start:…`/`section_end:…`, rejoined "
+      + "when LAVA split them) pass through and fold the job log, for a single LAVA job; otherwise they are "
+      + "shown as text, so that a board cannot fold or forge the job log's sections")
+
   static let lavaLogLevels = CommandVariable(
     LAVASettings.logLevelsVariable,
     default: "`target,input,info,warning,error,exception,results`",

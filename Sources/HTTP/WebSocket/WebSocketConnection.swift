@@ -38,6 +38,9 @@ package enum WebSocketConnection {
     let session = WebSocketSession(url: url, configuration: configuration, options: options)
     continuation.onTermination = { _ in session.stop() }
     let thread = Thread {
+      // Closed here when the client gives up, not when the consumer (maybe waiting for a busy
+      // cooperative pool) releases the stream: the server sees the timeout when it happens.
+      defer { session.close() }
       do {
         try session.run { continuation.yield($0) }
         continuation.finish()
@@ -79,6 +82,12 @@ private final class WebSocketSession: @unchecked Sendable {
   }
 
   func stop() { stopped.store(true, ordering: .relaxed) }
+
+  /// Closes the connection; called by the session's thread once `run` has returned.
+  func close() {
+    if let easy { curl_easy_cleanup(easy) }
+    easy = nil
+  }
   private var isStopped: Bool { stopped.load(ordering: .relaxed) }
 
   func run(_ yield: (WebSocketEvent) -> Void) throws {

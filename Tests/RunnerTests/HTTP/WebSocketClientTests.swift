@@ -211,16 +211,22 @@ import Testing
   }
 
   @Test func aServerThatNeverAnswersTheHandshakeTimesOut() async throws {
+    // Measured by the server's own thread: the client must hang up in time, whenever the
+    // test's task (on a maybe busy cooperative pool) gets to read the stream's end.
+    let connected = Mutex<Duration?>(nil)
     let server = try RawSocketServer { connection in
+      let accepted = ContinuousClock.now
       _ = connection.readRequestHead()
-      _ = connection.waitForPeerClose(seconds: 10)
+      if connection.waitForPeerClose(seconds: 10) {
+        connected.withLock { $0 = ContinuousClock.now - accepted }
+      }
     }
     defer { server.stop() }
-    let started = ContinuousClock.now
     let (_, error) = await Self.collect(
       server.baseURL.appendingPathComponent("ws/"), options: Self.options(handshake: .milliseconds(500)))
     #expect(error == .handshakeTimedOut(.milliseconds(500)))
-    #expect(ContinuousClock.now - started < .seconds(5))
+    server.stop()
+    #expect(try #require(connected.withLock { $0 }) < .seconds(5))
   }
 
   /// Reads the upgrade request and answers it as RFC 6455 asks.
@@ -235,18 +241,24 @@ import Testing
   }
 
   @Test func aSilentServerIsPingedThenDropped() async throws {
+    // Measured by the server's own thread: the client must hang up in time, whenever the
+    // test's task (on a maybe busy cooperative pool) gets to read the stream's end.
+    let connected = Mutex<Duration?>(nil)
     let server = try RawSocketServer { connection in
+      let accepted = ContinuousClock.now
       Self.acceptUpgrade(connection)
-      _ = connection.waitForPeerClose(seconds: 10)
+      if connection.waitForPeerClose(seconds: 10) {
+        connected.withLock { $0 = ContinuousClock.now - accepted }
+      }
     }
     defer { server.stop() }
     var options = Self.options()
     options.pingInterval = .milliseconds(300)
-    let started = ContinuousClock.now
     let (events, error) = await Self.collect(server.baseURL.appendingPathComponent("ws/"), options: options)
     #expect(events == [.open])
     #expect(error == .connectionLost("no reply to a ping"))
-    #expect(ContinuousClock.now - started < .seconds(5))
+    server.stop()
+    #expect(try #require(connected.withLock { $0 }) < .seconds(5))
   }
 
   @Test func aCloseFrameEndsTheStreamWithTheServersReason() async throws {

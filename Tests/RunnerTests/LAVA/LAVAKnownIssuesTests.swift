@@ -31,8 +31,8 @@ struct LAVAKnownIssuesTests {
         "- regex: '(abc'\n  action: note\n", "known.yaml:1:10: regex '(abc' is not a valid regular expression"
       ),
       (
-        "- regex: '(a+)+b'\n  action: note\n",
-        "known.yaml:1:10: regex '(a+)+b' repeats a group that itself repeats"
+        "- regex: 'a{2,500}'\n  action: note\n",
+        "known.yaml:1:10: regex 'a{2,500}' repeats more than 100 times"
       ),
       ("- regex: '(a)\\1'\n  action: note\n", "known.yaml:1:10: regex '(a)\\1' uses a backreference"),
       ("- regex: 'a(?=b)'\n  action: note\n", "known.yaml:1:10: regex 'a(?=b)' uses a lookaround"),
@@ -220,6 +220,37 @@ struct LAVAKnownIssuesTests {
     #expect(error == nil)
     #expect(fake.canceled.isEmpty)
     #expect(context.recordingLog.plainText.contains("flaky USB cable on this board"))
+  }
+
+  @Test func everyNoteOfALineIsPrintedEachOnItsOwnLine() async throws {
+    let (context, _, error) = try await runSubmit(
+      knownIssues: """
+        - {regex: 'error -71', action: note, message: first note}
+        - {regex: 'usb \\d-\\d', action: note, message: second note}
+        """,
+      lines: Self.boardLines)
+    #expect(error == nil)
+    let warnings = context.recordingLog.plainText.split(separator: "\n").filter { $0.contains("WARNING:") }
+    #expect(warnings.contains { $0.contains("known issue known issue 1: first note") })
+    #expect(warnings.contains { $0.contains("known issue known issue 2: second note") })
+  }
+
+  @Test func failBeatsRetryWhichBeatsNoteOnTheSameLine() {
+    let note = LAVAKnownIssueHit(response: .note, issue: "n", message: "noted")
+    let retry = LAVAKnownIssueHit(response: .retry, issue: "r", message: "again")
+    let fail = LAVAKnownIssueHit(response: .fail, issue: "f", message: "broken")
+    #expect(LAVAKnownIssueLineWatcher.verdict(of: [note, retry, fail]) == .fail("known issue f: broken"))
+    #expect(LAVAKnownIssueLineWatcher.verdict(of: [note, retry]) == .retry("known issue r: again"))
+    #expect(
+      LAVAKnownIssueLineWatcher.verdict(of: [note, note])
+        == .note("known issue n: noted\nknown issue n: noted"))
+    #expect(LAVAKnownIssueLineWatcher.verdict(of: []) == nil)
+  }
+
+  @Test func nestedRepetitionIsAcceptedNowThatMatchingIsLinear() throws {
+    let watcher = try watcher("- {regex: '(a+)+b', action: note}\n")
+    #expect(watcher.inspect(.lava("target", String(repeating: "a", count: 4000))).isEmpty)
+    #expect(watcher.inspect(.lava("target", "xaab")).count == 1)
   }
 
   @Test func retryCancelsTheLAVAJobAndFailsAsAnInfrastructureFailure() async throws {

@@ -169,16 +169,29 @@ import Testing
     // Polling alone would take 60 s: only the confirming round after the reconnection can see it.
     try await Self.withWatcher(
       events: true,
-      timing: Self.timing(active: .seconds(60), quietMax: .seconds(60), reconnect: .milliseconds(500))
+      timing: Self.timing(active: .seconds(60), quietMax: .seconds(60), reconnect: .seconds(2))
     ) { lava, actor, watcher in
       let id = await lava.addJob(FakeLAVAJob(state: "Submitted"))
       await watcher.register([id])
       let queued = try await Self.within(.seconds(10)) { try await watcher.nextChange(of: [id], after: [:]) }
       try await Self.waitUntil { await actor.streamConnected }
+      // The round confirming the connection may still be out: wait for the watcher to be idle.
+      var rounds = -1
+      while true {
+        let (done, inFlight) = (await lava.requests(to: .jobList).count, await lava.requestsInFlight)
+        if done == rounds && inFlight == 0 { break }
+        rounds = done
+        try await Task.sleep(for: .milliseconds(300))
+      }
+      let idle = rounds
       lava.events.dropConnections()
       try await Self.waitUntil { await actor.streamConnected == false }
-      // The round the drop started is over by now; the change below sends no event (no client).
-      try await Task.sleep(for: .milliseconds(100))
+      // Wait for the round the drop started to be over (a loaded machine may start it late), so
+      // that the change below, which sends no event (no client), is left to the reconnection.
+      try await Self.waitUntil {
+        let (done, inFlight) = (await lava.requests(to: .jobList).count, await lava.requestsInFlight)
+        return done > idle && inFlight == 0
+      }
       let published = lava.events.published
       await lava.update(id) { $0.state = "Running" }
       #expect(lava.events.connectedClients == 0)

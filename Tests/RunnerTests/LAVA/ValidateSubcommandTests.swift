@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 @testable import GitLabAPI
@@ -65,16 +66,16 @@ import Testing
     #expect(throws: (any Error).self) { try ValidateSubcommand.parse([]) }
   }
 
-  @Test func theBuiltBinaryValidatesTheExamplesWithTheRightExitStatus() throws {
+  @Test func theBuiltBinaryValidatesTheExamplesWithTheRightExitStatus() async throws {
     let binary = try #require(Self.builtBinary(), "build lava-runner first (swift build)")
     let good = Examples.path("lava-job.yaml")
     let bad = Examples.path("invalid-lava-job.yaml")
 
-    let valid = try Self.run(binary, ["validate", good])
+    let valid = try await Self.run(binary, ["validate", good])
     #expect(valid.status == 0)
     #expect(valid.output == "\(good): valid\n")
 
-    let mixed = try Self.run(binary, ["validate", good, bad, "missing.yaml"])
+    let mixed = try await Self.run(binary, ["validate", good, bad, "missing.yaml"])
     #expect(mixed.status == 1)
     #expect(mixed.output.contains("\(good): valid"))
     #expect(mixed.output.contains("\(bad):3:13: visibility 'friends' is not known"))
@@ -85,7 +86,7 @@ import Testing
   }
 
   /// Issue 11: each of these once crashed the process (findings 1 and 2) or misled (9, 13).
-  @Test func theBuiltBinaryReportsHostileDefinitionsAndExitsCleanly() throws {
+  @Test func theBuiltBinaryReportsHostileDefinitionsAndExitsCleanly() async throws {
     let binary = try #require(Self.builtBinary(), "build lava-runner first (swift build)")
     let directory = FileManager.default.temporaryDirectory.appendingPathComponent("hostile-\(UUID())")
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -107,7 +108,7 @@ import Testing
     for (name, text, expected) in cases {
       let file = directory.appendingPathComponent(name)
       try Data(text.utf8).write(to: file)
-      let result = try Self.run(binary, ["validate", file.path])
+      let result = try await Self.run(binary, ["validate", file.path])
       #expect(result.reason == .exit, "\(name) must not kill the process")
       #expect(result.status == 1, "\(name)")
       #expect(result.output.contains(expected), "\(name): \(result.output.prefix(2_000))")
@@ -129,7 +130,7 @@ import Testing
 
   private static func run(
     _ binary: URL, _ arguments: [String]
-  ) throws -> (status: Int32, output: String, reason: Process.TerminationReason) {
+  ) async throws -> (status: Int32, output: String, reason: Process.TerminationReason) {
     let process = Process()
     process.executableURL = binary
     process.arguments = arguments
@@ -137,8 +138,12 @@ import Testing
     process.standardOutput = pipe
     process.standardError = pipe
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
+    // Waited for off the cooperative pool: a blocked pool thread stalls every other test.
+    let data = try await offPool {
+      let data = pipe.fileHandleForReading.readDataToEndOfFile()
+      process.waitUntilExit()
+      return data
+    }
     return (process.terminationStatus, String(decoding: data, as: UTF8.self), process.terminationReason)
   }
 }
