@@ -103,8 +103,11 @@ public struct SubmitCommand: Command {
     // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
     let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
     let definition: String
-    if saved != nil {
-      definition = try await prepare(session, quiet: true)
+    if let saved {
+      // A job GitLab cancelled while no runner ran is resumed cancelled: reading the definition
+      // again may then fail, and the LAVA jobs already submitted are still handled per
+      // LAVA_CANCELLATION.
+      definition = try await session.cancellingLAVAJobs(saved.ids) { try await prepare(session, quiet: true) }
     } else {
       definition = try await context.log.section(
         "lava_submit_\(Int(Date().timeIntervalSince1970 * 1000))",

@@ -180,11 +180,7 @@ struct LAVAResumeProcessTests {
     }
   }
 
-  @Test(
-    .disabled(
-      "Found failing: the restarted runner cleans up the record but LAVA is never asked to cancel the job")
-  )
-  func aJobCancelledInGitLabWhileNoRunnerRanHasItsLAVAJobCanceledByTheNextRunner() async throws {
+  @Test func aJobCancelledInGitLabWhileNoRunnerRanHasItsLAVAJobCanceledByTheNextRunner() async throws {
     let worker = server.playedWorker()
     let http = try HTTPClient()
     defer { http.requestShutdown() }

@@ -17,20 +17,28 @@ struct LAVAEventStreamTests {
   /// LAVA 2023.01's publisher stops forwarding for good when a websocket client goes away while
   /// an event is being sent to it (earlier tests kill runners that hold the stream): start the
   /// test from a fresh one, as `scripts/lava-test-server restart-publisher` does.
-  static func restartPublisher() throws {
+  static func restartPublisher() async throws {
     let root = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
       .deletingLastPathComponent().deletingLastPathComponent()
-    let process = Process()
-    process.executableURL = root.appendingPathComponent("scripts/lava-test-server")
-    process.arguments = ["restart-publisher"]
-    try process.run()
-    process.waitUntilExit()
-    try #require(process.terminationStatus == 0, "scripts/lava-test-server restart-publisher failed")
+    // posix_spawn and waitpid, off the cooperative pool: Foundation's Process left this script
+    // unreaped (a zombie) and waitUntilExit waiting for ever when called from a test's task.
+    let path = root.appendingPathComponent("scripts/lava-test-server").path
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(path), strdup("restart-publisher"), nil]
+    defer { argv.forEach { free($0) } }
+    var pid: pid_t = 0
+    try #require(posix_spawn(&pid, path, nil, nil, argv, environ) == 0, "cannot start \(path)")
+    let child = pid
+    let status = try await offPool {
+      var status: Int32 = 0
+      while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+      return status
+    }
+    try #require(status == 0, "scripts/lava-test-server restart-publisher failed (wait status \(status))")
   }
 
   @Test func aJobsStateChangeIsSeenThroughAnEventWithinOneSecond() async throws {
     let server = try LAVATestServer.fromEnvironment()
-    try Self.restartPublisher()
+    try await Self.restartPublisher()
     var configuration = HTTPClientConfiguration()
     configuration.proxy = .direct
     let connections = LAVAConnections(
