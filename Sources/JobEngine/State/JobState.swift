@@ -12,6 +12,8 @@ package final class JobState: ScriptProgress, Sendable {
   package let resumePoint: ScriptPosition?
   private let record: Mutex<JobRecord>
   private let logger: Logger
+  /// The job's log, whose length each checkpoint records (``JobRecord/traceMark``).
+  private let trace = Mutex<JobTrace?>(nil)
 
   package var recordURL: URL { folder.appendingPathComponent(JobRecord.fileName) }
   package var traceURL: URL { folder.appendingPathComponent(JobRecord.traceFileName) }
@@ -60,13 +62,45 @@ package final class JobState: ScriptProgress, Sendable {
     }
   }
 
+  /// From now on, each checkpoint records the length of `trace` and holds back what follows
+  /// from GitLab until the next (``JobRecord/traceMark``).
+  package func attach(_ trace: JobTrace) {
+    self.trace.withLock { $0 = trace }
+  }
+
+  /// A resumed job's log goes on after its restart notice: that notice stays if the runner dies
+  /// again before the resumed command saves a checkpoint.
+  package func resumedAfterNotice() {
+    guard let trace = trace.withLock({ $0 }), record.withLock({ $0.traceMark }) != nil else { return }
+    let mark = trace.length
+    do {
+      try update { $0.traceMark = mark }
+      trace.holdBack(after: mark)
+    } catch {
+      logger.warning("cannot update the job's record", metadata: ["error": "\(error)"])
+    }
+  }
+
   // MARK: ScriptProgress
 
   package func starting(_ position: ScriptPosition) async throws {
+    var changed = false
     try update { record in
-      if record.position != position { record.checkpoints = [:] }
+      if record.position != position {
+        record.checkpoints = [:]
+        record.traceMark = nil
+        changed = true
+      }
       record.position = position
     }
+    if changed { trace.withLock { $0 }?.holdBack(after: nil) }
+  }
+
+  /// The line's output all goes to GitLab now; the record stops saying that a resumed command
+  /// writes it again (the spool is never cut back below what GitLab may hold).
+  package func ended(_ position: ScriptPosition) async {
+    note { $0.traceMark = nil }
+    trace.withLock { $0 }?.holdBack(after: nil)
   }
 
   /// The checkpoint store of the line now running.
@@ -78,7 +112,13 @@ package final class JobState: ScriptProgress, Sendable {
   fileprivate func checkpoint(_ key: String) -> Data? { record.withLock { $0.checkpoints[key] } }
 
   fileprivate func save(_ data: Data, key: String) throws(StateFileError) {
-    try update { $0.checkpoints[key] = data }
+    let trace = self.trace.withLock { $0 }
+    let mark = trace?.length
+    try update { record in
+      record.checkpoints[key] = data
+      record.traceMark = mark
+    }
+    trace?.holdBack(after: mark)
   }
 
   /// The job is reported: nothing of it is kept.
