@@ -226,7 +226,9 @@ struct TwentyJobsResumeProcessTests {
         for plan in plans where plan.stage == .running {
           try await worker.sendLog(ids[plan.index]!, Self.lines(Self.markers(plan, tag: tag).during))
         }
-        try await Task.sleep(for: .milliseconds(700))
+        // Soon after: the runner is writing some of these batches (or saving the checkpoints that
+        // count them) when the kill comes.
+        try await Task.sleep(for: .milliseconds(150))
         kill(first.processIdentifier, SIGKILL)
         first.waitUntilExit()
         await gitlab.runnerProcessDied()
