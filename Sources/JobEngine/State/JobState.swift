@@ -37,13 +37,16 @@ package final class JobState: ScriptProgress, Sendable {
     self.record = Mutex(saved.record)
   }
 
-  /// Applies `change` and writes the record.
-  package func update(_ change: (inout JobRecord) -> Void) throws(StateFileError) {
+  /// Applies `change` and writes the record; `written` runs once it is, before any other change.
+  package func update(
+    _ change: (inout JobRecord) -> Void, written: (JobRecord) -> Void = { _ in }
+  ) throws(StateFileError) {
     let result: Result<Void, StateFileError> = record.withLock { record in
       change(&record)
       record.aliveAt = Date()
       do throws(StateFileError) {
         try write(record)
+        written(record)
         return .success(())
       } catch {
         return .failure(error)
@@ -72,10 +75,8 @@ package final class JobState: ScriptProgress, Sendable {
   /// again before the resumed command saves a checkpoint.
   package func resumedAfterNotice() {
     guard let trace = trace.withLock({ $0 }), record.withLock({ $0.traceMark }) != nil else { return }
-    let mark = trace.length
     do {
-      try update { $0.traceMark = mark }
-      trace.holdBack(after: mark)
+      try update({ $0.traceMark = trace.length }, written: { trace.holdBack(after: $0.traceMark) })
     } catch {
       logger.warning("cannot update the job's record", metadata: ["error": "\(error)"])
     }
@@ -99,8 +100,13 @@ package final class JobState: ScriptProgress, Sendable {
   /// The line's output all goes to GitLab now; the record stops saying that a resumed command
   /// writes it again (the spool is never cut back below what GitLab may hold).
   package func ended(_ position: ScriptPosition) async {
-    note { $0.traceMark = nil }
-    trace.withLock { $0 }?.holdBack(after: nil)
+    let trace = self.trace.withLock { $0 }
+    do {
+      try update({ $0.traceMark = nil }, written: { _ in trace?.holdBack(after: nil) })
+    } catch {
+      logger.warning("cannot update the job's record", metadata: ["error": "\(error)"])
+      trace?.holdBack(after: nil)
+    }
   }
 
   /// The checkpoint store of the line now running.
@@ -111,14 +117,17 @@ package final class JobState: ScriptProgress, Sendable {
 
   fileprivate func checkpoint(_ key: String) -> Data? { record.withLock { $0.checkpoints[key] } }
 
+  /// The mark is read and the uploader's limit moved under the record's lock: two saves at once
+  /// (a command's followers) can neither record a mark below what GitLab was let have, nor
+  /// let GitLab have more than the record says.
   fileprivate func save(_ data: Data, key: String) throws(StateFileError) {
     let trace = self.trace.withLock { $0 }
-    let mark = trace?.length
-    try update { record in
-      record.checkpoints[key] = data
-      record.traceMark = mark
-    }
-    trace?.holdBack(after: mark)
+    try update(
+      { record in
+        record.checkpoints[key] = data
+        record.traceMark = trace?.length
+      },
+      written: { trace?.holdBack(after: $0.traceMark) })
   }
 
   /// The job is reported: nothing of it is kept.
