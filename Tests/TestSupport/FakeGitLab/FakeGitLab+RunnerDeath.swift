@@ -2,8 +2,10 @@ extension FakeGitLab {
   /// As when the runner process dies (SIGKILL, OOM kill) while holding jobs: the reply to its
   /// last trace patch of each job may never have reached it, so a restarted runner may send
   /// that chunk once more (GitLab answers 416 with its length, and that is no violation). A
-  /// second duplicate, a gap, or any other mistake still is.
+  /// second duplicate, a gap, or any other mistake still is. The connections of uploads held
+  /// for the test drop (``ArtifactUploadHold``).
   public func runnerProcessDied() {
+    endHolds(connectionAlive: false)
     for (id, job) in jobs where job.status.isProcessingOnRunner {
       jobs[id]?.lastTraceReplyLost = true
     }
