@@ -117,7 +117,7 @@ package struct JobRunner: Sendable {
       deadline: job.runnerInfo.timeout == nil ? nil : script.timeout.map { started + $0 })
     try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
     for (name, path) in record?.offers ?? [:] {
-      try? context.offers.offer(named: name, file: URL(fileURLWithPath: path))
+      try? context.offers.offer(named: name, file: JobRecord.offeredFile(path, folder: folder))
     }
 
     logger.info(

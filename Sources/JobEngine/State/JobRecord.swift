@@ -47,6 +47,19 @@ package struct JobRecord: Codable, Sendable, Equatable {
 
   package var jobID: Int64 { payload.id }
 
+  /// `file` as ``offers`` keeps it: relative to the job's folder when it is inside it, so that
+  /// a restarted runner finds it wherever the state directory is mounted now.
+  package static func offerPath(_ file: URL, folder: URL) -> String {
+    let base = folder.standardizedFileURL.path + "/"
+    let path = file.standardizedFileURL.path
+    return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+  }
+
+  /// The file an ``offers`` entry names (records of earlier runners kept absolute paths).
+  package static func offeredFile(_ path: String, folder: URL) -> URL {
+    path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+  }
+
   package init(payload: JobPayload, startedAt: Date) {
     self.payload = payload
     self.startedAt = startedAt
