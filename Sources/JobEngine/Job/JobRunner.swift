@@ -88,6 +88,8 @@ package struct JobRunner: Sendable {
     defer { trace.close() }
 
     if let record { trace.gitLabHolds(record.traceHeld) }
+    // Made before the restart notice: it compares the log the previous runner left to its marks.
+    let progress = state.map { RecordedProgress(state: $0, trace: trace, resumed: record) }
     if resuming?.gone == true { trace.abandon() }
     var script = JobScript(job)
     let started = ContinuousClock.now
@@ -138,13 +140,12 @@ package struct JobRunner: Sendable {
           "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",
           color: .cyan)
       }
-      let artifacts = GitLabArtifactDelivery(
-        offers: context.offers,
-        uploader: ArtifactUploader(
-          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff),
-        control: control)
+      var uploader = ArtifactUploader(
+        client: client, job: job, log: trace, folder: folder, backoff: settings.backoff)
+      uploader.progress = progress
+      let artifacts = GitLabArtifactDelivery(offers: context.offers, uploader: uploader, control: control)
       let outcome = await executor.execute(
-        script, context: context, control: control, artifacts: artifacts, progress: state)
+        script, context: context, control: control, artifacts: artifacts, progress: progress)
       trace.finish()
       if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) {
         logger.warning(

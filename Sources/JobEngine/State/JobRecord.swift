@@ -44,6 +44,9 @@ package struct JobRecord: Codable, Sendable, Equatable {
   package var offers: [String: String] = [:]
   /// Secrets commands added with `addMask` (the masker must hide them after a restart too).
   package var masks: [String] = []
+  /// Set once the script and after_script have run: the verdict, and how far the artifacts and
+  /// the verdict line went (a restarted runner goes on from there, without the script).
+  package var closing: JobClosing?
 
   package var jobID: Int64 { payload.id }
 
