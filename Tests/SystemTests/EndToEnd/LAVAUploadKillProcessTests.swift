@@ -125,4 +125,72 @@ struct LAVAUploadKillProcessTests {
       }
     }
   }
+
+  @Test func aRunnerSIGKILLedBetweenItsLastTracePatchAndItsFinalUpdateIsReplacedByOneThatOnlyReports()
+    async throws
+  {
+    let server = resume.server
+    let worker = server.playedWorker()
+    let http = try HTTPClient()
+    defer { http.requestShutdown() }
+    let state = LAVAResumeProcessTests.temporary("final-kill-state")
+    defer { try? FileManager.default.removeItem(at: state) }
+    let tag = String(UUID().uuidString.prefix(8))
+    let name = "final-kill-\(tag.lowercased())"
+    try await worker.whileOnline(interval: .seconds(1)) {
+      try await freePlayedDevices(worker: worker, http: http)
+      try await FakeGitLab.withRunning(
+        configuration: .init(longPollTimeout: .milliseconds(500), traceUpdateInterval: 1)
+      ) { gitlab in
+        await gitlab.addRunnerToken(LAVAResumeProcessTests.runnerToken)
+        let job = await gitlab.enqueue(resume.playedJob(name).artifact(.dotenv(paths: ["lava.env"])))
+        // GitLab takes the log and the artifacts, but no job update gets through.
+        await gitlab.failNext(.updateJob, with: .status(503), times: 1000)
+        let (first, firstOutput) = try await resume.startRunner(gitlab, state: state)
+        defer { if first.isRunning { kill(first.processIdentifier, SIGKILL) } }
+        let id = try await resume.lavaJobID(of: job, in: gitlab)
+        _ = try await worker.startNextJob(id)
+        try await worker.run(id)
+        try await worker.sendLog(
+          id,
+          LAVAResumeProcessTests.markers(0..<10, tag).map { PlayedWorker.logLine($0) } + [
+            PlayedWorker.resultLine(suite: "smoke", case: "boot", result: "pass")
+          ])
+        try await worker.finish(id, result: .pass)
+        try await resume.waitForTrace("Job succeeded", of: job, in: gitlab)
+        // The whole log is in GitLab: an update refused from now on is the final one.
+        func refusedUpdates() async -> Int {
+          await gitlab.requests.filter { $0.method == "PUT" && $0.status == 503 }.count
+        }
+        let refused = await refusedUpdates()
+        let deadline = ContinuousClock.now + .seconds(30)
+        while await refusedUpdates() <= refused, ContinuousClock.now < deadline {
+          try await Task.sleep(for: .milliseconds(20))
+        }
+        await resume.killHard(first, gitlab)
+        try resume.stop(first, output: firstOutput)
+        let before = Self.lines(await gitlab.traceText(of: job.id))
+        #expect(await gitlab.finalResult(of: job.id) == nil)
+        await gitlab.setFaults(.none)
+
+        let (second, secondOutput) = try await resume.startRunner(gitlab, state: state)
+        defer { if second.isRunning { kill(second.processIdentifier, SIGKILL) } }
+        let result = try await gitlab.result(of: job.id, timeout: .seconds(60))
+        let lines = Self.lines(await gitlab.traceText(of: job.id))
+        #expect(result.status == .success, "\(lines.suffix(20))")
+        try resume.stop(second, output: secondOutput)
+        // The first runner's whole log, then the restart notice, and nothing more.
+        #expect(Array(lines.dropLast()) == before, "\(lines.suffix(5))")
+        #expect(lines.last?.contains("lava-runner restarted; it was away for") == true)
+        #expect(
+          await gitlab.uploads(of: job.id).map(\.artifactType).sorted() == ["archive", "dotenv", "junit"])
+        #expect(await gitlab.identicalReuploads.isEmpty)
+        let lava = try LAVAConnections(http: http, metrics: RunnerMetrics()).client(
+          url: server.url, token: server.token)
+        #expect(try await lava.jobs(describedWith: name).map(\.id) == [id])
+        #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("jobs/\(job.id)").path))
+        #expect(await gitlab.violations == [])
+      }
+    }
+  }
 }
