@@ -30,7 +30,7 @@ import Testing
   /// Runs the job on a first runner until `stopped` holds, "kills" that runner and returns the
   /// state directory it left.
   static func leaveJob(
-    _ gitlab: FakeGitLab, jobID: Int64, when stopped: @Sendable () async throws -> Void
+    _ gitlab: FakeGitLab, when stopped: @Sendable () async throws -> Void
   ) async throws -> URL {
     let firstDirectory = ResumeAfterDeathTests.temporary("state-first")
     let left = ResumeAfterDeathTests.temporary("state-left")
@@ -81,7 +81,7 @@ import Testing
     try await FakeGitLab.withRunning { gitlab in
       let job = await gitlab.enqueue(Self.job())
       await gitlab.holdNextUpload(of: job.id, artifactType: "junit", hold)
-      let left = try await Self.leaveJob(gitlab, jobID: job.id) {
+      let left = try await Self.leaveJob(gitlab) {
         try await gitlab.waitForHeldUpload(of: job.id, artifactType: "junit", timeout: .seconds(30))
       }
       defer { try? FileManager.default.removeItem(at: left) }
@@ -101,7 +101,7 @@ import Testing
       let job = await gitlab.enqueue(Self.job())
       // GitLab takes the log but no job update: the final one never gets through.
       await gitlab.failNext(.updateJob, with: .status(503), times: 1000)
-      let left = try await Self.leaveJob(gitlab, jobID: job.id) {
+      let left = try await Self.leaveJob(gitlab) {
         let deadline = ContinuousClock.now + .seconds(30)
         func refusedUpdates() async -> Int {
           await gitlab.requests.filter { $0.method == "PUT" && $0.status == 503 }.count
