@@ -48,19 +48,24 @@ package struct JobExecutor: Sendable {
     artifacts: (any ArtifactDelivery)? = nil, progress: (any ScriptProgress)? = nil
   ) async -> JobOutcome {
     let log = context.log
-    let result = await run(
-      script.lines, timeout: script.timeout, context: context, control: control, progress: progress)
+    // A resumed job whose script had ended before the restart goes on with its artifacts.
+    let concluded = progress?.concluded
+    let result =
+      concluded != nil
+      ? .succeeded
+      : await run(
+        script.lines, timeout: script.timeout, context: context, control: control, progress: progress)
     var verdict: JobVerdict
     switch result {
     case .succeeded:
-      verdict = .success
+      verdict = concluded ?? .success
     case .failed(let error):
       verdict = JobVerdict(failure: error)
     case .interrupted(let reason):
       verdict = self.verdict(for: reason, timeout: script.timeout)
     }
 
-    if !script.afterScript.isEmpty, Self.afterScriptRuns(after: result) {
+    if concluded == nil, !script.afterScript.isEmpty, Self.afterScriptRuns(after: result) {
       await log.line("Running after_script", color: .cyan)
       switch await run(script.afterScript, timeout: script.afterScriptTimeout, context: context, control: nil)
       {
@@ -75,6 +80,7 @@ package struct JobExecutor: Sendable {
       }
     }
 
+    if concluded == nil { await progress?.concluding(verdict) }
     if let artifacts {
       do {
         try await artifacts.deliver(after: verdict.outcome, log: log)
@@ -87,7 +93,7 @@ package struct JobExecutor: Sendable {
       }
     }
 
-    await verdict.write(to: log)
+    if await progress?.writingVerdict(verdict) ?? true { await verdict.write(to: log) }
     return verdict.outcome
   }
 

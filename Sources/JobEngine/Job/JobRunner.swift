@@ -93,6 +93,8 @@ package struct JobRunner: Sendable {
 
     if let record { trace.gitLabHolds(record.traceHeld) }
     state?.attach(trace)
+    // Made before the restart notice: it compares the log the previous runner left to its marks.
+    let progress = state.map { RecordedProgress(state: $0, trace: trace, resumed: record) }
     if resuming?.gone == true { trace.abandon() }
     var script = JobScript(job)
     let started = ContinuousClock.now
@@ -122,7 +124,7 @@ package struct JobRunner: Sendable {
       deadline: job.runnerInfo.timeout == nil ? nil : script.timeout.map { started + $0 })
     try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
     for (name, path) in record?.offers ?? [:] {
-      try? context.offers.offer(named: name, file: URL(fileURLWithPath: path))
+      try? context.offers.offer(named: name, file: JobRecord.offeredFile(path, folder: folder))
     }
 
     logger.info(
@@ -144,13 +146,12 @@ package struct JobRunner: Sendable {
           "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",
           color: .cyan)
       }
-      let artifacts = GitLabArtifactDelivery(
-        offers: context.offers,
-        uploader: ArtifactUploader(
-          client: client, job: job, log: trace, folder: folder, backoff: settings.backoff),
-        control: control)
+      var uploader = ArtifactUploader(
+        client: client, job: job, log: trace, folder: folder, backoff: settings.backoff)
+      uploader.progress = progress
+      let artifacts = GitLabArtifactDelivery(offers: context.offers, uploader: uploader, control: control)
       let outcome = await executor.execute(
-        script, context: context, control: control, artifacts: artifacts, progress: state)
+        script, context: context, control: control, artifacts: artifacts, progress: progress)
       trace.finish()
       if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) {
         logger.warning(

@@ -60,7 +60,10 @@ package final class RunnerJobContext: JobContext {
 
   package func offerArtifact(named name: String, file: URL) async throws {
     try offers.offer(named: name, file: file)
-    state?.note { $0.offers[name] = file.path }
+    if let state {
+      let path = JobRecord.offerPath(file, folder: state.folder)
+      state.note { $0.offers[name] = path }
+    }
   }
 
   package var checkpoints: any CheckpointStore { state?.checkpoints ?? NoCheckpoints() }

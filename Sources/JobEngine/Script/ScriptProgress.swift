@@ -11,8 +11,23 @@ package protocol ScriptProgress: Sendable {
 
   /// Called after a script line ended, however it ended.
   func ended(_ position: ScriptPosition) async
+
+  /// The verdict a resumed job's script and after_script had reached before the restart: they
+  /// do not run again, the job goes on with its artifacts. `nil`: run the script.
+  var concluded: JobVerdict? { get }
+
+  /// The script and after_script have run with `verdict`; the artifacts come next.
+  func concluding(_ verdict: JobVerdict) async
+
+  /// The verdict line is about to be written: false when a resumed job's log already has it.
+  func writingVerdict(_ verdict: JobVerdict) async -> Bool
 }
 
+/// Without a record of the job's end (the state directory's ``RecordedProgress``), the script
+/// always runs and every line is written.
 extension ScriptProgress {
   package func ended(_ position: ScriptPosition) async {}
+  package var concluded: JobVerdict? { nil }
+  package func concluding(_ verdict: JobVerdict) async {}
+  package func writingVerdict(_ verdict: JobVerdict) async -> Bool { true }
 }

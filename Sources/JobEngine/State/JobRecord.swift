@@ -48,8 +48,24 @@ package struct JobRecord: Codable, Sendable, Equatable {
   package var offers: [String: String] = [:]
   /// Secrets commands added with `addMask` (the masker must hide them after a restart too).
   package var masks: [String] = []
+  /// Set once the script and after_script have run: the verdict, and how far the artifacts and
+  /// the verdict line went (a restarted runner goes on from there, without the script).
+  package var closing: JobClosing?
 
   package var jobID: Int64 { payload.id }
+
+  /// `file` as ``offers`` keeps it: relative to the job's folder when it is inside it, so that
+  /// a restarted runner finds it wherever the state directory is mounted now.
+  package static func offerPath(_ file: URL, folder: URL) -> String {
+    let base = folder.standardizedFileURL.path + "/"
+    let path = file.standardizedFileURL.path
+    return path.hasPrefix(base) ? String(path.dropFirst(base.count)) : path
+  }
+
+  /// The file an ``offers`` entry names (records of earlier runners kept absolute paths).
+  package static func offeredFile(_ path: String, folder: URL) -> URL {
+    path.hasPrefix("/") ? URL(fileURLWithPath: path) : folder.appendingPathComponent(path)
+  }
 
   package init(payload: JobPayload, startedAt: Date) {
     self.payload = payload

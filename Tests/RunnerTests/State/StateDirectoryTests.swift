@@ -158,3 +158,17 @@ final class CapturedLog: LogHandler, Sendable {
     #expect(JobRunner.away(since: now - 4, now: now) == "4s")
   }
 }
+
+@Suite struct JobRecordOfferPathTests {
+  @Test func anOfferedFileInsideTheJobFolderIsKeptRelativeSoTheStateDirectoryMayMove() {
+    let folder = URL(fileURLWithPath: "/state/jobs/12")
+    let path = JobRecord.offerPath(URL(fileURLWithPath: "/state/jobs/12/work/123_log.yaml"), folder: folder)
+    #expect(path == "work/123_log.yaml")
+    let moved = URL(fileURLWithPath: "/mnt/state/jobs/12")
+    #expect(JobRecord.offeredFile(path, folder: moved).path == "/mnt/state/jobs/12/work/123_log.yaml")
+    // Outside the folder, and in records of earlier runners: absolute, as it was.
+    #expect(
+      JobRecord.offerPath(URL(fileURLWithPath: "/elsewhere/a.txt"), folder: folder) == "/elsewhere/a.txt")
+    #expect(JobRecord.offeredFile("/state/jobs/12/work/a", folder: moved).path == "/state/jobs/12/work/a")
+  }
+}

@@ -117,8 +117,10 @@ extension FakeGitLab {
     return HTTPResponse(statusCode: .ok, headers: [.contentType: "application/zip"], body: data)
   }
 
-  /// `POST jobs/:id/artifacts`: multipart/form-data with the part `file`.
-  func uploadArtifacts(_ id: Int64, body: Data, request: HTTPRequest) -> HTTPResponse {
+  /// `POST jobs/:id/artifacts`: multipart/form-data with the part `file`. One artifact per type
+  /// and job, as in GitLab: the same bytes again are a success that keeps the first upload,
+  /// other bytes are refused (400) and leave the first one.
+  func uploadArtifacts(_ id: Int64, body: Data, request: HTTPRequest) async -> HTTPResponse {
     let what = "POST /jobs/\(id)/artifacts"
     switch authenticateJob(id, token: Self.header(request.headers, "JOB-TOKEN"), what) {
     case .success: break
@@ -165,10 +167,23 @@ extension FakeGitLab {
       violation("\(what): GitLab refuses this dotenv report: \(problem)")
       return .apiError(400, problem)
     }
-    uploads.append(
-      ArtifactUpload(
-        jobID: id, artifactType: type, artifactFormat: format, expireIn: parameter("expire_in"),
-        filename: file.filename, data: file.data, fields: fields))
+    guard await holdIfAsked(id, artifactType: type, stored: false) else {
+      return .apiError(400, "400 Bad request - the upload was cut")
+    }
+    let upload = ArtifactUpload(
+      jobID: id, artifactType: type, artifactFormat: format, expireIn: parameter("expire_in"),
+      filename: file.filename, data: file.data, fields: fields)
+    if let existing = uploads.first(where: { $0.jobID == id && $0.artifactType == type }) {
+      guard existing.data == file.data else {
+        violation(
+          "\(what): a second, different \(type) artifact: GitLab keeps the first and refuses this one")
+        return .apiError(400, "400 Bad request - another artifact of the same type already exists")
+      }
+      identicalReuploads.append(upload)
+    } else {
+      uploads.append(upload)
+    }
+    _ = await holdIfAsked(id, artifactType: type, stored: true)
     return .text(201, "201")
   }
 }

@@ -56,7 +56,7 @@ extension FakeGitLab {
       return response
     case (.updateJob, let id?): return updateJob(id, body: body, headers: request.headers)
     case (.patchTrace, let id?): return patchTrace(id, body: body, headers: request.headers)
-    case (.uploadArtifacts, let id?): return uploadArtifacts(id, body: body, request: request)
+    case (.uploadArtifacts, let id?): return await uploadArtifacts(id, body: body, request: request)
     case (.downloadArtifacts, let id?):
       return downloadArtifacts(id, headers: request.headers, query: request.query)
     default: return .apiError(404, "404 Not Found")

@@ -121,6 +121,11 @@ public actor FakeGitLab {
 
   public internal(set) var violations: [String] = []
   public internal(set) var uploads: [ArtifactUpload] = []
+  /// Uploads of an artifact GitLab already had, byte for byte: GitLab answers 201 and keeps the
+  /// one it has (`Ci::JobArtifacts::CreateService`: the same sha256 is a success).
+  public internal(set) var identicalReuploads: [ArtifactUpload] = []
+  /// Uploads the test asked to hold (``holdNextUpload(of:artifactType:_:)``).
+  var heldUploads: [HeldUpload] = []
   public internal(set) var injectedFaults: [InjectedFault] = []
   /// Answered requests, oldest first.
   public internal(set) var requests: [RequestRecord] = []
@@ -155,6 +160,7 @@ public actor FakeGitLab {
   public func stop() async {
     guard let servers else { return }
     self.servers = nil
+    endHolds(connectionAlive: false)
     await servers.api.stop()
     await servers.storage.stop()
     for task in serverTasks { task.cancel() }
@@ -335,6 +341,7 @@ public actor FakeGitLab {
 public enum FakeGitLabError: Error, CustomStringConvertible {
   case timedOut(jobID: Int64, status: FakeJobStatus?)
   case notListening
+  case noHeldUpload(jobID: Int64)
 
   public var description: String {
     switch self {
@@ -342,6 +349,7 @@ public enum FakeGitLabError: Error, CustomStringConvertible {
       "job \(id) has no final state yet (status: \(status?.rawValue ?? "unknown job")); the runner sent no "
         + "accepted final update in time: check the fake's violations and requests"
     case .notListening: "the fake GitLab did not get a listening address on 127.0.0.1"
+    case .noHeldUpload(let id): "no artifact upload of job \(id) arrived to be held in time"
     }
   }
 }
