@@ -22,7 +22,13 @@ package struct MaskScan {
     var undecided = bytes.count
     patterns.withTables { tables in
       let last = bytes.count - 1
-      for start in bytes.indices where tables.startsANeedle[Int(bytes[start])] {
+      var next = 0
+      while next < bytes.count {
+        next = Self.skipping(bytes, from: next, tables)
+        guard next < bytes.count else { break }
+        let start = next
+        next += 1
+        guard tables.startsANeedle[Int(bytes[start])] else { continue }
         // The last byte has no next one to rule it out: it may start an unfinished match.
         if start < last && !tables.mayStart(bytes[start], bytes[start + 1]) { continue }
         let first = Int(bytes[start])
@@ -61,6 +67,28 @@ package struct MaskScan {
       cut = held.anchor
     }
     releasableLength = cut
+  }
+
+  /// The first offset from `start` on where a needle may begin, or a little before it: eight
+  /// offsets at a time are ruled out on their byte pairs (`MaskPatterns.startsWithPair`)
+  /// without a branch per byte, as long as all eight have a next byte.
+  @inline(__always)
+  private static func skipping(
+    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ tables: MaskPatterns.Tables
+  ) -> Int {
+    guard let base = bytes.baseAddress else { return start }
+    let pairs = tables.startsWithPair
+    var offset = start
+    while offset + 8 < bytes.count {
+      var found: UInt64 = 0
+      for position in offset..<offset + 8 {
+        let pair = Int(base[position]) &<< 8 | Int(base[position + 1])
+        found |= pairs[pair &>> 6] &>> UInt64(pair & 63)
+      }
+      if found & 1 != 0 { return offset }
+      offset += 8
+    }
+    return offset
   }
 
   /// Where the longest occurrence of `needle` at `start` ends, if one is complete, and whether
