@@ -1,3 +1,9 @@
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// Byte-level shortcuts for the LAVA log path, which sees every line of every log: each answers
 /// the common case on the text's UTF-8 bytes and leaves any other case to the String code it
 /// stands in front of, so the result is the same (the differential test of the log path checks
@@ -6,19 +12,19 @@ enum LAVALogFastPaths {
   /// Whether `text`'s bytes contain `needle`'s (an ASCII needle). False means the String and
   /// Foundation searches for it find nothing either; true means they may.
   static func mayContain(_ text: String, _ needle: StaticString) -> Bool {
-    let pattern = UnsafeBufferPointer(start: needle.utf8Start, count: needle.utf8CodeUnitCount)
-    guard let first = pattern.first else { return true }
+    let count = needle.utf8CodeUnitCount
+    guard count > 0 else { return true }
+    // This runs on every target line: libc's memchr finds the needle's last byte (`_` in the
+    // needles used, rare in logs) with vector instructions where a loop goes byte by byte, and
+    // only there are the bytes before it compared.
+    let last = needle.utf8Start[count - 1]
     return withBytes(of: text) { bytes in
-      guard bytes.count >= pattern.count else { return false }
-      var index = 0
-      let last = bytes.count - pattern.count
-      while index <= last {
-        if bytes[index] == first {
-          var offset = 1
-          while offset < pattern.count, bytes[index + offset] == pattern[offset] { offset += 1 }
-          if offset == pattern.count { return true }
-        }
-        index += 1
+      guard let base = bytes.baseAddress, bytes.count >= count else { return false }
+      var from = count - 1
+      while from < bytes.count, let found = memchr(base + from, Int32(last), bytes.count - from) {
+        let end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+        if memcmp(base + end - (count - 1), needle.utf8Start, count - 1) == 0 { return true }
+        from = end + 1
       }
       return false
     }

@@ -61,6 +61,10 @@ package struct MaskPatterns: Sendable {
   /// Whether a form other than a unit's first (raw) one may start with the byte (`\`, `%`…):
   /// where it may not, only the raw form is compared.
   package private(set) var startsAnotherForm = [Bool](repeating: false, count: 256)
+  /// Whether an occurrence, or the start of one, may begin with the two bytes `first, second`:
+  /// bit `first << 8 | second`. A log byte that may start a needle is nearly always ruled out
+  /// with the next byte on this alone (`g` not followed by `l`, `\` not followed by `u`…).
+  package private(set) var startsWithPair = [UInt64](repeating: 0, count: 1 << 10)
 
   package init(secrets: [String], tokenPrefixes: [[UInt8]], urlParameterStarts: [[UInt8]]) {
     for secret in secrets {
@@ -87,6 +91,7 @@ package struct MaskPatterns: Sendable {
         startsAnotherForm[Int(form.firstOtherCase)] = true
       }
     }
+    for needle in needles { addPairs(of: needle) }
     for byte in 0..<256 {
       firstByteNeedles += byFirstByte[byte]
       firstByteStarts[byte + 1] = firstByteNeedles.count
@@ -105,11 +110,14 @@ package struct MaskPatterns: Sendable {
               firstByteNeedles.withUnsafeBufferPointer { firstByteNeedles in
                 startsANeedle.withUnsafeBufferPointer { startsANeedle in
                   startsAnotherForm.withUnsafeBufferPointer { startsAnotherForm in
-                    body(
-                      Tables(
-                        needles: needles, unitForms: unitForms, forms: forms, bytes: bytes,
-                        firstByteStarts: firstByteStarts, firstByteNeedles: firstByteNeedles,
-                        startsANeedle: startsANeedle, startsAnotherForm: startsAnotherForm))
+                    startsWithPair.withUnsafeBufferPointer { startsWithPair in
+                      body(
+                        Tables(
+                          needles: needles, unitForms: unitForms, forms: forms, bytes: bytes,
+                          firstByteStarts: firstByteStarts, firstByteNeedles: firstByteNeedles,
+                          startsANeedle: startsANeedle, startsAnotherForm: startsAnotherForm,
+                          startsWithPair: startsWithPair))
+                    }
                   }
                 }
               }
@@ -129,6 +137,53 @@ package struct MaskPatterns: Sendable {
     package let firstByteNeedles: UnsafeBufferPointer<Int>
     package let startsANeedle: UnsafeBufferPointer<Bool>
     package let startsAnotherForm: UnsafeBufferPointer<Bool>
+    package let startsWithPair: UnsafeBufferPointer<UInt64>
+
+    /// Whether an occurrence may begin with `first, second` (see `startsWithPair`).
+    @inline(__always)
+    package func mayStart(_ first: UInt8, _ second: UInt8) -> Bool {
+      let pair = Int(first) &<< 8 | Int(second)
+      return startsWithPair[pair &>> 6] & (1 &<< UInt64(pair & 63)) != 0
+    }
+  }
+
+  /// Marks in `startsWithPair` every pair of bytes a match of `needle` may begin with: the
+  /// first two bytes of a form of its first unit, or a one-byte form followed by the first byte
+  /// of a form of the second unit, each byte in every case its folding accepts. A needle of one
+  /// one-byte unit may be followed by anything.
+  private mutating func addPairs(of needle: Needle) {
+    let units = needle.units
+    var nextFirsts: Set<UInt8> = []
+    if units.count > 1 {
+      for form in forms[unitForms[units.lowerBound + 1]] {
+        nextFirsts.insert(form.first)
+        nextFirsts.insert(form.firstOtherCase)
+      }
+    }
+    for form in forms[unitForms[units.lowerBound]] {
+      let seconds: Set<UInt8> =
+        if form.count > 1 {
+          Self.accepted(bytes[form.start + 1], form.folding)
+        } else if units.count > 1 {
+          nextFirsts
+        } else {
+          Set(0...255)
+        }
+      for first in [form.first, form.firstOtherCase] {
+        for second in seconds {
+          let pair = Int(first) << 8 | Int(second)
+          startsWithPair[pair >> 6] |= 1 << UInt64(pair & 63)
+        }
+      }
+    }
+  }
+
+  /// The input bytes a form's byte matches under `folding` (a superset is harmless).
+  private static func accepted(_ byte: UInt8, _ folding: Folding) -> Set<UInt8> {
+    switch folding {
+    case .exact: [byte]
+    case .hexDigits, .letters: [byte, lowercasedASCII(byte), uppercasedASCII(byte)]
+    }
   }
 
   private mutating func add(_ kind: Kind, units: [[(bytes: [UInt8], folding: Folding)]]) {

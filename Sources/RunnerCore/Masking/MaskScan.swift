@@ -9,48 +9,55 @@ import Protocols
 /// rescanning the held-back bytes later then finds exactly the runs that masking everything at
 /// once would find.
 package struct MaskScan {
-  package let buffer: [UInt8]
   /// Disjoint, sorted ranges to replace, each made of overlapping occurrences.
   package private(set) var runs: [Run] = []
   /// Bytes before this offset cannot change whatever comes next.
   package private(set) var releasableLength = 0
 
-  package init(buffer: [UInt8], patterns: borrowing MaskPatterns, atEnd: Bool) {
-    self.buffer = buffer
+  /// Scans `bytes`, the held-back bytes followed by those just written, which the scan does not
+  /// keep: `render` takes them again.
+  package init(_ bytes: UnsafeBufferPointer<UInt8>, patterns: borrowing MaskPatterns, atEnd: Bool) {
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
-    var undecided = buffer.count
+    var undecided = bytes.count
     patterns.withTables { tables in
-      buffer.withUnsafeBufferPointer { bytes in
-        for start in bytes.indices where tables.startsANeedle[Int(bytes[start])] {
-          let first = Int(bytes[start])
-          for index in tables.firstByteNeedles[
-            tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
-          {
-            let needle = tables.needles[index]
-            let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
-            if needsMore && !atEnd { undecided = min(undecided, start) }
-            guard let end else { continue }
-            var hiddenEnd = end
-            switch needle.kind {
-            case .secret:
-              hidden.append(Run(range: start..<end, anchor: start))
-              continue
-            case .tokenPrefix:
-              while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-            case .urlParameter:
-              while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-            }
-            if hiddenEnd == bytes.count && !atEnd {
-              undecided = min(undecided, start)
-            } else if hiddenEnd > end {
-              hidden.append(Run(range: end..<hiddenEnd, anchor: start))
-            }
+      let last = bytes.count - 1
+      var next = 0
+      while next < bytes.count {
+        next = Self.skipping(bytes, from: next, tables)
+        guard next < bytes.count else { break }
+        let start = next
+        next += 1
+        guard tables.startsANeedle[Int(bytes[start])] else { continue }
+        // The last byte has no next one to rule it out: it may start an unfinished match.
+        if start < last && !tables.mayStart(bytes[start], bytes[start + 1]) { continue }
+        let first = Int(bytes[start])
+        for index in tables.firstByteNeedles[
+          tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
+        {
+          let needle = tables.needles[index]
+          let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
+          if needsMore && !atEnd { undecided = min(undecided, start) }
+          guard let end else { continue }
+          var hiddenEnd = end
+          switch needle.kind {
+          case .secret:
+            hidden.append(Run(range: start..<end, anchor: start))
+            continue
+          case .tokenPrefix:
+            while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+          case .urlParameter:
+            while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+          }
+          if hiddenEnd == bytes.count && !atEnd {
+            undecided = min(undecided, start)
+          } else if hiddenEnd > end {
+            hidden.append(Run(range: end..<hiddenEnd, anchor: start))
           }
         }
       }
     }
-    runs = Self.mergeOverlapping(hidden)
+    runs = hidden.isEmpty ? [] : Self.mergeOverlapping(hidden)
     // A run that reaches past the cut, or whose anchor would be released without it, must be
     // held back from its anchor; lowering the cut can catch earlier runs, hence the loop.
     var cut = undecided
@@ -60,6 +67,28 @@ package struct MaskScan {
       cut = held.anchor
     }
     releasableLength = cut
+  }
+
+  /// The first offset from `start` on where a needle may begin, or a little before it: eight
+  /// offsets at a time are ruled out on their byte pairs (`MaskPatterns.startsWithPair`)
+  /// without a branch per byte, as long as all eight have a next byte.
+  @inline(__always)
+  private static func skipping(
+    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ tables: MaskPatterns.Tables
+  ) -> Int {
+    guard let base = bytes.baseAddress else { return start }
+    let pairs = tables.startsWithPair
+    var offset = start
+    while offset + 8 < bytes.count {
+      var found: UInt64 = 0
+      for position in offset..<offset + 8 {
+        let pair = Int(base[position]) &<< 8 | Int(base[position + 1])
+        found |= pairs[pair &>> 6] &>> UInt64(pair & 63)
+      }
+      if found & 1 != 0 { return offset }
+      offset += 8
+    }
+    return offset
   }
 
   /// Where the longest occurrence of `needle` at `start` ends, if one is complete, and whether
@@ -176,16 +205,17 @@ package struct MaskScan {
     return available < form.count ? .partial : .full(end: offset + form.count)
   }
 
-  package func render(upTo end: Int) -> [UInt8] {
+  /// The first `end` bytes of `bytes` (those scanned), with every run up to there replaced.
+  package func render(_ bytes: UnsafeBufferPointer<UInt8>, upTo end: Int) -> [UInt8] {
     var output: [UInt8] = []
-    output.reserveCapacity(end)
+    output.reserveCapacity(end + 8 * runs.count)
     var position = 0
     for run in runs where run.range.upperBound <= end {
-      output.append(contentsOf: buffer[position..<run.range.lowerBound])
+      output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<run.range.lowerBound]))
       output.append(contentsOf: SecretMasker.maskText.utf8)
       position = run.range.upperBound
     }
-    output.append(contentsOf: buffer[position..<end])
+    output.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[position..<end]))
     return output
   }
 

@@ -81,6 +81,13 @@ package struct SecretMasker: StreamMasker {
 
   /// Masks the next piece of the log and returns what can be released now.
   package mutating func write(_ bytes: some Sequence<UInt8>) -> [UInt8] {
+    // Nothing held back (nearly always): the bytes are scanned where they are, and only what
+    // may still become a secret is kept.
+    if pending.isEmpty,
+      let output = bytes.withContiguousStorageIfAvailable({ release($0, atEnd: false) })
+    {
+      return output
+    }
     pending.append(contentsOf: bytes)
     return release(atEnd: false)
   }
@@ -99,10 +106,19 @@ package struct SecretMasker: StreamMasker {
   }
 
   private mutating func release(atEnd: Bool) -> [UInt8] {
-    let scan = MaskScan(buffer: pending, patterns: patterns, atEnd: atEnd)
-    let output = scan.render(upTo: scan.releasableLength)
-    pending.removeFirst(scan.releasableLength)
+    let (output, released) = pending.withUnsafeBufferPointer { bytes in
+      let scan = MaskScan(bytes, patterns: patterns, atEnd: atEnd)
+      return (scan.render(bytes, upTo: scan.releasableLength), scan.releasableLength)
+    }
+    pending.removeFirst(released)
     return output
+  }
+
+  /// `release` of `bytes` with nothing held back before them: what is not released is kept.
+  private mutating func release(_ bytes: UnsafeBufferPointer<UInt8>, atEnd: Bool) -> [UInt8] {
+    let scan = MaskScan(bytes, patterns: patterns, atEnd: atEnd)
+    pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[scan.releasableLength...]))
+    return scan.render(bytes, upTo: scan.releasableLength)
   }
 
   private static func unique<Value: Hashable & Collection>(_ values: [Value]) -> [Value] {
