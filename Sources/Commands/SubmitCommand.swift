@@ -175,23 +175,8 @@ public struct SubmitCommand: Command {
       if !resumed { try await progress.following() }
       return try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
-          let file = try await logFile(id, resuming: saved.logs[id], session)
-          try await context.offerArtifact(named: LAVAArtifactNames.log(id), file: file.url)
-          var follower = LAVALogFollower(
-            server: session.server, id: id,
-            renderer: LAVALogRenderer(
-              prefix: ids.count == 1 ? "" : "[\(id)] ",
-              deviceSections: session.settings.deviceSections && ids.count == 1,
-              levels: session.settings.logLevels, volume: volume),
-            file: file, log: context.log, polling: polling, retrier: session.retrier,
-            sections: ids.count == 1,
-            watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher, jobWatcher: session.watcher
-          )
-          follower.resume = saved.logs[id]
-          if context.keepsCheckpoints {
-            follower.progress = { try await progress.log(id, $0, volume: volume.snapshot) }
-            follower.freshMasker = { context.makeMasker() }
-          }
+          let (follower, file) = try await follower(
+            id, of: ids, session, volume: volume, watcher: watcher, resuming: saved, progress: progress)
           group.addTask {
             defer { file.close() }
             return (id, try await follower.follow())
@@ -211,21 +196,6 @@ public struct SubmitCommand: Command {
         return outcomes
       }
     }
-    try await progress.concluding(
-      outcomes.mapValues {
-        SubmitCheckpoint.Outcome(
-          job: LAVAJobRecord($0.job), error: $0.error.bounded(), stop: $0.stop, started: $0.started)
-      })
-    var reports: [LAVAJobReport] = []
-    let groupStop = LAVAGroupStop.first(in: ids.compactMap { id in outcomes[id].map { (id, $0.stop) } })
-    for id in ids {
-      guard let outcome = outcomes[id] else { continue }
-      let stop =
-        outcome.stop
-        ?? (outcome.job.health == .complete ? nil : groupStop.flatMap { LAVAGroupStop.of(id, $0) })
-      reports.append(
-        await session.report(id, job: outcome.job, error: outcome.error, stop: stop, attempt: label))
-    }
-    return (reports, outcomes.values.compactMap(\.started).min())
+    return try await reports(ids, outcomes, session, label: label, progress: progress)
   }
 }

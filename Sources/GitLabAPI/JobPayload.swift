@@ -175,8 +175,10 @@ package struct JobPayload: Codable, Sendable, Equatable {
     package init(from decoder: any Decoder) throws {
       let c = try decoder.container(keyedBy: CodingKeys.self)
       traceSections = try c.decodeIfPresent(Bool.self, forKey: .traceSections) ?? false
-      tokenMaskPrefixes = try c.decodeIfPresent([String].self, forKey: .tokenMaskPrefixes) ?? []
-      failureReasons = try c.decodeIfPresent([String].self, forKey: .failureReasons) ?? []
+      tokenMaskPrefixes = RepeatedLists.shared(
+        try c.decodeIfPresent([String].self, forKey: .tokenMaskPrefixes) ?? [])
+      failureReasons = RepeatedLists.shared(
+        try c.decodeIfPresent([String].self, forKey: .failureReasons) ?? [])
     }
   }
 

@@ -20,7 +20,8 @@ func lavaContext(
   _ fake: FakeLAVAServer, files: [String: String] = [:], variables extra: [JobVariable] = [],
   omit: Set<String> = [], token: String = lavaToken,
   problems: @escaping @Sendable (String) -> [String] = { _ in [] }, jobTimeout: Duration? = nil,
-  checkpoints: any CheckpointStore = NoCheckpoints(), directory: URL? = nil
+  checkpoints: any CheckpointStore = NoCheckpoints(), directory: URL? = nil,
+  jobWatcher: (any LAVAJobWatcher)? = nil
 ) throws -> RecordingJobContext {
   let directory =
     directory ?? FileManager.default.temporaryDirectory.appendingPathComponent("lava-commands-\(UUID())")
@@ -37,12 +38,12 @@ func lavaContext(
     JobVariable(key: "SECRET", value: maskedSecret, masked: true),
     JobVariable(key: "CI_JOB_ID", value: "777", isPublic: true),
   ].filter { !omit.contains($0.key) }
+  var connector = FakeLAVAConnector(
+    fake, token: token, definitionProblems: problems, definitionJobTimeout: { _ in jobTimeout })
+  connector.jobWatcher = jobWatcher
   return RecordingJobContext(
     variables: base + extra, dependencyFiles: dependencies,
-    workingDirectory: directory.appendingPathComponent("work"),
-    lava: FakeLAVAConnector(
-      fake, token: token, definitionProblems: problems, definitionJobTimeout: { _ in jobTimeout }),
-    checkpoints: checkpoints)
+    workingDirectory: directory.appendingPathComponent("work"), lava: connector, checkpoints: checkpoints)
 }
 
 /// Runs a command and returns the failure it ended with, if any.

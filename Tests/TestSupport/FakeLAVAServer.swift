@@ -368,6 +368,14 @@ public struct FakeLAVAConnector: LAVAConnector {
   /// (`LAVAConnections.yamlTree`); TestSupport cannot import the YAML target itself.
   public var yamlReader: @Sendable (String, String) throws(YAMLTreeError) -> YAMLTree? = noYAMLReader
 
+  /// What ``watcher(url:token:)`` hands out for the expected token: nil (commands then ask each
+  /// job's state themselves) unless a test sets one.
+  public var jobWatcher: (any LAVAJobWatcher)?
+
+  public func watcher(url: URL, token: String) throws -> (any LAVAJobWatcher)? {
+    token == self.token ? jobWatcher : nil
+  }
+
   public func yamlTree(of text: String, name: String) async throws(YAMLTreeError) -> YAMLTree? {
     try yamlReader(text, name)
   }

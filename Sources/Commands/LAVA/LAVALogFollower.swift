@@ -74,6 +74,16 @@ struct LAVALogFollower: Sendable {
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {
     if let jobWatcher { return try await followWatched(jobWatcher, structure: &structure) }
+    return try await followPolled(structure: &structure)
+  }
+
+  /// Follows the job with requests of its own. Out of line, as are the rare paths it takes
+  /// (``stop(_:job:error:consumed:watchdog:)``, ``checkpoint(_:_:_:_:)``): an async function's
+  /// frame holds every local of what is inlined into it, and a task keeps the memory of its
+  /// deepest frames for as long as it lives, so a follower waiting with the watcher must not
+  /// pay for this loop (issue 10: memory per waiting job).
+  @inline(never)
+  private func followPolled(structure: inout LAVALogSections) async throws -> Outcome {
     var consumed = resume?.consumed ?? 0
     var error = resume?.error ?? LAVAJobError()
     var lastJob = try resume?.lastJob?.job()
@@ -86,18 +96,9 @@ struct LAVALogFollower: Sendable {
       try Task.checkCancellation()
       // Each page is written out before the next is asked for; `consumed` counts what was, so
       // a failure after some pages is asked again from there.
-      var batch = LAVALogBatch()
-      var verdict: LAVALineVerdict?
-      try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
-        try await server.logPages(of: id, from: consumed) { lines in
-          try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
-          watchdog.sawLines(at: clock.now)
-          consumed += lines.count
-          batch.add(lines)
-          // A resumed job goes on from the last page written.
-          try await checkpoint(consumed, structure, error, lastJob)
-        }
-      }
+      let (batch, verdict) = try await readPages(
+        from: &consumed, structure: &structure, error: &error, watchdog: &watchdog, job: lastJob, clock: clock
+      )
       if batch.lines > 0 {
         if let verdict, let lastJob {
           return try await stop(
@@ -148,6 +149,7 @@ struct LAVALogFollower: Sendable {
 
 extension LAVALogFollower {
   /// Saves how far the log got, after what it counts has been written to the job log.
+  @inline(never)
   func checkpoint(
     _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
   ) async throws {
@@ -161,6 +163,7 @@ extension LAVALogFollower {
 
   /// Ends the follow before LAVA finished the job: says why, cancels the job in LAVA (a failed
   /// cancel is said, not thrown: the attempt is over either way).
+  @inline(never)
   func stop(
     _ reason: LAVAFollowStop, job: LAVAJob, error: LAVAJobError, consumed: Int, watchdog: LAVAWatchdog
   ) async throws -> Outcome {

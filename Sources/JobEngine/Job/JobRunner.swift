@@ -162,28 +162,7 @@ package struct JobRunner: Sendable {
     }
 
     client.metrics.jobFinished(outcome, duration: ContinuousClock.now - started)
-    let (checksum, size) = trace.finish()
-    let result = await reporter.reportFinal(outcome, checksum: checksum, size: size) {
-      trace.resendFromStart()
-      await withTaskGroup(of: Void.self) { group in
-        group.addTask { await uploader.run() }
-        if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) { trace.abandon() }
-        group.cancelAll()
-      }
-    }
-    switch result {
-    case .accepted:
-      logger.info(
-        "job finished",
-        metadata: [
-          "state": "\(outcome.state.rawValue)", "failure_reason": "\(outcome.failureReason?.rawValue ?? "")",
-        ])
-    case .jobGone(let status):
-      logger.info("job ended in GitLab before its final update", metadata: ["status": "\(status)"])
-    case .gaveUp(let problem):
-      logger.error(
-        "GitLab did not take the job's final state", metadata: ["problem": "\(client.mask(problem))"])
-    }
+    await sendFinalState(outcome, trace: trace, uploader: uploader, reporter: reporter, logger: logger)
   }
 
   /// Tells the job's record every keep-alive interval that the runner is alive (the restart

@@ -28,14 +28,40 @@ package struct MaskPatterns: Sendable {
   }
 
   /// One way of writing one unit: `count` bytes of `bytes` from `start`.
+  ///
+  /// 8 bytes a form, not 24: every job's masker holds several forms per character of each
+  /// secret, and a runner holds a masker per job. A form writes one character: at most 12 bytes.
   package struct Form: Sendable {
-    package let start: Int
-    package let count: Int
+    private let storedStart: UInt32
+    private let storedCount: UInt8
+    package var start: Int { Int(storedStart) }
+    package var count: Int { Int(storedCount) }
     package let folding: Folding
     /// The byte the form starts with, and the same in the other case where folding allows:
     /// most forms are ruled out on these alone.
     package let first: UInt8
     package let firstOtherCase: UInt8
+
+    init(start: Int, count: Int, folding: Folding, first: UInt8, firstOtherCase: UInt8) {
+      // A secret's bytes are a job variable's: far below 4 GiB.
+      storedStart = UInt32(start)
+      storedCount = UInt8(count)
+      self.folding = folding
+      self.first = first
+      self.firstOtherCase = firstOtherCase
+    }
+  }
+
+  /// The forms of one unit, a range of `forms` stored in 32 bits a bound (8 bytes, not 16).
+  package struct UnitForms: Sendable {
+    private let lower: UInt32
+    private let upper: UInt32
+    package var range: Range<Int> { Int(lower)..<Int(upper) }
+
+    init(_ range: Range<Int>) {
+      lower = UInt32(range.lowerBound)
+      upper = UInt32(range.upperBound)
+    }
   }
 
   package struct Needle: Sendable {
@@ -49,7 +75,7 @@ package struct MaskPatterns: Sendable {
 
   package private(set) var needles: [Needle] = []
   /// For each unit, its range in `forms`; the first form is the one written raw.
-  package private(set) var unitForms: [Range<Int>] = []
+  package private(set) var unitForms: [UnitForms] = []
   package private(set) var forms: [Form] = []
   package private(set) var bytes: [UInt8] = []
   /// For each byte value, the needles that may start with it: `firstByteNeedles` from
@@ -79,14 +105,14 @@ package struct MaskPatterns: Sendable {
     var byFirstByte = [[Int]](repeating: [], count: 256)
     for (index, needle) in needles.enumerated() {
       var firstBytes = Set<UInt8>()
-      for form in forms[unitForms[needle.units.lowerBound]] {
+      for form in forms[unitForms[needle.units.lowerBound].range] {
         firstBytes.insert(form.first)
         firstBytes.insert(form.firstOtherCase)
       }
       for first in firstBytes { byFirstByte[Int(first)].append(index) }
     }
     for unit in unitForms {
-      for form in forms[unit].dropFirst() {
+      for form in forms[unit.range].dropFirst() {
         startsAnotherForm[Int(form.first)] = true
         startsAnotherForm[Int(form.firstOtherCase)] = true
       }
@@ -97,6 +123,22 @@ package struct MaskPatterns: Sendable {
       firstByteStarts[byte + 1] = firstByteNeedles.count
       startsANeedle[byte] = !byFirstByte[byte].isEmpty
     }
+    // Built by appending, the tables have up to twice the room they need; every job keeps its
+    // own masker for as long as it runs, so keep only what is used.
+    needles = Self.trimmed(needles)
+    unitForms = Self.trimmed(unitForms)
+    forms = Self.trimmed(forms)
+    bytes = Self.trimmed(bytes)
+    firstByteNeedles = Self.trimmed(firstByteNeedles)
+  }
+
+  /// `array` in a buffer of its own count (an append leaves room to grow).
+  private static func trimmed<Element>(_ array: [Element]) -> [Element] {
+    guard array.capacity > array.count else { return array }
+    var copy: [Element] = []
+    copy.reserveCapacity(array.count)
+    copy.append(contentsOf: array)
+    return copy
   }
 
   /// The tables as buffers, for the scan's inner loop (no reference counting per access).
@@ -130,7 +172,7 @@ package struct MaskPatterns: Sendable {
 
   package struct Tables {
     package let needles: UnsafeBufferPointer<Needle>
-    package let unitForms: UnsafeBufferPointer<Range<Int>>
+    package let unitForms: UnsafeBufferPointer<UnitForms>
     package let forms: UnsafeBufferPointer<Form>
     package let bytes: UnsafeBufferPointer<UInt8>
     package let firstByteStarts: UnsafeBufferPointer<Int>
@@ -205,7 +247,7 @@ package struct MaskPatterns: Sendable {
             firstOtherCase: otherCase))
         bytes.append(contentsOf: formBytes)
       }
-      unitForms.append(firstForm..<forms.count)
+      unitForms.append(UnitForms(firstForm..<forms.count))
     }
     let rawStart = bytes.count
     for unit in units { bytes += unit[0].bytes }
