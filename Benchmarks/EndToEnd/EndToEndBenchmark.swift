@@ -33,12 +33,13 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     help: "Seconds the waiting jobs run before the window, for their polling to settle (15; --full 30).")
   var settle: Int?
 
-  @Option(help: "Seconds of the measuring window of (a) (10; --full 20).")
+  @Option(
+    help: "Seconds of the measuring window of (a) (15, one quiet polling period of the runner; --full 30).")
   var window: Int?
 
   @Option(
     help: "Seconds of each sample in (a)'s window: rates are shown with their lowest and highest sample.")
-  var sample = 2
+  var sample = 3
 
   @Option(help: "Size of the generated LAVA log of (b), in MB (10^6 bytes).")
   var logMB = 50
@@ -102,7 +103,7 @@ struct EndToEndBenchmark: AsyncParsableCommand {
     default: throw ValidationError("--log-upload is direct or api")
     }
     return Plan(
-      parts: parts, settle: settle ?? (full ? 30 : 15), window: window ?? (full ? 20 : 10), sample: sample,
+      parts: parts, settle: settle ?? (full ? 30 : 15), window: window ?? (full ? 30 : 15), sample: sample,
       serverIdle: full ? 5 : 3, lavacliMB: lavacliMB ?? (full ? 5 : 2),
       preparedSubmissions: preparedSubmissions,
       directLog: directLog, overlap: !full)

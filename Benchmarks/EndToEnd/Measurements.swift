@@ -115,8 +115,8 @@ func measureBinary(
             try await checkStillQueued(waitingTaken.ids, lava: lava, settings: settings)
             if let proxy = settings.proxy {
               log(
-                "(a) \(proxy.submissionsAnswered) submissions answered by the proxy, "
-                  + "\(proxy.tunnelsOpened) event streams through it"
+                "(a) \(proxy.submissionsAnswered) submissions answered by the proxy, \(proxy.forwarded) requests "
+                  + "forwarded, \(proxy.tunnelsOpened) event streams through it"
               )
             }
             return figures
@@ -156,6 +156,11 @@ func measureBinary(
         let waiting = try await measureWindow(
           runner: runners[0], lava: lava, settings: settings, submitSeconds: taken.seconds, idlePercent: idle)
         try await checkStillQueued(taken.ids, lava: lava, settings: settings)
+        if let proxy = settings.proxy {
+          log(
+            "(a) \(proxy.submissionsAnswered) submissions answered by the proxy, \(proxy.forwarded) requests "
+              + "forwarded, \(proxy.tunnelsOpened) event streams through it")
+        }
         return waiting
       }
     }

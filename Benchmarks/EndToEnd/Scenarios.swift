@@ -165,7 +165,9 @@ extension FakeGitLab {
       if trace(of: job.id).range(of: Data(text.utf8)) != nil { return (clock.now - start).seconds }
       try await Task.sleep(for: .milliseconds(10))
     }
-    throw BenchmarkError.timedOut("'\(text)' did not reach the GitLab trace of job \(job.id) in \(timeout)")
+    throw BenchmarkError.timedOut(
+      "'\(text)' did not reach the GitLab trace of job \(job.id) in \(timeout); the trace ends with:\n"
+        + String(traceText(of: job.id).suffix(1500)))
   }
 }
 

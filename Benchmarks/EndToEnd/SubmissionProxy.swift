@@ -22,6 +22,7 @@ final class SubmissionProxy: @unchecked Sendable {
   private var prepared: [Int64] = []
   private var handedOut = 0
   private var tunnels = 0
+  private var forwardedCount = 0
   private var listener: Int32
   private var openSockets: Set<Int32> = []
   private var isStopped = false
@@ -58,6 +59,8 @@ final class SubmissionProxy: @unchecked Sendable {
   var submissionsAnswered: Int { lock.withLock { handedOut } }
   /// Websockets (LAVA's event stream) passed through so far.
   var tunnelsOpened: Int { lock.withLock { tunnels } }
+  /// Requests forwarded to LAVA so far.
+  var forwarded: Int { lock.withLock { forwardedCount } }
 
   func stop() {
     let (first, sockets) = lock.withLock { () -> (Bool, Set<Int32>) in
@@ -209,6 +212,7 @@ final class SubmissionProxy: @unchecked Sendable {
   private func forward(_ request: ProxyReader.Request, body: Data) -> Data? {
     guard let fd = connectUpstream() else { return nil }
     defer { close(fd) }
+    lock.withLock { forwardedCount += 1 }
     var head = "\(request.method) \(request.target) HTTP/1.1\r\n"
     for (name, value) in request.headers
     where !["connection", "keep-alive", "expect", "proxy-connection"].contains(name.lowercased()) {

@@ -12,7 +12,7 @@ import Testing
     #expect(
       plan
         == .init(
-          parts: Parts("abc")!, settle: 15, window: 10, sample: 2, serverIdle: 3, lavacliMB: 2,
+          parts: Parts("abc")!, settle: 15, window: 15, sample: 3, serverIdle: 3, lavacliMB: 2,
           preparedSubmissions: true, directLog: true, overlap: true))
   }
 
@@ -21,7 +21,7 @@ import Testing
     #expect(
       plan
         == .init(
-          parts: Parts("abc")!, settle: 30, window: 20, sample: 2, serverIdle: 5, lavacliMB: 5,
+          parts: Parts("abc")!, settle: 30, window: 30, sample: 3, serverIdle: 5, lavacliMB: 5,
           preparedSubmissions: false, directLog: false, overlap: false))
   }
 
@@ -43,10 +43,10 @@ import Testing
 
   @Test func aWindowOfFewerThanThreeSamplesIsRefused() {
     #expect(throws: (any Error).self) {
-      try EndToEndBenchmark.parse(["--runner", "/bin/true", "--window", "5", "--sample", "2"])
+      try EndToEndBenchmark.parse(["--runner", "/bin/true", "--window", "8", "--sample", "3"])
     }
     #expect(throws: Never.self) {
-      try EndToEndBenchmark.parse(["--runner", "/bin/true", "--window", "6", "--sample", "2"])
+      try EndToEndBenchmark.parse(["--runner", "/bin/true", "--window", "9", "--sample", "3"])
     }
   }
 
