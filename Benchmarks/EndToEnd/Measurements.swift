@@ -78,7 +78,7 @@ func measureBinary(
           let worker = lava.worker()
           return try await worker.whileOnline {
             var figures = BinaryFigures()
-            try await worker.drain()
+            try await lava.drainLeftOvers(worker)
             let idle = try await serverIdlePercent(lava, over: settings.serverIdle)
             log(
               "(a) \(settings.jobs) jobs; (b) while they are taken, (c) while they settle"
@@ -131,7 +131,7 @@ func measureBinary(
       try await withRunners(binary, [(gitlab, 4)]) { runners in
         let worker = lava.worker()
         return try await worker.whileOnline { () -> (LatencyFigures, LogFigures?) in
-          try await worker.drain()
+          try await lava.drainLeftOvers(worker)
           let latencyJob = try await scheduleLatencyJob(gitlab: gitlab, lava: lava, worker: worker)
           try await Task.sleep(until: latencyJob.scheduledAt + settings.quiet)
           let latency = try await measureLatency(
@@ -196,11 +196,17 @@ private func withGitLab<T: Sendable>(_ settings: Settings, _ body: (FakeGitLab) 
   }
 }
 
-/// `body` with one runner process per (GitLab, concurrent jobs), all stopped at the end.
+/// `body` with one runner process per (GitLab, concurrent jobs), all stopped at the end (side
+/// by side: a runner with 1000 jobs takes seconds to end them).
 private func withRunners<T: Sendable>(
   _ binary: URL, _ specs: [(FakeGitLab, Int)], _ body: ([RunnerProcess]) async throws -> T
 ) async throws -> T {
   var runners: [RunnerProcess] = []
+  func stopAll(_ all: [RunnerProcess]) async {
+    await withTaskGroup(of: Void.self) { group in
+      for runner in all { group.addTask { await runner.stop() } }
+    }
+  }
   do {
     for (gitlab, concurrent) in specs {
       runners.append(
@@ -209,10 +215,10 @@ private func withRunners<T: Sendable>(
     }
     for runner in runners { try await runner.waitForStatusPort() }
     let result = try await body(runners)
-    for runner in runners { await runner.stop() }
+    await stopAll(runners)
     return result
   } catch {
-    for runner in runners { await runner.stop() }
+    await stopAll(runners)
     throw error
   }
 }

@@ -106,10 +106,42 @@ struct BenchLAVA: Sendable {
   /// The name of the queued jobs the runner submits itself in part (a) (`--submissions real`).
   var waitingJobName: String { "e2e-benchmark-waiting" }
 
+  /// A time as LAVA's REST API gives it (`2026-11-30T22:49:29.590486Z`, or without fraction).
+  static func date(_ text: String) -> Date? {
+    let formatter = ISO8601DateFormatter()
+    formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
+    if let date = formatter.date(from: text) { return date }
+    formatter.formatOptions = [.withInternetDateTime]
+    return formatter.date(from: text)
+  }
+
   /// LAVA's `submit_time` of job `id`, which names its output directory.
   func submitTime(of id: Int64) async throws -> String {
     struct Job: Decodable { var submit_time: String }
     return try JSONDecoder().decode(Job.self, from: try await rest("GET", "jobs/\(id)/")).submit_time
+  }
+
+  /// Ends the jobs LAVA has given the played worker that an interrupted run left (submitted over
+  /// `age` ago), so that its devices are free; younger ones are another run's, going on now on
+  /// this shared server (PlayedWorker.drain would end those too).
+  func drainLeftOvers(_ worker: PlayedWorker, olderThan age: TimeInterval = 1200) async throws {
+    let assignments = try await worker.ping()
+    func isLeftOver(_ job: PlayedWorker.Assignment) async throws -> Bool {
+      guard let submitted = Self.date(try await submitTime(of: job.id)) else { return true }
+      return submitted < Date().addingTimeInterval(-age)
+    }
+    for job in assignments.start where try await isLeftOver(job) {
+      try await worker.run(job.id)
+      try await worker.finish(
+        job.id, result: .fail, errorType: "Infrastructure", errors: "left over, drained")
+    }
+    for job in assignments.running where try await isLeftOver(job) {
+      try await worker.finish(
+        job.id, result: .fail, errorType: "Infrastructure", errors: "left over, drained")
+    }
+    for job in assignments.cancel where try await isLeftOver(job) {
+      try await worker.finish(job.id, result: .fail, errorType: "Canceled")
+    }
   }
 
   func definition(name: String, deviceType: String) -> String {

@@ -128,3 +128,12 @@ import Testing
     #expect(Self.pool.definition.contains("job_name: \(Self.pool.name)"))
   }
 }
+
+@Suite struct LAVATimeTests {
+  @Test func lavasTimesAreReadWithOrWithoutFractionsOfASecond() throws {
+    let precise = try #require(BenchLAVA.date("2026-11-30T22:49:29.590486Z"))
+    let whole = try #require(BenchLAVA.date("2026-11-30T22:49:29Z"))
+    #expect(abs(precise.timeIntervalSince(whole) - 0.590) < 0.001)
+    #expect(BenchLAVA.date("yesterday") == nil)
+  }
+}
