@@ -88,9 +88,9 @@ func measureBinary(
             }
             let waitingTaken: (seconds: Double, ids: [Int64])
             do {
-              // (c)'s job goes quiet (Scheduled) and (b) runs in the second runner while the first
-              // one takes (a)'s jobs: (b)'s figures are CPU time and memory of its own process.
-              let latencyJob = try await scheduleLatencyJob(gitlab: gitlab, lava: lava, worker: worker)
+              // (b) runs in the second runner while the first one takes (a)'s jobs: (b)'s figures
+              // are CPU time and memory of its own process. Then (c)'s job goes quiet (Scheduled),
+              // still during the intake as a rule.
               if let corpus {
                 let logFigures = try await measureLog(
                   gitlab: gitlab, runner: runners[1], worker: worker, lava: lava, corpus: corpus,
@@ -98,6 +98,7 @@ func measureBinary(
                 figures.log = logFigures
                 logReady(logFigures)
               }
+              let latencyJob = try await scheduleLatencyJob(gitlab: gitlab, lava: lava, worker: worker)
               waitingTaken = try await intake.value
               // (c) on a quiet machine: after the intake, while (a)'s polling settles.
               let settleEnd = ContinuousClock.now + settings.settle
