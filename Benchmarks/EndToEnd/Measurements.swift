@@ -342,6 +342,7 @@ struct LatencyJob: Sendable {
 private func scheduleLatencyJob(gitlab: FakeGitLab, lava: BenchLAVA, worker: PlayedWorker) async throws
   -> LatencyJob
 {
+  try await lava.restartPublisher()
   let job = await gitlab.enqueueLAVAJob(
     lava, definition: lava.definition(name: "e2e-benchmark-latency", deviceType: lava.boardType),
     dependencyID: 1)

@@ -106,6 +106,39 @@ struct BenchLAVA: Sendable {
   /// The name of the queued jobs the runner submits itself in part (a) (`--submissions real`).
   var waitingJobName: String { "e2e-benchmark-waiting" }
 
+  /// Restarts lava-publisher (`scripts/lava-test-server restart-publisher`, given as
+  /// `LAVA_BENCH_SERVER_SCRIPT`): lava-publisher 2023.01 stops forwarding events for good once a
+  /// client goes away while it sends one (any runner killed on this shared server), and (c)'s
+  /// state change would then time the runner's fallback polling, not the event stream. Runners
+  /// connected meanwhile reconnect, as they do after any drop. Without the variable, nothing.
+  func restartPublisher() async throws {
+    guard let script = ProcessInfo.processInfo.environment["LAVA_BENCH_SERVER_SCRIPT"], !script.isEmpty else {
+      return
+    }
+    // posix_spawn and waitpid off the pool, output to /dev/null: Foundation's Process leaves this
+    // script (which starts a daemon) unreaped and waits for ever (as LAVAEventStreamTests found).
+    let argv: [UnsafeMutablePointer<CChar>?] = [strdup(script), strdup("restart-publisher"), nil]
+    defer { argv.forEach { free($0) } }
+    var actions = posix_spawn_file_actions_t()
+    posix_spawn_file_actions_init(&actions)
+    defer { posix_spawn_file_actions_destroy(&actions) }
+    posix_spawn_file_actions_addopen(&actions, 1, "/dev/null", O_WRONLY, 0)
+    posix_spawn_file_actions_addopen(&actions, 2, "/dev/null", O_WRONLY, 0)
+    var pid: pid_t = 0
+    guard posix_spawn(&pid, script, &actions, nil, argv, environ) == 0 else {
+      throw BenchmarkError.toolFailed("cannot start \(script)")
+    }
+    let child = pid
+    let status = try await offPool { () -> Int32 in
+      var status: Int32 = 0
+      while waitpid(child, &status, 0) == -1 && errno == EINTR {}
+      return status
+    }
+    guard status == 0 else {
+      throw BenchmarkError.toolFailed("\(script) restart-publisher failed (wait status \(status))")
+    }
+  }
+
   /// A time as LAVA's REST API gives it (`2026-11-30T22:49:29.590486Z`, or without fraction).
   static func date(_ text: String) -> Date? {
     let formatter = ISO8601DateFormatter()
