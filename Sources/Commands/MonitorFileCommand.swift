@@ -60,15 +60,15 @@ public struct MonitorFileCommand: Command {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .ignore)
     let log = context.log
+    // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
+    let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
     let ids = try LAVAJobIDsFile.parse(
       try await session.dependency(
-        file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText),
+        file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText, quietly: saved != nil),
       name: file)
     let server = session.server
     var watch = LAVAMonitorWatch(ids, settings: session.settings.attempts)
     defer { watch.close() }
-    // After a runner restart: go on from the last phase saved (MonitorFileCommand+Resume.swift).
-    let saved = try await context.restoredCheckpoint(MonitorCheckpoint.self, command: "monitor-file")
     var progress = saved ?? MonitorCheckpoint(phase: .waiting)
     let jobs: [Int64: LAVAJob]
     if progress.phase == .saving {

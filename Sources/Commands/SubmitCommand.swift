@@ -98,10 +98,10 @@ public struct SubmitCommand: Command {
   public func run(in context: any JobContext) async throws {
     let session = try await LAVACommandSession.open(
       Self.self, context: context, polling: polling, defaultCancellation: .cancel)
-    // Checked before anything is submitted: a mistake in it is the job's, named by line:column.
-    let knownIssues = try await LAVAKnownIssues.load(session)
     // After a runner restart: go on from the last phase saved (SubmitCommand+Resume.swift).
     let saved = try await context.restoredCheckpoint(SubmitCheckpoint.self, command: "submit")
+    // Checked before anything is submitted: a mistake in it is the job's, named by line:column.
+    let knownIssues = try await LAVAKnownIssues.load(session, quietly: saved != nil)
     let definition: String
     if let saved {
       // A job GitLab cancelled while no runner ran is resumed cancelled: reading the definition
@@ -131,8 +131,9 @@ public struct SubmitCommand: Command {
     let context = session.context
     let data = try await session.dependency(
       file, limit: Self.maximumDefinitionBytes,
-      tooLarge: "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path"
-    )
+      tooLarge:
+        "16 MiB, the most a job definition may be; LAVA job definitions are a few KiB: check the path",
+      quietly: quiet)
     let rendered = try DefinitionTemplate(name: file, data: data).render(with: context.variables)
     if context.keepsCheckpoints, !quiet {
       if LAVAJobMarker.insert(LAVAJobMarker.make(), into: rendered) == nil {

@@ -17,6 +17,11 @@ public protocol JobContext: Sendable {
   /// Throws an error naming the file and every dependency searched when it is not found.
   func dependencyFile(at path: String) async throws -> URL
 
+  /// ``dependencyFile(at:)``, without the line the runner writes in the job log saying where
+  /// the file was found when `quietly`: for a command resumed after a runner restart, whose
+  /// first run wrote that line already.
+  func dependencyFile(at path: String, quietly: Bool) async throws -> URL
+
   /// Offers a file to the job's artifact upload under `name` (a relative path such as
   /// `1234_log.yaml`). The job's `artifacts:` entries decide whether it is uploaded; the file
   /// is read when the upload happens, after the script.
@@ -57,6 +62,11 @@ public protocol JobContext: Sendable {
 extension JobContext {
   public var checkpoints: any CheckpointStore { NoCheckpoints() }
   public var deadline: ContinuousClock.Instant? { nil }
+
+  /// For a context that writes nothing when it finds a file.
+  public func dependencyFile(at path: String, quietly: Bool) async throws -> URL {
+    try await dependencyFile(at: path)
+  }
 
   /// An error's description with every secret of the job masked, for messages about it.
   public func mask(_ error: any Error) -> String {

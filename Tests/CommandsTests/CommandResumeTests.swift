@@ -7,7 +7,9 @@ import Testing
 
 // `submit` and `monitor-file` resumed from a checkpoint, as a runner restarted after its own
 // death resumes them (issue 12): the job log of the first run up to a checkpoint followed by the
-// resumed run's is the job log of an uninterrupted run, and nothing is submitted twice.
+// resumed run's is the job log of an uninterrupted run, and nothing is submitted twice. The
+// contexts say in the log where they find a dependency file, as the runner's does, so that a
+// resumed command that has it said twice shows.
 
 /// The job log as it was at each checkpoint saved, for a test to resume from any of them.
 private final class CheckpointTimeline: @unchecked Sendable {
@@ -64,6 +66,7 @@ func submitResumedFromAnyCheckpointWritesTheJobLogAndRawLogOfAnUninterruptedRun(
   let store = InMemoryCheckpointStore { timeline.note($0) }
   let context = try lavaContext(fake, files: ["lava-job.yaml": markedDefinition], checkpoints: store)
   timeline.log = context.recordingLog
+  context.announcesDependencyFiles = true
   let first = await outcome {
     try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)
   }
@@ -92,6 +95,7 @@ func submitResumedFromAnyCheckpointWritesTheJobLogAndRawLogOfAnUninterruptedRun(
       resumed, files: ["lava-job.yaml": markedDefinition],
       checkpoints: InMemoryCheckpointStore(restoring: data),
       directory: context.workingDirectory.deletingLastPathComponent())
+    again.announcesDependencyFiles = true
     let second = await outcome {
       try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: again)
     }
@@ -217,6 +221,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
   let context = try lavaContext(
     fake, files: files, checkpoints: InMemoryCheckpointStore { timeline.note($0) })
   timeline.log = context.recordingLog
+  context.announcesDependencyFiles = true
   let first = await outcome {
     try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: context)
   }
@@ -236,6 +241,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
     let again = try lavaContext(
       resumed, files: files, checkpoints: InMemoryCheckpointStore(restoring: data),
       directory: context.workingDirectory.deletingLastPathComponent())
+    again.announcesDependencyFiles = true
     let second = await outcome {
       try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: again)
     }
@@ -267,6 +273,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
     fake, files: ["lava-job.yaml": markedDefinition],
     checkpoints: InMemoryCheckpointStore { timeline.note($0) })
   timeline.log = context.recordingLog
+  context.announcesDependencyFiles = true
   #expect(
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
       == nil)
@@ -284,6 +291,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
     resumed, files: ["lava-job.yaml": markedDefinition],
     checkpoints: InMemoryCheckpointStore(restoring: data),
     directory: context.workingDirectory.deletingLastPathComponent())
+  again.announcesDependencyFiles = true
   #expect(
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: again) }
       == nil)
@@ -325,6 +333,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
     fake, files: ["lava-job.yaml": markedDefinition],
     checkpoints: InMemoryCheckpointStore { timeline.note($0) })
   timeline.log = context.recordingLog
+  context.announcesDependencyFiles = true
   #expect(
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
       == nil)
@@ -351,6 +360,7 @@ func aCheckpointThatDoesNotDecodeFailsTheJobAsARunnerSystemFailure(_ command: St
       resumed, files: ["lava-job.yaml": markedDefinition],
       checkpoints: InMemoryCheckpointStore(restoring: data),
       directory: context.workingDirectory.deletingLastPathComponent())
+    again.announcesDependencyFiles = true
     let second = await outcome {
       try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: again)
     }

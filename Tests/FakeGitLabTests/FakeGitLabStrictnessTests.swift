@@ -15,6 +15,25 @@ struct FakeGitLabStrictnessTests {
     await gitlab.violations.filter { $0.contains(text) }.count
   }
 
+  /// A runner SIGKILLed with a patch in flight: the fake takes that patch after the test said
+  /// the runner died, and the next runner, which never heard the reply, sends it once more.
+  @Test func aPatchTakenAfterTheRunnerDiedStillLetsTheNextRunnerResendItOnce() async throws {
+    try await withGitLab { gitlab, runner in
+      let job = try await runningJob(gitlab, runner)
+      #expect(try await runner.patchTrace(job.id, token: job.token, offset: 0, "hello").status == 202)
+      await gitlab.runnerProcessDied()
+      #expect(try await runner.patchTrace(job.id, token: job.token, offset: 5, " world").status == 202)
+
+      let resent = try await runner.patchTrace(job.id, token: job.token, offset: 5, " world")
+      #expect(resent.status == 416)
+      #expect(resent.header("Range") == "0-11")
+      #expect(await gitlab.violations == [])
+      let twice = try await runner.patchTrace(job.id, token: job.token, offset: 5, " world")
+      #expect(twice.status == 416)
+      #expect(await violations(gitlab, containing: "duplicated chunk") == 1)
+    }
+  }
+
   @Test func contentRangeMustStartAtTheCurrentLength() async throws {
     try await withGitLab { gitlab, runner in
       let job = try await runningJob(gitlab, runner)

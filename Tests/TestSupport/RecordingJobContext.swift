@@ -36,7 +36,22 @@ public final class RecordingJobContext: JobContext, @unchecked Sendable {
   }
 
   public func dependencyFile(at path: String) async throws -> URL {
+    try await dependencyFile(at: path, quietly: false)
+  }
+
+  /// Whether finding a dependency file writes a line in the log, as the runner's context does
+  /// ("Found PATH in the artifacts of …") unless the command asks `quietly`; off by default.
+  public var announcesDependencyFiles: Bool {
+    get { lock.withLock { announcing } }
+    set { lock.withLock { announcing = newValue } }
+  }
+  private var announcing = false
+
+  public func dependencyFile(at path: String, quietly: Bool) async throws -> URL {
     guard let url = files[path] else { throw MissingDependencyFile(path: path, known: files.keys.sorted()) }
+    if announcesDependencyFiles, !quietly {
+      await recordingLog.line("Found \(path) in the artifacts of a dependency", color: .gray)
+    }
     return url
   }
 

@@ -74,6 +74,10 @@ public struct CountTestCommand: Command {
   @Option(name: .long, help: "Hold while this file exists.") var gate: String?
   @Option(name: .customLong("gate-after"), help: "Ticks before the gate.") var gateAfter = 0
   @Option(name: .customLong("cleanup-file"), help: "Where cancellation is recorded.") var cleanupFile: String?
+  @Option(
+    name: .customLong("save-gate"),
+    help: "Hold while this file exists after writing a tick past --gate-after, before saving it.")
+  var saveGate: String?
 
   public init() {}
 
@@ -87,6 +91,11 @@ public struct CountTestCommand: Command {
         }
         count += 1
         await context.log.line("tick \(count)")
+        if let saveGate, count > gateAfter {
+          while FileManager.default.fileExists(atPath: saveGate) {
+            try await Task.sleep(for: .milliseconds(20))
+          }
+        }
         try await context.checkpoints.save(count)
       }
     } catch {

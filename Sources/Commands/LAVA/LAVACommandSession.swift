@@ -54,11 +54,12 @@ struct LAVACommandSession: Sendable {
   }
 
   /// `file` from the dependencies' artifacts, at most `limit` bytes (one more is read, so that a
-  /// huge file is refused without being read whole).
-  func dependency(_ file: String, limit: Int, tooLarge: String) async throws -> Data {
+  /// huge file is refused without being read whole). `quietly` for a command resumed after a
+  /// runner restart: the previous runner said where it found the file.
+  func dependency(_ file: String, limit: Int, tooLarge: String, quietly: Bool = false) async throws -> Data {
     let url: URL
     do {
-      url = try await context.dependencyFile(at: file)
+      url = try await context.dependencyFile(at: file, quietly: quietly)
     } catch {
       throw failure("", error)
     }

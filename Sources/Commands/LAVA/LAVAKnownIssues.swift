@@ -55,11 +55,12 @@ struct LAVAKnownIssues: Sendable, Equatable {
   static let keys = ["name", "regex", "level", "lava_action", "count", "window", "action", "message"]
 
   /// The file `LAVA_KNOWN_ISSUES` names, read and checked; nil when the variable is not set.
-  static func load(_ session: LAVACommandSession) async throws -> LAVAKnownIssues? {
+  /// `quietly` on a resume (``LAVACommandSession/dependency(_:limit:tooLarge:quietly:)``).
+  static func load(_ session: LAVACommandSession, quietly: Bool = false) async throws -> LAVAKnownIssues? {
     guard let file = session.context.variables[variable]?.trimmingCharacters(in: .whitespaces), !file.isEmpty
     else { return nil }
     let data = try await session.dependency(
-      file, limit: maximumFileBytes, tooLarge: "1 MiB, the most a known-issues file may be")
+      file, limit: maximumFileBytes, tooLarge: "1 MiB, the most a known-issues file may be", quietly: quietly)
     guard let text = String(data: data, encoding: .utf8) else {
       throw CommandFailure(.scriptFailure, "\(session.name): \(variable): \(file) is not UTF-8 text")
     }

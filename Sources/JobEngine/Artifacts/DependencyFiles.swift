@@ -27,8 +27,8 @@ package actor DependencyFiles {
   }
 
   /// Looks `path` up in each dependency's artifacts, in the job's order, and returns the
-  /// first match extracted into the job's folder.
-  package func file(at path: String) async throws -> URL {
+  /// first match extracted into the job's folder; `announcing`: says in the job log where.
+  package func file(at path: String, announcing: Bool = true) async throws -> URL {
     guard let wanted = ArchivePath.normalize(path), !wanted.isEmpty else {
       throw DependencyFileError.badPath(path)
     }
@@ -47,7 +47,7 @@ package actor DependencyFiles {
           let archive = try DependencyArchive(opening: archiveURL)
           if archive.entry(at: wanted) != nil {
             let found = try archive.extract(wanted, into: target)
-            await log.line("Found \(wanted) in the artifacts of \(label)", color: .gray)
+            if announcing { await log.line("Found \(wanted) in the artifacts of \(label)", color: .gray) }
             return found
           }
           searched.append(label)

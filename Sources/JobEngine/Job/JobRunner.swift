@@ -72,13 +72,17 @@ package struct JobRunner: Sendable {
       secrets: job.variables.filter(\.masked).map(\.value) + [job.token, client.runnerToken]
         + job.dependencies.map(\.token) + (record?.masks ?? []),
       tokenPrefixes: job.features.tokenMaskPrefixes)
+    // What the resumed command wrote after its last checkpoint, it writes again: the spool is
+    // cut back to that checkpoint, which GitLab was never sent beyond.
+    var keeping: Int64?
+    if let record, let mark = record.traceMark, mark >= record.traceHeld { keeping = mark }
     let trace: JobTrace
     do {
       try FileManager.default.createDirectory(
         at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
       trace = try JobTrace(
         spoolURL: state?.traceURL ?? folder.appendingPathComponent("trace.log"), masker: masker,
-        continuing: resuming != nil)
+        continuing: resuming != nil, keeping: keeping)
     } catch {
       logger.error(
         "cannot create the job's folder", metadata: ["folder": "\(folder.path)", "error": "\(error)"])
@@ -88,6 +92,7 @@ package struct JobRunner: Sendable {
     defer { trace.close() }
 
     if let record { trace.gitLabHolds(record.traceHeld) }
+    state?.attach(trace)
     if resuming?.gone == true { trace.abandon() }
     var script = JobScript(job)
     let started = ContinuousClock.now
@@ -133,6 +138,7 @@ package struct JobRunner: Sendable {
           "lava-runner restarted; it was away for \(Self.away(since: record.aliveAt)); "
             + (resuming?.gone == true ? "the job is no longer running in GitLab: cleaning up" : "resuming"),
           color: .cyan)
+        state?.resumedAfterNotice()
       } else {
         await trace.line(
           "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",

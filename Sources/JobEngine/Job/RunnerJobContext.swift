@@ -54,6 +54,10 @@ package final class RunnerJobContext: JobContext {
     try await dependencies.file(at: path)
   }
 
+  package func dependencyFile(at path: String, quietly: Bool) async throws -> URL {
+    try await dependencies.file(at: path, announcing: !quietly)
+  }
+
   package func offerArtifact(named name: String, file: URL) async throws {
     try offers.offer(named: name, file: file)
     state?.note { $0.offers[name] = file.path }

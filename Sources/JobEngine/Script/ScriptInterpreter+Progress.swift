@@ -37,14 +37,29 @@ extension ScriptInterpreter {
         if let start, start.item == itemIndex, start.line == lineIndex {
           // Even for a job cancelled meanwhile: the command cleans up its LAVA jobs.
           guard start.command == line else { throw JobResumeError.scriptChanged(position: start) }
-          try await resume(line, at: position, in: context, progress: progress)
+          try await ending(position, progress) {
+            try await resume(line, at: position, in: context, progress: progress)
+          }
         } else {
           try Task.checkCancellation()
           try await progress.starting(position)
-          try await runLine(line, in: context)
+          try await ending(position, progress) { try await runLine(line, in: context) }
         }
       }
     }
+  }
+
+  /// Runs `body`, then tells `progress` that the line at `position` ended.
+  private func ending(
+    _ position: ScriptPosition, _ progress: any ScriptProgress, _ body: () async throws -> Void
+  ) async throws {
+    do {
+      try await body()
+    } catch {
+      await progress.ended(position)
+      throw error
+    }
+    await progress.ended(position)
   }
 
   private func resume(

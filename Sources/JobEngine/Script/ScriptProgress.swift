@@ -8,4 +8,11 @@ package protocol ScriptProgress: Sendable {
   /// Called before each script line runs, the resumed one included: records where the script is
   /// and makes the line's checkpoint store current. Throws when that cannot be recorded.
   func starting(_ position: ScriptPosition) async throws
+
+  /// Called after a script line ended, however it ended.
+  func ended(_ position: ScriptPosition) async
+}
+
+extension ScriptProgress {
+  package func ended(_ position: ScriptPosition) async {}
 }

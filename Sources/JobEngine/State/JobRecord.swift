@@ -38,6 +38,10 @@ package struct JobRecord: Codable, Sendable, Equatable {
   package var position: ScriptPosition?
   /// The current line's checkpoint, as its command saved it.
   package var checkpoints: [String: Data] = [:]
+  /// How long the trace spool was when the current line's checkpoint was saved: what the
+  /// command wrote after it, it writes again when resumed, so a restarted runner cuts the spool
+  /// back to this length (the uploader never sends beyond it while the line runs).
+  package var traceMark: Int64?
   /// How much of the trace GitLab acknowledged (its `Range`); the trace spool holds the rest.
   package var traceHeld: Int64 = 0
   /// Files commands offered to the artifacts, by name, with their path relative to the job folder.

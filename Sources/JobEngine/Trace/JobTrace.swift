@@ -20,6 +20,8 @@ package final class JobTrace: MaskingJobLog, Sendable {
     package var spool: FileHandle
     package var length: Int64 = 0
     package var sent: Int64 = 0
+    /// The uploader sends no further (``holdBack(after:)``); nil: all of it.
+    package var sendLimit: Int64?
     package var finished = false
     package var abandoned = false
     package var waiters: [Int: (condition: Condition, continuation: CheckedContinuation<Void, Never>)] = [:]
@@ -39,10 +41,12 @@ package final class JobTrace: MaskingJobLog, Sendable {
   package let spoolURL: URL
 
   /// A new, empty log spooled to `spoolURL` (0600); with `continuing`, the log a previous runner
-  /// spooled there (a resumed job) goes on after what the file holds.
-  package init(spoolURL: URL, masker: SecretMasker, backlogLimit: Int64 = 16 << 20, continuing: Bool = false)
-    throws
-  {
+  /// spooled there (a resumed job) goes on after what the file holds, or after its first
+  /// `keeping` bytes (what the resumed command wrote after its checkpoint, it writes again).
+  package init(
+    spoolURL: URL, masker: SecretMasker, backlogLimit: Int64 = 16 << 20, continuing: Bool = false,
+    keeping: Int64? = nil
+  ) throws {
     if !continuing || !FileManager.default.fileExists(atPath: spoolURL.path) {
       _ = FileManager.default.createFile(
         atPath: spoolURL.path, contents: nil, attributes: [.posixPermissions: 0o600])
@@ -50,6 +54,10 @@ package final class JobTrace: MaskingJobLog, Sendable {
     let handle = try FileHandle(forUpdating: spoolURL)
     var state = State(masker: masker, spool: handle)
     if continuing {
+      if let keeping, keeping >= 0, keeping < (try handle.seekToEnd()) {
+        try handle.truncate(atOffset: UInt64(keeping))
+      }
+      try handle.seek(toOffset: 0)
       let existing = try handle.readToEnd() ?? Data()
       state.checksum.update(existing)
       state.length = Int64(existing.count)
@@ -82,7 +90,14 @@ package final class JobTrace: MaskingJobLog, Sendable {
       guard !state.finished else { return true }
       let masked = state.masker.write(text.utf8)
       Self.append(masked, to: &state)
-      return state.abandoned || state.length - state.sent <= backlogLimit
+      let ready = state.abandoned || state.length - state.sent <= backlogLimit
+      if !ready, state.sendLimit != nil {
+        // A command writing this much between two checkpoints: sending it all beats waiting
+        // for a checkpoint that its own wait holds up.
+        state.sendLimit = nil
+        Self.wakeWaiters(&state)
+      }
+      return ready
     }
     if !ready { await wait(for: .backlog(atMost: backlogLimit)) }
   }
@@ -99,6 +114,7 @@ package final class JobTrace: MaskingJobLog, Sendable {
       if !state.finished {
         Self.append(state.masker.flush(), to: &state)
         state.finished = true
+        state.sendLimit = nil
         Self.wakeWaiters(&state)
       }
       return (state.checksum.formatted, state.length)
@@ -107,11 +123,22 @@ package final class JobTrace: MaskingJobLog, Sendable {
 
   // MARK: uploader side
 
+  /// Holds back from the uploader what is written after the first `length` bytes (nil: holds
+  /// nothing back). The job's record says that a resumed command writes again what follows
+  /// `length`, so GitLab must not have it yet.
+  package func holdBack(after length: Int64?) {
+    state.withLock { state in
+      state.sendLimit = state.finished ? nil : length
+      Self.wakeWaiters(&state)
+    }
+  }
+
   /// The next bytes GitLab does not hold yet, at most `limit`, with their offset.
   package func nextChunk(limit: Int) -> (offset: Int64, bytes: Data)? {
     state.withLock { state in
-      guard state.sent < state.length, !state.abandoned else { return nil }
-      let count = Int(min(Int64(limit), state.length - state.sent))
+      let end = Self.sendable(state)
+      guard state.sent < end, !state.abandoned else { return nil }
+      let count = Int(min(Int64(limit), end - state.sent))
       do {
         try state.spool.seek(toOffset: UInt64(state.sent))
         let bytes = try state.spool.read(upToCount: count) ?? Data()
@@ -144,7 +171,8 @@ package final class JobTrace: MaskingJobLog, Sendable {
   package var isAbandoned: Bool { state.withLock { $0.abandoned } }
   package var isFullySent: Bool { state.withLock { $0.finished && $0.sent == $0.length } }
   package var length: Int64 { state.withLock { $0.length } }
-  package var pending: Int64 { state.withLock { $0.length - $0.sent } }
+  /// What the uploader may send and GitLab does not hold yet.
+  package var pending: Int64 { state.withLock { max(0, Self.sendable($0) - $0.sent) } }
 
   /// Waits until at least `bytes` are pending, the trace is finished or abandoned, or the
   /// calling task is cancelled.
@@ -210,10 +238,15 @@ package final class JobTrace: MaskingJobLog, Sendable {
   private static func holds(_ condition: Condition, in state: State) -> Bool {
     if state.abandoned { return true }
     switch condition {
-    case .pending(let bytes): return state.finished || state.length - state.sent >= bytes
+    case .pending(let bytes): return state.finished || sendable(state) - state.sent >= bytes
     case .backlog(let limit): return state.finished || state.length - state.sent <= limit
     case .drained: return state.finished && state.sent == state.length
     }
+  }
+
+  /// Where the uploader stops: the end, or the limit ``holdBack(after:)`` set.
+  private static func sendable(_ state: State) -> Int64 {
+    state.sendLimit.map { min($0, state.length) } ?? state.length
   }
 
   private static func wakeWaiters(_ state: inout State) {

@@ -143,6 +143,24 @@ import Testing
     }
   }
 
+  /// What a command resumed after a runner restart asks for: the previous runner said it.
+  @Test func aFileLookedUpQuietlyIsFoundWithoutTheLineSayingWhere() async throws {
+    try await withRunner { gitlab in
+      let job = await gitlab.enqueue(
+        FakeJob(script: ["cat-test --quietly jobs/lava.yaml", "cat-test other.txt"])
+          .dependency(.init(id: 13, name: "build", archive: .files(["other.txt": "no"])))
+          .dependency(
+            .init(id: 14, name: "prepare", archive: .files(["jobs/lava.yaml": "device_type: qemu"]))))
+      let result = try await gitlab.result(of: job.id, timeout: .seconds(30))
+      #expect(result.status == .success)
+      let trace = await gitlab.traceText(of: job.id)
+      #expect(trace.contains("content: device_type: qemu"))
+      #expect(!trace.contains("Found jobs/lava.yaml"), "\(trace)")
+      #expect(trace.contains("Found other.txt in the artifacts of build (job 13)"))
+      #expect(await gitlab.violations == [])
+    }
+  }
+
   @Test func aMissingFileNamesEveryDependencySearchedAndThoseUnavailable() async throws {
     try await withRunner { gitlab in
       let job = await gitlab.enqueue(

@@ -175,7 +175,8 @@ struct LAVAResumeProcessTests {
         #expect(String(decoding: try junit.gunzipped(), as: UTF8.self).contains("boot"))
         try stop(second, output: secondOutput)
         #expect(!FileManager.default.fileExists(atPath: state.appendingPathComponent("jobs/\(job.id)").path))
-        #expect(await gitlab.violations == [])
+        let violations = await gitlab.violations
+        #expect(violations == [], "\(violations)")
       }
     }
   }
@@ -221,7 +222,8 @@ struct LAVAResumeProcessTests {
         #expect(detail.health == .canceled, "LAVA job \(id) is \(detail.state)/\(detail.health)")
         #expect(await gitlab.status(of: job.id) == .canceled)
         try stop(second, output: secondOutput)
-        #expect(await gitlab.violations == [])
+        let violations = await gitlab.violations
+        #expect(violations == [], "\(violations)")
       }
     }
   }
@@ -279,7 +281,8 @@ struct LAVAResumeProcessTests {
         #expect(described.map(\.id) == [played.id])
         #expect(described.first?.description.hasPrefix(name + " ") == true)
         try stop(second, output: secondOutput)
-        #expect(await gitlab.violations == [])
+        let violations = await gitlab.violations
+        #expect(violations == [], "\(violations)")
       }
     }
   }

@@ -87,6 +87,45 @@ import Testing
     }
   }
 
+  /// The runner dies after a command wrote a line and before it saved the checkpoint that
+  /// counts it: GitLab was never sent the line, and the resumed command writes it once.
+  @Test func aLineWrittenButNotYetCheckpointedWhenTheRunnerDiedIsInTheTraceOnce() async throws {
+    let gate = Self.temporary("save-gate")
+    let script = [
+      "count-test --to 6 --every-ms 20 --save-gate \(gate.path) --gate-after 3", "echo-test after",
+    ]
+    let reference = try await FakeGitLab.withRunning { gitlab in
+      let job = await gitlab.enqueue(FakeJob(script: script))
+      let harness = try await RunnerHarness(gitlab: gitlab)
+      return try await harness.running {
+        _ = try await gitlab.result(of: job.id, timeout: .seconds(30))
+        return await gitlab.traceText(of: job.id)
+      }
+    }
+    try Data().write(to: gate)
+
+    try await FakeGitLab.withRunning { gitlab in
+      let job = await gitlab.enqueue(FakeJob(script: script))
+      // Dies holding "tick 4" written (several trace intervals ago) but not saved.
+      let left = try await Self.leaveHeldJob(gitlab, jobID: job.id, gate: gate)
+      defer { try? FileManager.default.removeItem(at: left) }
+      let spool = try String(
+        contentsOf: left.appendingPathComponent("jobs/\(job.id)/trace.log"), encoding: .utf8)
+      #expect(spool.contains("tick 4\n"))
+      #expect(
+        await !gitlab.traceText(of: job.id).contains("tick 4"), "GitLab got a line no checkpoint counts")
+
+      let second = try await RunnerHarness(gitlab: gitlab, stateDirectory: try StateDirectory(left))
+      let result = try await second.running { try await gitlab.result(of: job.id, timeout: .seconds(30)) }
+      #expect(result.reportedState == "success")
+      let lines = await gitlab.traceText(of: job.id).split(separator: "\n", omittingEmptySubsequences: false)
+      #expect((1...6).allSatisfy { n in lines.filter { $0.hasSuffix("tick \(n)") }.count == 1 }, "\(lines)")
+      let withoutNotice = lines.filter { !$0.contains("lava-runner restarted") }.joined(separator: "\n")
+      #expect(Self.normalized(withoutNotice) == Self.normalized(reference))
+      #expect(await gitlab.violations == [])
+    }
+  }
+
   @Test func aJobCancelledWhileItsRunnerWasDownIsCleanedUpNotResumed() async throws {
     let gate = Self.temporary("gate")
     let cleanup = Self.temporary("cleanup")

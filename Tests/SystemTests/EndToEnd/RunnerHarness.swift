@@ -30,15 +30,16 @@ struct ProduceTestCommand: Command {
   }
 }
 
-/// Writes a dependency file's content to the log: `cat-test PATH`.
+/// Writes a dependency file's content to the log: `cat-test [--quietly] PATH`.
 struct CatTestCommand: Command {
   static let metadata = CommandMetadata(
     name: "cat-test", summary: "Print a dependency file.",
     examples: [CommandExample("cat-test a.txt", "Prints.")])
+  @Flag var quietly = false
   @Argument var path: String
 
   func run(in context: any JobContext) async throws {
-    let url = try await context.dependencyFile(at: path)
+    let url = try await context.dependencyFile(at: path, quietly: quietly)
     await context.log.line("content: " + (try String(contentsOf: url, encoding: .utf8)))
   }
 }

@@ -211,16 +211,17 @@ struct MonitorFileEndToEndTests {
   }
 }
 
-/// Cancels every unfinished job of the played device type (left by an earlier, interrupted run)
-/// and ends them on the played worker, so that its devices are free for the test's own jobs.
-func freePlayedDevices(worker: PlayedWorker, http: HTTPClient) async throws {
+/// Cancels every unfinished job of the played device type (or `deviceType`, the one `worker`
+/// serves) left by an earlier, interrupted run and ends them on the played worker, so that its
+/// devices are free for the test's own jobs.
+func freePlayedDevices(worker: PlayedWorker, http: HTTPClient, deviceType: String? = nil) async throws {
   let server = try LAVATestServer.fromEnvironment()
   for state in ["Submitted", "Scheduling", "Scheduled", "Running", "Canceling"] {
     var components = URLComponents(
       url: server.url.appendingPathComponent("api/v0.2/jobs/"), resolvingAgainstBaseURL: false)!
     components.queryItems = [
       URLQueryItem(name: "state", value: state),
-      URLQueryItem(name: "requested_device_type", value: server.playedDeviceType),
+      URLQueryItem(name: "requested_device_type", value: deviceType ?? server.playedDeviceType),
     ]
     let reply = try await http.data(
       for: HTTPRequest(url: components.url!, headers: ["Authorization": "Token \(server.token)"]))

@@ -60,7 +60,9 @@ extension FakeGitLab {
     }
     let length = job.trace.count
     let replyWasLost = job.lastTraceReplyLost
-    job.lastTraceReplyLost = false
+    // Used up by the resend it allows; a patch in order leaves it (one the runner sent before it
+    // died may arrive after ``runnerProcessDied()``, and its reply is lost all the same).
+    if start != length { job.lastTraceReplyLost = false }
     jobs[id] = job
     guard start == length else {
       if start > length {

@@ -26,6 +26,11 @@ public struct LAVATestServer: Sendable {
   public var playedDeviceType: String
   /// `LAVA_TEST_SERVER_VERSION`, default 2023.01: what the played worker reports.
   public var version: String
+  /// `LAVA_TEST_FLEET_WORKER`, `…_TOKEN`, `LAVA_TEST_FLEET_DEVICE_TYPE`: a second played worker
+  /// with many devices (see ``fleet()``); nil from a server set up before it existed.
+  public var fleetWorkerName: String?
+  public var fleetWorkerToken: String?
+  public var fleetDeviceType: String?
 
   /// Whether tests that need the server should run (and, if it is missing, fail).
   public static var isConfigured: Bool {
@@ -45,11 +50,25 @@ public struct LAVATestServer: Sendable {
     guard missing.isEmpty, let url = URL(string: environment["LAVA_URL"]!) else {
       throw LAVATestServerError.missing(missing.isEmpty ? ["LAVA_URL (not a URL)"] : missing)
     }
-    return LAVATestServer(
+    var server = LAVATestServer(
       url: url, token: environment["LAVA_TOKEN"]!, playedWorkerName: environment["LAVA_TEST_PLAYED_WORKER"]!,
       playedWorkerToken: environment["LAVA_TEST_PLAYED_WORKER_TOKEN"]!,
       playedDeviceType: environment["LAVA_TEST_PLAYED_DEVICE_TYPE"]!,
       version: environment["LAVA_TEST_SERVER_VERSION"].flatMap { $0.isEmpty ? nil : $0 } ?? "2023.01")
+    server.fleetWorkerName = environment["LAVA_TEST_FLEET_WORKER"].flatMap { $0.isEmpty ? nil : $0 }
+    server.fleetWorkerToken = environment["LAVA_TEST_FLEET_WORKER_TOKEN"].flatMap { $0.isEmpty ? nil : $0 }
+    server.fleetDeviceType = environment["LAVA_TEST_FLEET_DEVICE_TYPE"].flatMap { $0.isEmpty ? nil : $0 }
+    return server
+  }
+
+  /// The played worker with many devices (LAVA runs one job per device), for tests that hold
+  /// many LAVA jobs running at once, and its device type. It is not `played-worker`, so that
+  /// tests which drain that one leave its jobs alone.
+  public func fleet() throws -> (worker: PlayedWorker, deviceType: String) {
+    guard let name = fleetWorkerName, let token = fleetWorkerToken, let deviceType = fleetDeviceType else {
+      throw LAVATestServerError.noFleet
+    }
+    return (PlayedWorker(url: url, name: name, token: token, version: version), deviceType)
   }
 
   public func playedWorker() -> PlayedWorker {
@@ -97,6 +116,7 @@ public struct LAVATestServer: Sendable {
 
 public enum LAVATestServerError: Error, CustomStringConvertible {
   case missing([String])
+  case noFleet
 
   public var description: String {
     switch self {
@@ -104,6 +124,10 @@ public enum LAVATestServerError: Error, CustomStringConvertible {
       "\(LAVATestServer.requiredVariable) is set but the LAVA test server is not described: "
         + "\(names.joined(separator: ", ")) missing. Start it with `scripts/lava-test-server start` "
         + "and export its variables with `set -a; eval \"$(scripts/lava-test-server env)\"; set +a`."
+    case .noFleet:
+      "the LAVA test server's environment has no LAVA_TEST_FLEET_WORKER, LAVA_TEST_FLEET_WORKER_TOKEN "
+        + "or LAVA_TEST_FLEET_DEVICE_TYPE: run `scripts/lava-test-server start` again (it adds the fleet "
+        + "to a running server) and export its variables again"
     }
   }
 }
