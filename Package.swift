@@ -198,6 +198,13 @@ let package = Package(
       dependencies: ["Commands", "Protocols", "TestSupport"],
       swiftSettings: strict
     ),
+    // Benchmarks/e2e's own logic (options, table, log cache, job pool, submission proxy); the
+    // benchmark itself is run by the script, never by the tests.
+    .testTarget(
+      name: "EndToEndBenchmarkTests",
+      dependencies: ["EndToEndBenchmark", "TestSupport"],
+      swiftSettings: strict
+    ),
   ],
   swiftLanguageModes: [.v6]
 )

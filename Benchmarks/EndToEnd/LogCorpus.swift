@@ -5,17 +5,23 @@ import TestSupport
 /// lines at the `target` level, some `debug`/`info` lines, one `results` line in 500, with
 /// characters JSON escapes (quotes, backslashes) and non-ASCII text, in LAVA's
 /// `- {"dt": …, "lvl": …, "msg": …}` shape. The last line carries `endMarker`.
-struct LogCorpus {
-  /// Lines in the order sent, each without its newline.
-  var lines: [String] = []
-  /// `offsets[i]`: the bytes of the lines before line i (with their newlines).
-  var offsets: [Int] = [0]
+struct LogCorpus: Sendable {
+  /// The log as LAVA stores it (`output.yaml`): every line followed by a newline.
+  let text: Data
+  /// `offsets[i]`: the bytes of the lines before line i (with their newlines); the last one is
+  /// the size of `text`.
+  let offsets: [Int]
   let endMarker: String
 
   var bytes: Int { offsets.last! }
+  var lineCount: Int { offsets.count - 1 }
 
-  init(bytes target: Int, seed: UInt64, endMarker: String) {
-    self.endMarker = endMarker
+  /// The marker of the last line: fixed by the seed and the size, so that a cached log is the
+  /// one these settings make.
+  static func endMarker(bytes: Int, seed: UInt64) -> String { "e2e-benchmark-end-\(seed)-\(bytes)" }
+
+  init(bytes target: Int, seed: UInt64) {
+    let endMarker = Self.endMarker(bytes: target, seed: seed)
     var generator = SplitMix64(seed: seed)
     let words = [
       "usb", "1-1:", "new", "high-speed", "device", "number", "using", "ehci-platform", "mmc0:", "card",
@@ -24,46 +30,88 @@ struct LogCorpus {
       "Device", "Manager.", "\"quoted\"", "C:\\path\\to", "tâche", "réussie", "✓", "ok", "0x1f3c", "[drm]",
     ]
     func next(_ bound: Int) -> Int { Int(generator.next() % UInt64(bound)) }
+    var text = Data()
+    text.reserveCapacity(target + 4096)
+    var offsets = [0]
+    func append(_ line: String) {
+      text.append(contentsOf: line.utf8)
+      text.append(10)
+      offsets.append(text.count)
+    }
     var index = 0
-    while offsets.last! < target {
+    while text.count < target {
       let second = Double(index) * 0.0007
       let dt = String(
         format: "2026-11-30T18:%02d:%09.6f", Int(second / 60) % 60, second.truncatingRemainder(dividingBy: 60)
       )
-      let line: String
       if index % 500 == 499 {
-        line =
+        append(
           #"- {"dt": "\#(dt)", "lvl": "results", "msg": {"case": "case-\#(index)", "definition": "1_smoke", "result": "pass"}}"#
+        )
       } else {
         let level = index % 50 == 0 ? "debug" : (index % 37 == 0 ? "info" : "target")
         var message = String(format: "[%8.6f]", second)
         for _ in 0..<(3 + next(25)) { message += " " + words[next(words.count)] }
-        line = "- {\"dt\": \"\(dt)\", \"lvl\": \"\(level)\", \"msg\": \"\(Self.jsonEscaped(message))\"}"
+        append("- {\"dt\": \"\(dt)\", \"lvl\": \"\(level)\", \"msg\": \"\(Self.jsonEscaped(message))\"}")
       }
-      append(line)
       index += 1
     }
     append(#"- {"dt": "2026-11-30T19:00:00.000000", "lvl": "target", "msg": "\#(endMarker)"}"#)
+    self.text = text
+    self.offsets = offsets
+    self.endMarker = endMarker
   }
 
-  private mutating func append(_ line: String) {
-    lines.append(line)
-    offsets.append(offsets.last! + line.utf8.count + 1)
+  /// A log read back (from the cache); nil unless it is whole lines ending with `endMarker`'s.
+  init?(text: Data, endMarker: String) {
+    guard text.last == 10 else { return nil }
+    var offsets = [0]
+    offsets.reserveCapacity(text.count / 100)
+    text.withUnsafeBytes { buffer in
+      for (position, byte) in buffer.enumerated() where byte == 10 { offsets.append(position + 1) }
+    }
+    let lastLine = text[offsets[offsets.count - 2]..<text.count]
+    guard lastLine.range(of: Data(endMarker.utf8)) != nil else { return nil }
+    self.text = text
+    self.offsets = offsets
+    self.endMarker = endMarker
+  }
+
+  /// The log of `bytes` and `seed`, read from `directory` when an earlier run left it there,
+  /// else generated (a few seconds for 50 MB) and left there for the next run.
+  static func cached(bytes: Int, seed: UInt64, in directory: URL) throws -> (
+    corpus: LogCorpus, wasCached: Bool
+  ) {
+    let file = directory.appendingPathComponent("log-\(bytes)-\(seed)-v1.yaml")
+    if let text = try? Data(contentsOf: file),
+      let corpus = LogCorpus(text: text, endMarker: endMarker(bytes: bytes, seed: seed))
+    {
+      return (corpus, true)
+    }
+    let corpus = LogCorpus(bytes: bytes, seed: seed)
+    try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
+    try corpus.text.write(to: file, options: .atomic)
+    return (corpus, false)
   }
 
   static func jsonEscaped(_ text: String) -> String {
     text.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
   }
 
+  /// Line `index` without its newline.
+  func line(_ index: Int) -> String {
+    String(decoding: text[offsets[index]..<(offsets[index + 1] - 1)], as: UTF8.self)
+  }
+
   /// The lines cut into pieces of about `bytes` each, for the played worker's POSTs.
-  func pieces(of bytes: Int) -> [ArraySlice<String>] {
-    var result: [ArraySlice<String>] = []
+  func pieces(of bytes: Int) -> [[String]] {
+    var result: [[String]] = []
     var start = 0
-    while start < lines.count {
+    while start < lineCount {
       var end = start
-      while end < lines.count, offsets[end + 1] - offsets[start] < bytes { end += 1 }
+      while end < lineCount, offsets[end + 1] - offsets[start] < bytes { end += 1 }
       end = max(end, start + 1)
-      result.append(lines[start..<end])
+      result.append((start..<end).map(line))
       start = end
     }
     return result
@@ -71,6 +119,18 @@ struct LogCorpus {
 
   /// How many lines from the start make up at least `bytes`.
   func lineCount(covering bytes: Int) -> Int {
-    offsets.firstIndex { $0 >= bytes } ?? lines.count
+    offsets.firstIndex { $0 >= bytes } ?? lineCount
+  }
+
+  /// LAVA's `output.idx` for this log: the offset of each line's start, as 8-byte native
+  /// (little-endian here) integers, one per line (LogsFilesystem, PACK_FORMAT "=Q").
+  func lavaIndex() -> Data {
+    var index = Data(count: lineCount * 8)
+    index.withUnsafeMutableBytes { buffer in
+      for line in 0..<lineCount {
+        buffer.storeBytes(of: UInt64(offsets[line]).littleEndian, toByteOffset: line * 8, as: UInt64.self)
+      }
+    }
+    return index
   }
 }

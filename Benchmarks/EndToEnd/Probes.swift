@@ -136,7 +136,12 @@ final class RunnerProcess: @unchecked Sendable {
     }
     if process.isRunning { kill(pid, SIGKILL) }
     process.waitUntilExit()
-    try? FileManager.default.removeItem(at: workDirectory.deletingLastPathComponent())
+    // LAVA_RUNNER_BENCH_KEEP_LOGS=1 keeps the runner's log and work folder to look into.
+    if ProcessInfo.processInfo.environment["LAVA_RUNNER_BENCH_KEEP_LOGS"] == "1" {
+      FileHandle.standardError.write(Data("runner log kept: \(logFile.path)\n".utf8))
+    } else {
+      try? FileManager.default.removeItem(at: workDirectory.deletingLastPathComponent())
+    }
   }
 }
 

@@ -18,12 +18,26 @@ struct ResultTable {
     rows.append(cells)
   }
 
+  /// A rate measured in a window of samples: "mean (lowest–highest sample)"; the ratio is of the
+  /// means.
+  mutating func row(_ name: String, target: String, _ spreads: [Spread], digits: Int = 1, unit: String = "") {
+    func number(_ value: Double) -> String { value.isFinite ? String(format: "%.\(digits)f", value) : "—" }
+    var cells = [name, target]
+    cells += spreads.map { "\(number($0.mean))\(unit) (\(number($0.low))–\(number($0.high)))" }
+    if spreads.count == 2 {
+      let ratio = spreads[1].mean / spreads[0].mean
+      cells.append(ratio.isFinite ? String(format: "%.2f×", ratio) : "—")
+    }
+    rows.append(cells)
+  }
+
   mutating func text(_ name: String, _ text: String) {
     rows.append([name, ""] + labels.map { _ in text } + (labels.count == 2 ? [""] : []))
   }
 
   mutating func add(
-    latency: [LatencyFigures], log: [LogFigures], clients: (curl: Double, lavacli: Double, lavacliMB: Double)
+    latency: [LatencyFigures], log: [LogFigures], clients: (curl: Double, lavacli: Double, lavacliMB: Double),
+    directLog: Bool
   ) {
     let megabytes = log[0].megabytes
     row(
@@ -42,8 +56,12 @@ struct ResultTable {
     row("(b) runner idle RSS", target: "", log.map(\.idleRSSMiB), unit: " MiB")
     row("(b) runner peak RSS", target: "≤ idle + 24 MiB", log.map(\.peakRSSMiB), unit: " MiB")
     row("(b) peak − idle RSS", target: "≤ 24 MiB", log.map { $0.peakRSSMiB - $0.idleRSSMiB }, unit: " MiB")
-    row("(b) wall time, first line sent → job done", target: "", log.map(\.wallSeconds), unit: " s")
-    row("(b) … of which the played worker's upload to LAVA", target: "", log.map(\.uploadSeconds), unit: " s")
+    row("(b) wall time, log put into LAVA → job done", target: "", log.map(\.wallSeconds), unit: " s")
+    row(
+      directLog
+        ? "(b) … of which writing it into LAVA's job output (direct)"
+        : "(b) … of which the played worker's upload to LAVA", target: "", log.map(\.uploadSeconds),
+      unit: " s")
     let quiet = Int(latency[0].quietSeconds)
     row(
       "(c) state change after \(quiet) s quiet → trace", target: "≤ 1 s (event stream)",
@@ -57,19 +75,26 @@ struct ResultTable {
       unit: " s")
   }
 
-  mutating func add(waiting: [WaitingFigures], settle: Int, window: Int) {
+  /// (a)'s rows; `prepared`: the submissions were answered from that many prepared queued jobs.
+  mutating func add(waiting: [WaitingFigures], settle: Int, window: Int, sample: Int, prepared: Bool) {
     let jobs = waiting[0].jobs
     row(
-      "(a) \(jobs) jobs: time to submit all and see them queued", target: "", waiting.map(\.submitSeconds),
+      prepared
+        ? "(a) \(jobs) jobs: time to take all, each given a prepared queued job"
+        : "(a) \(jobs) jobs: time to submit all and see them queued", target: "",
+      waiting.map(\.submitSeconds),
       unit: " s")
+    let atSize = jobs == 1000 ? "" : " at 1000"
+    let windowText = "\(settle) s after, \(window) s window; rates: mean (lowest–highest \(sample) s sample)"
     row(
-      "(a) runner RSS (\(settle) s after, \(window) s window)", target: "≤ 150 MiB at 1000",
-      waiting.map(\.rssMiB), unit: " MiB")
-    row("(a) runner threads", target: "≤ 16", waiting.map { Double($0.threads) }, digits: 0)
-    row("(a) runner CPU, % of a core", target: "≤ 10 %", waiting.map(\.cpuPercent), unit: " %")
-    row("(a) LAVA requests per second", target: "≤ 2 at 1000", waiting.map(\.lavaRequestsPerSecond))
+      "(a) runner peak RSS (\(windowText))", target: "≤ 150 MiB\(atSize)", waiting.map(\.rssMiB), unit: " MiB"
+    )
+    row("(a) runner peak threads", target: "≤ 16", waiting.map { Double($0.threads) }, digits: 0)
+    row("(a) runner CPU, % of a core", target: "≤ 10 %\(atSize)", waiting.map(\.cpuPercent), unit: " %")
     row(
-      "(a) LAVA web server CPU, % of a core", target: "≤ 5 % at 1000", waiting.map(\.lavaServerPercent),
+      "(a) LAVA requests per second", target: "≤ 2\(atSize)", waiting.map(\.lavaRequestsPerSecond), digits: 2)
+    row(
+      "(a) LAVA web server CPU, % of a core", target: "≤ 5 %\(atSize)", waiting.map(\.lavaServerPercent),
       unit: " %")
     row(
       "(a) LAVA web server CPU without the runner", target: "", waiting.map(\.lavaServerIdlePercent),
