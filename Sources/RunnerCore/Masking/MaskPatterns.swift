@@ -197,12 +197,12 @@ package struct MaskPatterns: Sendable {
     let units = needle.units
     var nextFirsts: Set<UInt8> = []
     if units.count > 1 {
-      for form in forms[unitForms[units.lowerBound + 1]] {
+      for form in forms[unitForms[units.lowerBound + 1].range] {
         nextFirsts.insert(form.first)
         nextFirsts.insert(form.firstOtherCase)
       }
     }
-    for form in forms[unitForms[units.lowerBound]] {
+    for form in forms[unitForms[units.lowerBound].range] {
       let seconds: Set<UInt8> =
         if form.count > 1 {
           Self.accepted(bytes[form.start + 1], form.folding)

@@ -107,7 +107,7 @@ struct ReferenceMaskScan {
       // The buffer ends where this unit begins: any of its forms may follow.
       guard offset < bytes.count else { return (nil, true) }
       let byte = bytes[offset]
-      let unitForms = tables.unitForms[unit]
+      let unitForms = tables.unitForms[unit].range
       // Nearly every byte can start only the raw form: the other forms begin with `\`, `%`….
       let candidates = tables.startsAnotherForm[Int(byte)] ? unitForms : unitForms.prefix(1)
       var next = -1
@@ -148,7 +148,7 @@ struct ReferenceMaskScan {
     for unit in first..<needle.units.upperBound {
       var next: [Int] = []
       for offset in current {
-        for formIndex in tables.unitForms[unit] {
+        for formIndex in tables.unitForms[unit].range {
           switch compare(tables.forms[formIndex], tables, bytes, at: offset) {
           case .mismatch: continue
           case .partial: needsMore = true
