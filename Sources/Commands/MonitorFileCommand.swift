@@ -84,7 +84,7 @@ public struct MonitorFileCommand: Command {
           }
           if let watcher = session.watcher {
             return try await waitUntilFinished(
-              ids, watcher: watcher, log: log, retrier: session.retrier, last: try progress.jobs()
+              ids, watcher: watcher, session: session, watch: &watch, last: try progress.jobs()
             ) { last in
               progress.last = last.mapValues(LAVAJobRecord.init)
               try await progress.save(in: context)

@@ -4,24 +4,34 @@ import Protocols
 extension MonitorFileCommand {
   /// Every job's state from the process's ``LAVAJobWatcher`` (one batched request per round for
   /// all the jobs the runner follows on that server, woken by LAVA's events), each change
-  /// reported, until all have finished.
+  /// reported, until all have finished or been stopped by a watchdog. While a job runs (the hang
+  /// watchdog) or with LAVA_QUEUE_TIMEOUT, the wait for a change is cut every `polling.active` to
+  /// let `watch` look at the jobs as last seen (no request of its own but the hang probes of
+  /// running jobs' logs); jobs that only wait in the queue wait on the watcher alone.
   func waitUntilFinished(
-    _ ids: [Int64], watcher: any LAVAJobWatcher, log: any JobLog, retrier: LAVARetrier,
+    _ ids: [Int64], watcher: any LAVAJobWatcher, session: LAVACommandSession, watch: inout LAVAMonitorWatch,
     last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
-    try await watcher.watching(ids) {
+    let (log, retrier) = (session.context.log, session.retrier)
+    let queueTimeout = session.settings.attempts.queueTimeout
+    return try await watcher.watching(ids) {
       var last = restored
       while true {
         let known = last
-        let current = try await retrier.run("the state of the LAVA jobs") {
-          try await watcher.nextChange(of: ids, after: known)
-        }
-        let missing = ids.filter { current[$0] == nil }
-        guard missing.isEmpty else {
-          throw CommandFailure(
-            .scriptFailure,
-            "monitor-file: LAVA has no job " + missing.map(String.init).joined(separator: ", ")
-              + " visible to this token; check \(file) and LAVA_URL")
+        let look: Duration? =
+          queueTimeout != nil || known.values.contains { $0.state == .running } ? polling.active : nil
+        let next = try await Self.change(
+          of: ids, after: known, watcher: watcher, retrier: retrier, within: look)
+        var current = last
+        if let next {
+          let missing = ids.filter { next[$0] == nil }
+          guard missing.isEmpty else {
+            throw CommandFailure(
+              .scriptFailure,
+              "monitor-file: LAVA has no job " + missing.map(String.init).joined(separator: ", ")
+                + " visible to this token; check \(file) and LAVA_URL")
+          }
+          current = next
         }
         var changed = false
         for id in ids {
@@ -32,8 +42,32 @@ extension MonitorFileCommand {
         }
         last = current
         if changed { try await saveChanges(last) }
-        if ids.allSatisfy({ current[$0]?.state == .finished }) { return current }
+        try await watch.check(ids.compactMap { current[$0] }, session: session)
+        if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       }
+    }
+  }
+
+  /// The jobs' states once the watcher sees them differ from `known`; nil when `within` passes
+  /// first. Outages are waited out by the retrier.
+  private static func change(
+    of ids: [Int64], after known: [Int64: LAVAJob], watcher: any LAVAJobWatcher, retrier: LAVARetrier,
+    within: Duration?
+  ) async throws -> [Int64: LAVAJob]? {
+    let ask: @Sendable () async throws -> [Int64: LAVAJob]? = {
+      try await retrier.run("the state of the LAVA jobs") {
+        try await watcher.nextChange(of: ids, after: known)
+      }
+    }
+    guard let within, !known.isEmpty else { return try await ask() }
+    return try await withThrowingTaskGroup(of: [Int64: LAVAJob]?.self) { group in
+      group.addTask { try await ask() }
+      group.addTask {
+        try await Task.sleep(for: within)
+        return nil
+      }
+      defer { group.cancelAll() }
+      return try await group.next() ?? nil
     }
   }
 }
