@@ -17,6 +17,8 @@ struct MonitorCheckpoint: Sendable, Codable, Equatable {
   var last: [Int64: LAVAJobRecord] = [:]
   /// The jobs whose `<id>_log.yaml` is complete, with what their log said.
   var saved: [Int64: LAVAJobError] = [:]
+  /// When the wait began (the watchdogs count from it after a restart too).
+  var began: Date?
 
   /// The jobs as last seen.
   func jobs() throws -> [Int64: LAVAJob] {

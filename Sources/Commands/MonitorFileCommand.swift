@@ -67,9 +67,10 @@ public struct MonitorFileCommand: Command {
         file, limit: LAVAJobIDsFile.maximumBytes, tooLarge: LAVAJobIDsFile.limitText, quietly: saved != nil),
       name: file)
     let server = session.server
-    var watch = LAVAMonitorWatch(ids, settings: session.settings.attempts)
+    var progress = saved ?? MonitorCheckpoint(phase: .waiting, began: Date())
+    var watch = LAVAMonitorWatch(
+      ids, settings: session.settings.attempts, began: LAVAWatchdog.instant(of: progress.began))
     defer { watch.close() }
-    var progress = saved ?? MonitorCheckpoint(phase: .waiting)
     let jobs: [Int64: LAVAJob]
     if progress.phase == .saving {
       jobs = try progress.jobs()

@@ -30,6 +30,14 @@ struct LAVAWatchdog: Sendable {
     self.init(hangTimeout: settings.hangTimeout, queueTimeout: settings.queueTimeout, began: began)
   }
 
+  /// The instant on this process's clock that was `date` on the wall clock (never later than
+  /// `now`): a watch a runner that died began goes on counting from then, so that a restart
+  /// does not give a queued job another LAVA_QUEUE_TIMEOUT.
+  static func instant(of date: Date?, now: ContinuousClock.Instant = .now) -> ContinuousClock.Instant {
+    guard let date else { return now }
+    return now - .seconds(max(0, Date().timeIntervalSince(date)))
+  }
+
   /// New log lines were read at `now`.
   mutating func sawLines(at now: ContinuousClock.Instant) {
     if lastSign != nil { lastSign = now }

@@ -26,7 +26,8 @@ extension SubmitCommand {
         levels: session.settings.logLevels, volume: volume),
       file: file, log: context.log, polling: polling, retrier: session.retrier,
       sections: ids.count == 1,
-      watchdog: LAVAWatchdog(session.settings.attempts), watcher: watcher, jobWatcher: session.watcher
+      watchdog: LAVAWatchdog(session.settings.attempts, began: LAVAWatchdog.instant(of: saved.submitted)),
+      watcher: watcher, jobWatcher: session.watcher
     )
     follower.resume = saved.logs[id]
     if context.keepsCheckpoints {
