@@ -181,27 +181,9 @@ extension LAVALogFollower {
   private func stateChange(_ watcher: any LAVAJobWatcher, after previous: LAVAJob?, within: Duration?)
     async throws -> LAVAJob?
   {
-    let (id, retrier) = (id, retrier)
     let known = previous.map { [id: $0] } ?? [:]
-    let ask: @Sendable () async throws -> [Int64: LAVAJob]? = {
-      try await retrier.run("the state of LAVA job \(id)") {
-        try await watcher.nextChange(of: [id], after: known)
-      }
-    }
-    let states: [Int64: LAVAJob]?
-    if let within {
-      states = try await withThrowingTaskGroup(of: [Int64: LAVAJob]?.self) { group in
-        group.addTask { try await ask() }
-        group.addTask {
-          try await Task.sleep(for: within)
-          return nil
-        }
-        defer { group.cancelAll() }
-        return try await group.next() ?? nil
-      }
-    } else {
-      states = try await ask()
-    }
+    let states = try await retrier.change(
+      of: [id], after: known, on: watcher, what: "the state of LAVA job \(id)", within: within)
     guard let states else { return nil }
     guard let job = states[id] else {
       throw CommandFailure(

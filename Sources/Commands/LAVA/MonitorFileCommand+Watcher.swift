@@ -20,8 +20,9 @@ extension MonitorFileCommand {
         let known = last
         let look: Duration? =
           queueTimeout != nil || known.values.contains { $0.state == .running } ? polling.active : nil
-        let next = try await Self.change(
-          of: ids, after: known, watcher: watcher, retrier: retrier, within: look)
+        let next = try await retrier.change(
+          of: ids, after: known, on: watcher, what: "the state of the LAVA jobs",
+          within: known.isEmpty ? nil : look)
         var current = last
         if let next {
           let missing = ids.filter { next[$0] == nil }
@@ -48,26 +49,4 @@ extension MonitorFileCommand {
     }
   }
 
-  /// The jobs' states once the watcher sees them differ from `known`; nil when `within` passes
-  /// first. Outages are waited out by the retrier.
-  private static func change(
-    of ids: [Int64], after known: [Int64: LAVAJob], watcher: any LAVAJobWatcher, retrier: LAVARetrier,
-    within: Duration?
-  ) async throws -> [Int64: LAVAJob]? {
-    let ask: @Sendable () async throws -> [Int64: LAVAJob]? = {
-      try await retrier.run("the state of the LAVA jobs") {
-        try await watcher.nextChange(of: ids, after: known)
-      }
-    }
-    guard let within, !known.isEmpty else { return try await ask() }
-    return try await withThrowingTaskGroup(of: [Int64: LAVAJob]?.self) { group in
-      group.addTask { try await ask() }
-      group.addTask {
-        try await Task.sleep(for: within)
-        return nil
-      }
-      defer { group.cancelAll() }
-      return try await group.next() ?? nil
-    }
-  }
 }
