@@ -16,12 +16,14 @@ import Testing
       secrets: Self.secrets, tokenPrefixes: SecretMasker.defaultTokenPrefixes.map { Array($0.utf8) },
       urlParameterStarts: [Array("?private_token=".utf8), Array("&private_token=".utf8)])
     #expect(patterns.forms.count > 500)
-    // What malloc rounds a block up to is the most a table may hold beyond its count.
-    #expect(patterns.forms.capacity - patterns.forms.count <= 2)
-    #expect(patterns.unitForms.capacity - patterns.unitForms.count <= 2)
-    #expect(patterns.bytes.capacity - patterns.bytes.count <= 16)
+    // What malloc rounds a block up to is the most a table may hold beyond its count: glibc
+    // hands out a free chunk up to 31 bytes larger than asked when the rest is too small to
+    // split off, so up to 3 elements of 8 bytes, depending on what the process freed before.
+    #expect(patterns.forms.capacity - patterns.forms.count <= 3)
+    #expect(patterns.unitForms.capacity - patterns.unitForms.count <= 3)
+    #expect(patterns.bytes.capacity - patterns.bytes.count <= 31)
     #expect(patterns.needles.capacity - patterns.needles.count <= 2)
-    #expect(patterns.firstByteNeedles.capacity - patterns.firstByteNeedles.count <= 2)
+    #expect(patterns.firstByteNeedles.capacity - patterns.firstByteNeedles.count <= 3)
   }
 
   @Test func aFormAndAUnitTakeEightBytesEach() {
