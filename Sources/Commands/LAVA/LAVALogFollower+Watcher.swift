@@ -66,7 +66,17 @@ extension LAVALogFollower {
     clock: ContinuousClock
   ) async throws -> Outcome? {
     let look = follow.job == nil || follow.watchdog.queueTimeout == nil ? nil : polling.quietMax
-    if let next = try await stateChange(jobs, after: follow.job, within: look) {
+    let next = try await stateChange(jobs, after: follow.job, within: look)
+    return try await afterWaiting(next, &follow, structure: structure, clock: clock)
+  }
+
+  /// `waitToRun` once the wait is over: notes the change and looks at the watchdog. Out of line,
+  /// so that the frame a queued job waits in holds none of it (issue 10).
+  @inline(never)
+  private func afterWaiting(
+    _ next: LAVAJob?, _ follow: inout WatchedFollow, structure: LAVALogSections, clock: ContinuousClock
+  ) async throws -> Outcome? {
+    if let next {
       let changed = LAVAStateChange.describe(next, after: follow.job) != nil
       follow.job = try await note(next, after: follow.job)
       follow.pause = polling.active
