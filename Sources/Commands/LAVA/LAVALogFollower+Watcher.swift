@@ -38,11 +38,7 @@ extension LAVALogFollower {
   private func followWatchedLog(_ jobs: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
     -> Outcome
   {
-    // After a runner restart: from where the previous runner's checkpoint left the log.
-    var follow = WatchedFollow(
-      consumed: resume?.consumed ?? 0, error: resume?.error ?? LAVAJobError(),
-      job: try resume?.lastJob?.job(),
-      pause: polling.active, watchdog: self.watchdog)
+    var follow = try startingFollow()
     let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
@@ -54,6 +50,16 @@ extension LAVALogFollower {
       }
       if let outcome { return outcome }
     }
+  }
+
+  /// Where a watched follow starts: after a runner restart, from where the previous runner's
+  /// checkpoint left the log. Out of line, like the steps.
+  @inline(never)
+  private func startingFollow() throws -> WatchedFollow {
+    WatchedFollow(
+      consumed: resume?.consumed ?? 0, error: resume?.error ?? LAVAJobError(),
+      job: try resume?.lastJob?.job(),
+      pause: polling.active, watchdog: self.watchdog)
   }
 
   /// Nothing to read before the job runs: waits for the watcher to see it move on, and looks at
