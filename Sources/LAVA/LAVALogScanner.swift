@@ -124,21 +124,22 @@ package enum LAVALogScanner {
       guard take(UInt8(ascii: "\"")) else { return nil }
       let start = index
       // The common case: no escape, the bytes are the text.
-      while index < bytes.count {
-        let byte = bytes[index]
-        if byte == UInt8(ascii: "\"") {
-          let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-          index += 1
-          return text
-        }
-        if byte == UInt8(ascii: "\\") { break }
-        if byte < 0x20 { return nil }
-        index += 1
-      }
+      index = plainRun(from: index)
       guard index < bytes.count else { return nil }
+      if bytes[index] == UInt8(ascii: "\"") {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        index += 1
+        return text
+      }
+      guard bytes[index] == UInt8(ascii: "\\") else { return nil }
       scratch.removeAll(keepingCapacity: true)
       scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
       while index < bytes.count {
+        // Bytes up to the next quote, backslash or control character, copied at once.
+        let run = plainRun(from: index)
+        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<run]))
+        index = run
+        guard index < bytes.count else { return nil }
         let byte = bytes[index]
         index += 1
         switch byte {
@@ -146,13 +147,38 @@ package enum LAVALogScanner {
           return String(decoding: scratch, as: UTF8.self)
         case UInt8(ascii: "\\"):
           guard unescape() else { return nil }
-        case 0..<0x20:
-          return nil
         default:
-          scratch.append(byte)
+          return nil
         }
       }
       return nil
+    }
+
+    /// The index of the first quote, backslash or control character (below 0x20) from `from`,
+    /// or the end: eight bytes at a time while none of the eight is one of them.
+    private func plainRun(from: Int) -> Int {
+      guard let base = bytes.baseAddress else { return from }
+      var index = from
+      let ones: UInt64 = 0x0101_0101_0101_0101
+      let highs: UInt64 = 0x8080_8080_8080_8080
+      while bytes.count - index >= 8 {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+        // A zero byte in word ^ "\"…, word ^ "\\"…, or a byte below 0x20: the classic
+        // "has a byte less than n" test, which is exact about whether there is one.
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let found =
+          ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+          | ((word &- ones &* 0x20) & ~word & highs)
+        if found != 0 { break }
+        index += 8
+      }
+      while index < bytes.count {
+        let byte = base[index]
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return index }
+        index += 1
+      }
+      return index
     }
 
     /// The escape after a backslash, appended to `scratch` as UTF-8.
