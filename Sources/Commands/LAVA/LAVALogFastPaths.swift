@@ -139,6 +139,28 @@ enum LAVALogFastPaths {
     (byte < 0x20 && byte != 0x0A && byte != 0x09) || byte == 0x7F || byte == 0xC2
   }
 
+  /// The index of the first byte from `from` that ``needsShowing(_:)``, or the end: eight
+  /// bytes at a time while none of the eight is below 0x20, 0x7F or 0xC2 (exact "has a byte
+  /// equal to / less than" word tests; a tab or line feed only sends the eight to the byte loop).
+  static func shownRun(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+    guard let base = bytes.baseAddress else { return from }
+    var index = from
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while bytes.count - index >= 8 {
+      let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+      let delete = word ^ (ones &* 0x7F)
+      let c2 = word ^ (ones &* 0xC2)
+      let found =
+        ((word &- ones &* 0x20) & ~word & highs) | ((delete &- ones) & ~delete & highs)
+        | ((c2 &- ones) & ~c2 & highs)
+      if found != 0 { break }
+      index += 8
+    }
+    while index < bytes.count, !needsShowing(base[index]) { index += 1 }
+    return index
+  }
+
   /// The bytes of ``visible(_:keepingColours:)`` of the text whose UTF-8 is `bytes` (whole
   /// characters), appended to `result`.
   static func appendVisible(
@@ -147,8 +169,7 @@ enum LAVALogFastPaths {
     var index = 0
     while index < bytes.count {
       // Runs of bytes shown as they are, copied at once.
-      var run = index
-      while run < bytes.count, !needsShowing(bytes[run]) { run += 1 }
+      let run = shownRun(bytes, from: index)
       if run > index {
         result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<run]))
         index = run

@@ -1,5 +1,11 @@
 import Protocols
 
+#if canImport(Glibc)
+  import Glibc
+#elseif canImport(Darwin)
+  import Darwin
+#endif
+
 /// The renderer on bytes: LAVA's usual line (a text or a list of texts at a level this runner
 /// knows, a timestamp of LAVA's shape) goes from the entry's UTF-8 straight into the page's
 /// job log bytes, without a String per line or per piece. Anything else is left to the String
@@ -79,8 +85,12 @@ extension LAVALogRenderer {
   ) -> Bool {
     var start = 0
     while true {
-      var end = start
-      while end < text.count, text[end] != 0x0A { end += 1 }
+      var end = text.count
+      if start < text.count, let base = text.baseAddress,
+        let found = memchr(base + start, 0x0A, text.count - start)
+      {
+        end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
+      }
       var last = end
       while last > start, text[last - 1] == 0x0D { last -= 1 }
       guard
