@@ -61,11 +61,4 @@ extension LAVALogFollower {
     var rendered = plain.renderIfShown(line)
     rendered.withUTF8 { text.append(contentsOf: $0) }
   }
-
-  static func text(
-    of line: LAVALogLine, structure: inout LAVALogSections, plain: LAVALogRenderer?, error: inout LAVAJobError
-  ) -> String {
-    error.note(line)
-    return plain.map { $0.renderIfShown(line) } ?? structure.consume(line)
-  }
 }
