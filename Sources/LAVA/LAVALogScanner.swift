@@ -28,9 +28,10 @@ package enum LAVALogScanner {
     return LAVALogEntry(timestamp: timestamp, level: level, message: message)
   }
 
-  private static let dt = Array(#""dt""#.utf8)
-  private static let lvl = Array(#""lvl""#.utf8)
-  private static let msg = Array(#""msg""#.utf8)
+  // Static strings: no lazily initialised global to check on every line.
+  private static let dt: StaticString = #""dt""#
+  private static let lvl: StaticString = #""lvl""#
+  private static let msg: StaticString = #""msg""#
 
   private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -68,11 +69,12 @@ package enum LAVALogScanner {
     }
 
     /// `"name"` then `:`, the key written without escapes.
-    mutating func key(_ quoted: [UInt8]) -> Bool {
+    mutating func key(_ quoted: StaticString) -> Bool {
       skipSpace()
-      guard bytes.count - index >= quoted.count else { return false }
-      for offset in quoted.indices where bytes[index + offset] != quoted[offset] { return false }
-      index += quoted.count
+      let count = quoted.utf8CodeUnitCount
+      guard bytes.count - index >= count else { return false }
+      for offset in 0..<count where bytes[index + offset] != quoted.utf8Start[offset] { return false }
+      index += count
       skipSpace()
       guard take(UInt8(ascii: ":")) else { return false }
       skipSpace()

@@ -120,16 +120,13 @@ extension LAVALogRenderer {
         timestampEnd = end
       }
     }
-    var prefix = self.prefix
-    prefix.withUTF8 { out.append(contentsOf: $0) }
+    if !prefix.isEmpty {
+      var prefix = self.prefix
+      prefix.withUTF8 { out.append(contentsOf: $0) }
+    }
     Self.append(LogColor.gray, to: &out)
     out.append(contentsOf: time)
-    Self.appendReset(to: &out)
-    out.append(UInt8(ascii: " "))
-    Self.append(style.tagColor, to: &out)
-    out.append(contentsOf: style.tag)
-    Self.appendReset(to: &out)
-    out.append(UInt8(ascii: " "))
+    out.append(contentsOf: style.head)
     if timestampEnd > 0 {
       Self.append(LogColor.gray, to: &out)
       out.append(contentsOf: UnsafeBufferPointer(rebasing: body[..<timestampEnd]))
@@ -147,10 +144,10 @@ extension LAVALogRenderer {
     return true
   }
 
-  /// ``Style`` with its tag as bytes.
+  /// ``Style`` as bytes: `head` is what follows the time, the reset, a space, the coloured
+  /// tag and a space, in one piece.
   struct ByteStyle {
-    var tag: StaticString
-    var tagColor: LogColor
+    var head: StaticString
     var textColor: LogColor?
   }
 
@@ -158,15 +155,15 @@ extension LAVALogRenderer {
   /// from the level's name by the String code).
   static func byteStyle(_ level: String) -> ByteStyle? {
     switch level {
-    case "target": ByteStyle(tag: "tgt ", tagColor: .blue, textColor: nil)
-    case "info": ByteStyle(tag: "info", tagColor: .cyan, textColor: nil)
-    case "debug": ByteStyle(tag: "dbg ", tagColor: .gray, textColor: .gray)
-    case "input": ByteStyle(tag: "in  ", tagColor: .magenta, textColor: .magenta)
-    case "results": ByteStyle(tag: "res ", tagColor: .cyan, textColor: nil)
-    case "warning": ByteStyle(tag: "warn", tagColor: .yellow, textColor: .yellow)
-    case "error": ByteStyle(tag: "err ", tagColor: .red, textColor: .red)
-    case "exception": ByteStyle(tag: "exc ", tagColor: .red, textColor: .red)
-    case "feedback": ByteStyle(tag: "fdbk", tagColor: .magenta, textColor: nil)
+    case "target": ByteStyle(head: "\u{1B}[0;m \u{1B}[34;1mtgt \u{1B}[0;m ", textColor: nil)
+    case "info": ByteStyle(head: "\u{1B}[0;m \u{1B}[36;1minfo\u{1B}[0;m ", textColor: nil)
+    case "debug": ByteStyle(head: "\u{1B}[0;m \u{1B}[90mdbg \u{1B}[0;m ", textColor: .gray)
+    case "input": ByteStyle(head: "\u{1B}[0;m \u{1B}[35;1min  \u{1B}[0;m ", textColor: .magenta)
+    case "results": ByteStyle(head: "\u{1B}[0;m \u{1B}[36;1mres \u{1B}[0;m ", textColor: nil)
+    case "warning": ByteStyle(head: "\u{1B}[0;m \u{1B}[33;1mwarn\u{1B}[0;m ", textColor: .yellow)
+    case "error": ByteStyle(head: "\u{1B}[0;m \u{1B}[31;1merr \u{1B}[0;m ", textColor: .red)
+    case "exception": ByteStyle(head: "\u{1B}[0;m \u{1B}[31;1mexc \u{1B}[0;m ", textColor: .red)
+    case "feedback": ByteStyle(head: "\u{1B}[0;m \u{1B}[35;1mfdbk\u{1B}[0;m ", textColor: nil)
     default: nil
     }
   }
