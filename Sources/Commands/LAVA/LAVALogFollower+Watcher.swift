@@ -70,7 +70,9 @@ extension LAVALogFollower {
       let changed = LAVAStateChange.describe(next, after: follow.job) != nil
       follow.job = try await note(next, after: follow.job)
       follow.pause = polling.active
-      if changed { try await checkpoint(follow.consumed, structure, follow.error, follow.job) }
+      if changed {
+        try await checkpoint(follow.consumed, structure, follow.error, follow.job, follow.watchdog)
+      }
     }
     if let job = follow.job, let alarm = follow.watchdog.check(job.state, at: clock.now) {
       return try await stop(
@@ -109,7 +111,9 @@ extension LAVALogFollower {
       let changed = LAVAStateChange.describe(newer, after: current) != nil
       follow.job = try await note(newer, after: current)
       follow.pause = polling.active
-      if changed { try await checkpoint(follow.consumed, structure, follow.error, follow.job) }
+      if changed {
+        try await checkpoint(follow.consumed, structure, follow.error, follow.job, follow.watchdog)
+      }
     } else if batch.lines == 0 {
       follow.pause = polling.quieter(than: follow.pause)
     }
@@ -137,7 +141,7 @@ extension LAVALogFollower {
         consumed += lines.count
         batch.add(lines)
         // A resumed job goes on from the last page written.
-        try await checkpoint(consumed, structure, error, job)
+        try await checkpoint(consumed, structure, error, job, watchdog)
       }
     }
     return (batch, verdict)
