@@ -34,7 +34,7 @@ import Testing
   @Test(arguments: [UInt64(7), 0xCAFE, 0xD1FF, 0xB17E5, 0x5EED_0010, 0x5EED_0011])
   func jobLogTextAndRawArtifactMatchTheReferencePath(seed: UInt64) throws {
     var generator = SplitMix64(seed: seed)
-    let body = LAVALogCorpus.body(lines: 6000, using: &generator)
+    let body = LAVALogCorpus.body(lines: 1500, using: &generator)
     let pages = LAVALogCorpus.pages(of: body, using: &generator)
     for configuration in 0..<5 {
       var renderer = LAVALogRenderer()
