@@ -9,20 +9,6 @@ import Testing
 // LAVA_HANG_TIMEOUT: the watch goes on from the job's last sign of life (its last new line, or
 // when it was first seen running), as the checkpoint saved it.
 
-/// Runs `body`, cancelled after 60 s: without the carried-over quiet time, the resumed command
-/// would wait the whole hang timeout (30 minutes here).
-private func bounded(_ body: @escaping @Sendable () async -> CommandFailure?) async -> CommandFailure? {
-  let run = Task { await body() }
-  let bound = Task {
-    try await Task.sleep(for: .seconds(60))
-    run.cancel()
-  }
-  let failure = await run.value
-  bound.cancel()
-  #expect(!run.isCancelled, "the resumed command still waited after 60 s: its hang timeout began again")
-  return failure
-}
-
 private let hangTimeout = [
   JobVariable(key: "LAVA_HANG_TIMEOUT", value: "30m"), JobVariable(key: "LAVA_RETRIES", value: "0"),
 ]
@@ -47,7 +33,7 @@ private func submitResumed(quietFor quiet: TimeInterval, watched: Bool) async th
     fake, files: ["lava-job.yaml": "job_name: smoke\nactions: []\n"], variables: hangTimeout,
     checkpoints: InMemoryCheckpointStore(restoring: try JSONEncoder().encode(saved)),
     jobWatcher: watched ? RoundWatcher(fake) : nil)
-  let failure = await bounded {
+  let failure = await resumedWithin(watchdog: "LAVA_HANG_TIMEOUT") {
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
   }
   return (failure, fake)
@@ -86,7 +72,7 @@ func aSubmitResumedAfterItsRunningJobWasQuietPastTheHangTimeoutCancelsItAtOnce(w
   let context = try lavaContext(
     fake, files: ["lava-job.yaml": "job_name: smoke\nactions: []\n"], variables: hangTimeout,
     checkpoints: InMemoryCheckpointStore(restoring: try JSONEncoder().encode(saved)))
-  let failure = await bounded {
+  let failure = await resumedWithin(watchdog: "LAVA_HANG_TIMEOUT") {
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
   }
   #expect(failure == nil, "\(String(describing: failure))")
@@ -137,7 +123,7 @@ func aMonitorFileResumedAfterItsRunningJobWasQuietPastTheHangTimeoutCancelsItAtO
     checkpoints: InMemoryCheckpointStore(restoring: try JSONEncoder().encode(saved)),
     jobWatcher: watched ? RoundWatcher(fake) : nil)
   let failure = try #require(
-    await bounded {
+    await resumedWithin(watchdog: "LAVA_HANG_TIMEOUT") {
       await outcome { try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: context) }
     })
   #expect(failure.failureReason == .runnerSystemFailure)
