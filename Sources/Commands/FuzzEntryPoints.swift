@@ -45,9 +45,14 @@ package enum CommandsFuzzEntryPoints {
       return written + write(bytes)
     }
 
-    /// One page, in the one write the follower makes of it.
-    package mutating func forward(_ lines: [LAVALogLine], _ write: (String) -> Void) {
-      write(LAVALogFollower.text(of: lines, structure: &sections, plain: nil, error: &error))
+    /// One page, in the one write of its UTF-8 bytes the follower makes of it.
+    package mutating func forward(_ lines: [LAVALogLine], _ write: ([UInt8]) -> Void) {
+      var text: [UInt8] = []
+      text.reserveCapacity(lines.count * 160)
+      for line in lines {
+        LAVALogFollower.append(line, structure: &sections, plain: nil, error: &error, to: &text)
+      }
+      write(text)
     }
 
     package mutating func finish(_ write: (String) -> Void) {

@@ -19,6 +19,9 @@ struct MonitorCheckpoint: Sendable, Codable, Equatable {
   var saved: [Int64: LAVAJobError] = [:]
   /// When the wait began (the watchdogs count from it after a restart too).
   var began: Date?
+  /// What the hang watchdogs had seen (LAVA_HANG_TIMEOUT goes on from it after a restart); nil
+  /// in the checkpoints of versions that did not save it.
+  var liveness: LAVAMonitorWatch.Liveness? = nil
 
   /// The jobs as last seen.
   func jobs() throws -> [Int64: LAVAJob] {

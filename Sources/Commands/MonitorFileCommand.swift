@@ -70,6 +70,7 @@ public struct MonitorFileCommand: Command {
     var progress = saved ?? MonitorCheckpoint(phase: .waiting, began: Date())
     var watch = LAVAMonitorWatch(
       ids, settings: session.settings.attempts, began: LAVAWatchdog.instant(of: progress.began))
+    watch.resume(progress.liveness)
     defer { watch.close() }
     let jobs: [Int64: LAVAJob]
     if progress.phase == .saving {
@@ -86,15 +87,17 @@ public struct MonitorFileCommand: Command {
           if let watcher = session.watcher {
             return try await waitUntilFinished(
               ids, watcher: watcher, session: session, watch: &watch, last: try progress.jobs()
-            ) { last in
+            ) { last, liveness in
               progress.last = last.mapValues(LAVAJobRecord.init)
+              progress.liveness = liveness
               try await progress.save(in: context)
             }
           }
           return try await waitUntilFinished(
             ids, session: session, watch: &watch, last: try progress.jobs()
-          ) { last in
+          ) { last, liveness in
             progress.last = last.mapValues(LAVAJobRecord.init)
+            progress.liveness = liveness
             try await progress.save(in: context)
           }
         }
@@ -136,7 +139,8 @@ public struct MonitorFileCommand: Command {
   /// or been stopped by a watchdog.
   private func waitUntilFinished(
     _ ids: [Int64], session: LAVACommandSession, watch: inout LAVAMonitorWatch,
-    last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
+    last restored: [Int64: LAVAJob] = [:],
+    changed saveChanges: ([Int64: LAVAJob], LAVAMonitorWatch.Liveness) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
     let (server, log, retrier) = (session.server, session.context.log, session.retrier)
     var last = restored
@@ -161,8 +165,8 @@ public struct MonitorFileCommand: Command {
         }
       }
       last = current
-      if changed { try await saveChanges(last) }
-      try await watch.check(jobs, session: session)
+      let lively = try await watch.check(jobs, session: session)
+      if changed || lively { try await saveChanges(last, watch.liveness) }
       if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       pause = changed ? polling.active : polling.quieter(than: pause)
       try await Task.sleep(for: pause)

@@ -25,13 +25,16 @@ package enum LAVALogParser {
       let bytes = raw.bindMemory(to: UInt8.self)
       var lines: [LAVALogLine] = []
       var start = 0
+      guard let base = bytes.baseAddress else { return lines }
       while start < bytes.count {
-        guard let end = bytes[start...].firstIndex(of: UInt8(ascii: "\n")) else {
+        // memchr: libc finds the line feed with vector instructions.
+        guard let found = memchr(base + start, Int32(UInt8(ascii: "\n")), bytes.count - start) else {
           // The unterminated last piece: kept only when it is a whole entry.
           let last = line(UnsafeBufferPointer(rebasing: bytes[start...]))
           if last.entry != nil { lines.append(last) }
           break
         }
+        let end = base.distance(to: found.assumingMemoryBound(to: UInt8.self))
         lines.append(line(UnsafeBufferPointer(rebasing: bytes[start..<end])))
         start = end + 1
       }

@@ -28,9 +28,10 @@ package enum LAVALogScanner {
     return LAVALogEntry(timestamp: timestamp, level: level, message: message)
   }
 
-  private static let dt = Array(#""dt""#.utf8)
-  private static let lvl = Array(#""lvl""#.utf8)
-  private static let msg = Array(#""msg""#.utf8)
+  // Static strings: no lazily initialised global to check on every line.
+  private static let dt: StaticString = #""dt""#
+  private static let lvl: StaticString = #""lvl""#
+  private static let msg: StaticString = #""msg""#
 
   private struct Cursor {
     let bytes: UnsafeBufferPointer<UInt8>
@@ -68,11 +69,12 @@ package enum LAVALogScanner {
     }
 
     /// `"name"` then `:`, the key written without escapes.
-    mutating func key(_ quoted: [UInt8]) -> Bool {
+    mutating func key(_ quoted: StaticString) -> Bool {
       skipSpace()
-      guard bytes.count - index >= quoted.count else { return false }
-      for offset in quoted.indices where bytes[index + offset] != quoted[offset] { return false }
-      index += quoted.count
+      let count = quoted.utf8CodeUnitCount
+      guard bytes.count - index >= count else { return false }
+      for offset in 0..<count where bytes[index + offset] != quoted.utf8Start[offset] { return false }
+      index += count
       skipSpace()
       guard take(UInt8(ascii: ":")) else { return false }
       skipSpace()
@@ -124,21 +126,22 @@ package enum LAVALogScanner {
       guard take(UInt8(ascii: "\"")) else { return nil }
       let start = index
       // The common case: no escape, the bytes are the text.
-      while index < bytes.count {
-        let byte = bytes[index]
-        if byte == UInt8(ascii: "\"") {
-          let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
-          index += 1
-          return text
-        }
-        if byte == UInt8(ascii: "\\") { break }
-        if byte < 0x20 { return nil }
-        index += 1
-      }
+      index = plainRun(from: index)
       guard index < bytes.count else { return nil }
+      if bytes[index] == UInt8(ascii: "\"") {
+        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        index += 1
+        return text
+      }
+      guard bytes[index] == UInt8(ascii: "\\") else { return nil }
       scratch.removeAll(keepingCapacity: true)
       scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
       while index < bytes.count {
+        // Bytes up to the next quote, backslash or control character, copied at once.
+        let run = plainRun(from: index)
+        scratch.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<run]))
+        index = run
+        guard index < bytes.count else { return nil }
         let byte = bytes[index]
         index += 1
         switch byte {
@@ -146,13 +149,38 @@ package enum LAVALogScanner {
           return String(decoding: scratch, as: UTF8.self)
         case UInt8(ascii: "\\"):
           guard unescape() else { return nil }
-        case 0..<0x20:
-          return nil
         default:
-          scratch.append(byte)
+          return nil
         }
       }
       return nil
+    }
+
+    /// The index of the first quote, backslash or control character (below 0x20) from `from`,
+    /// or the end: eight bytes at a time while none of the eight is one of them.
+    private func plainRun(from: Int) -> Int {
+      guard let base = bytes.baseAddress else { return from }
+      var index = from
+      let ones: UInt64 = 0x0101_0101_0101_0101
+      let highs: UInt64 = 0x8080_8080_8080_8080
+      while bytes.count - index >= 8 {
+        let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+        // A zero byte in word ^ "\"…, word ^ "\\"…, or a byte below 0x20: the classic
+        // "has a byte less than n" test, which is exact about whether there is one.
+        let quote = word ^ (ones &* 0x22)
+        let backslash = word ^ (ones &* 0x5C)
+        let found =
+          ((quote &- ones) & ~quote & highs) | ((backslash &- ones) & ~backslash & highs)
+          | ((word &- ones &* 0x20) & ~word & highs)
+        if found != 0 { break }
+        index += 8
+      }
+      while index < bytes.count {
+        let byte = base[index]
+        if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") || byte < 0x20 { return index }
+        index += 1
+      }
+      return index
     }
 
     /// The escape after a backslash, appended to `scratch` as UTF-8.

@@ -5,6 +5,16 @@ import Foundation
 public protocol JobLog: Sendable {
   /// Appends `text` as it is (it may hold ANSI colours and need not end a line).
   func write(_ text: String) async
+
+  /// Appends text given as its UTF-8 bytes, as ``write(_:)`` would append it (a log that
+  /// keeps bytes takes them without a String).
+  func write(utf8 bytes: [UInt8]) async
+}
+
+extension JobLog {
+  public func write(utf8 bytes: [UInt8]) async {
+    await write(String(decoding: bytes, as: UTF8.self))
+  }
 }
 
 /// ANSI colours, as GitLab's log viewer renders them.

@@ -1,6 +1,7 @@
 import Foundation
 import Protocols
 import TestSupport
+import Testing
 
 @testable import Commands
 
@@ -92,4 +93,21 @@ func eventually(_ condition: () -> Bool) async throws {
     if condition() { return }
     try await Task.sleep(for: .milliseconds(2))
   }
+}
+
+/// Runs `body`, cancelled after `limit`: a resumed command whose watchdog began again would wait
+/// its whole timeout (30 minutes in the resume tests), so a cancelled run is an issue naming it.
+func resumedWithin(
+  _ limit: Duration = .seconds(60), watchdog: String,
+  _ body: @escaping @Sendable () async -> CommandFailure?
+) async -> CommandFailure? {
+  let run = Task { await body() }
+  let bound = Task {
+    try await Task.sleep(for: limit)
+    run.cancel()
+  }
+  let failure = await run.value
+  bound.cancel()
+  #expect(!run.isCancelled, "the resumed command still waited after \(limit): its \(watchdog) began again")
+  return failure
 }

@@ -7,7 +7,7 @@ import Testing
 
 /// A job watcher over a fake LAVA server, as the runner's: each round reads every registered
 /// job's state; `nextChange` returns once a state differs from what the caller knows.
-private final class RoundWatcher: LAVAJobWatcher, @unchecked Sendable {
+final class RoundWatcher: LAVAJobWatcher, @unchecked Sendable {
   let fake: FakeLAVAServer
   private let lock = NSLock()
   private var last: [Int64: LAVAJob] = [:]

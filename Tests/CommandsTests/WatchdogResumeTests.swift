@@ -9,20 +9,6 @@ import Testing
 // LAVA_QUEUE_TIMEOUT: the watch goes on from when the job was submitted (`submit`) or the wait
 // began (`monitor-file`), as the checkpoint saved it.
 
-/// Runs `body`, cancelled after 20 s: without the carried-over start, the resumed command
-/// would wait the whole queue timeout (30 minutes here).
-private func bounded(_ body: @escaping @Sendable () async -> CommandFailure?) async -> CommandFailure? {
-  let run = Task { await body() }
-  let bound = Task {
-    try await Task.sleep(for: .seconds(20))
-    run.cancel()
-  }
-  let failure = await run.value
-  bound.cancel()
-  #expect(!run.isCancelled, "the resumed command still waited after 20 s: its queue timeout began again")
-  return failure
-}
-
 private let queueTimeout = [JobVariable(key: "LAVA_QUEUE_TIMEOUT", value: "30m")]
 
 @Test func aSubmitResumedAfterItsJobWaitedPastTheQueueTimeoutCancelsItAtOnce() async throws {
@@ -36,7 +22,7 @@ private let queueTimeout = [JobVariable(key: "LAVA_QUEUE_TIMEOUT", value: "30m")
     fake, files: ["lava-job.yaml": "job_name: smoke\nactions: []\n"], variables: queueTimeout,
     checkpoints: InMemoryCheckpointStore(restoring: try JSONEncoder().encode(saved)))
   let failure = try #require(
-    await bounded {
+    await resumedWithin(watchdog: "LAVA_QUEUE_TIMEOUT") {
       await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
     })
   #expect(failure.failureReason == .runnerSystemFailure)
@@ -54,7 +40,7 @@ private let queueTimeout = [JobVariable(key: "LAVA_QUEUE_TIMEOUT", value: "30m")
     fake, files: ["jobs.json": #"{"jobids": [93]}"#], variables: queueTimeout,
     checkpoints: InMemoryCheckpointStore(restoring: try JSONEncoder().encode(saved)))
   let failure = try #require(
-    await bounded {
+    await resumedWithin(watchdog: "LAVA_QUEUE_TIMEOUT") {
       await outcome { try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: context) }
     })
   #expect(failure.failureReason == .runnerSystemFailure)
@@ -69,7 +55,7 @@ private let queueTimeout = [JobVariable(key: "LAVA_QUEUE_TIMEOUT", value: "30m")
     .init(steps: [.init(.submitted), .init(.finished, .complete, device: "qemu-01")], lines: [lavaJobPass]))
   let context = try lavaContext(
     fake, files: ["lava-job.yaml": "job_name: smoke\nactions: []\n"], variables: queueTimeout)
-  let failure = await bounded {
+  let failure = await resumedWithin(watchdog: "LAVA_QUEUE_TIMEOUT") {
     await outcome { try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context) }
   }
   #expect(failure == nil, "\(String(describing: failure))")

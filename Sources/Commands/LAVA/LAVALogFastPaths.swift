@@ -101,7 +101,7 @@ enum LAVALogFastPaths {
   /// `dddd-dd-dd[T ]dd:dd:dd`, then nothing, or a separator (`-T: .`) followed by nothing or
   /// an ASCII byte: every character up to there is one byte, so Character-based code sees the
   /// same fields.
-  private static func isLAVATimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+  static func isLAVATimestamp(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
     guard bytes.count >= 19 else { return false }
     for index in 0..<19 {
       let byte = bytes[index]
@@ -126,41 +126,80 @@ enum LAVALogFastPaths {
   /// SGR colour sequence is ASCII.
   static func visible(_ text: String, keepingColours: Bool) -> String {
     withBytes(of: text) { bytes -> String in
-      guard bytes.contains(where: { ($0 < 0x20 && $0 != 0x0A && $0 != 0x09) || $0 == 0x7F || $0 == 0xC2 })
-      else {
-        return text
-      }
+      guard bytes.contains(where: needsShowing) else { return text }
       var result: [UInt8] = []
       result.reserveCapacity(bytes.count + 16)
-      var index = 0
-      while index < bytes.count {
-        let byte = bytes[index]
-        switch byte {
-        case 0x0A, 0x09:
-          result.append(byte)
-        case 0x0D where index + 1 < bytes.count && bytes[index + 1] == 0x0A:
-          break
-        case 0x1B:
-          if keepingColours, let end = colourSequenceEnd(bytes, from: index) {
-            result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index...end]))
-            index = end
-          } else {
-            appendScalar(0x241B, to: &result)
-          }
-        case 0x00..<0x20:
-          appendScalar(0x2400 + UInt32(byte), to: &result)
-        case 0x7F:
-          appendScalar(0x2421, to: &result)
-        case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
-          let hex = String(bytes[index + 1], radix: 16, uppercase: true)
-          result.append(contentsOf: "<U+00\(hex)>".utf8)
-          index += 1
-        default:
-          result.append(byte)
-        }
-        index += 1
-      }
+      appendVisible(bytes, keepingColours: keepingColours, to: &result)
       return String(decoding: result, as: UTF8.self)
+    }
+  }
+
+  /// Whether ``visible(_:keepingColours:)`` may show this byte otherwise.
+  static func needsShowing(_ byte: UInt8) -> Bool {
+    (byte < 0x20 && byte != 0x0A && byte != 0x09) || byte == 0x7F || byte == 0xC2
+  }
+
+  /// The index of the first byte from `from` that ``needsShowing(_:)``, or the end: eight
+  /// bytes at a time while none of the eight is below 0x20, 0x7F or 0xC2 (exact "has a byte
+  /// equal to / less than" word tests; a tab or line feed only sends the eight to the byte loop).
+  static func shownRun(_ bytes: UnsafeBufferPointer<UInt8>, from: Int) -> Int {
+    guard let base = bytes.baseAddress else { return from }
+    var index = from
+    let ones: UInt64 = 0x0101_0101_0101_0101
+    let highs: UInt64 = 0x8080_8080_8080_8080
+    while bytes.count - index >= 8 {
+      let word = UnsafeRawPointer(base + index).loadUnaligned(as: UInt64.self)
+      let delete = word ^ (ones &* 0x7F)
+      let c2 = word ^ (ones &* 0xC2)
+      let found =
+        ((word &- ones &* 0x20) & ~word & highs) | ((delete &- ones) & ~delete & highs)
+        | ((c2 &- ones) & ~c2 & highs)
+      if found != 0 { break }
+      index += 8
+    }
+    while index < bytes.count, !needsShowing(base[index]) { index += 1 }
+    return index
+  }
+
+  /// The bytes of ``visible(_:keepingColours:)`` of the text whose UTF-8 is `bytes` (whole
+  /// characters), appended to `result`.
+  static func appendVisible(
+    _ bytes: UnsafeBufferPointer<UInt8>, keepingColours: Bool, to result: inout [UInt8]
+  ) {
+    var index = 0
+    while index < bytes.count {
+      // Runs of bytes shown as they are, copied at once.
+      let run = shownRun(bytes, from: index)
+      if run > index {
+        result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index..<run]))
+        index = run
+        if index == bytes.count { break }
+      }
+      let byte = bytes[index]
+      switch byte {
+      case 0x0A, 0x09:
+        result.append(byte)
+      case 0x0D where index + 1 < bytes.count && bytes[index + 1] == 0x0A:
+        break
+      case 0x1B:
+        if keepingColours, let end = colourSequenceEnd(bytes, from: index) {
+          result.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[index...end]))
+          index = end
+        } else {
+          appendScalar(0x241B, to: &result)
+        }
+      case 0x00..<0x20:
+        appendScalar(0x2400 + UInt32(byte), to: &result)
+      case 0x7F:
+        appendScalar(0x2421, to: &result)
+      case 0xC2 where index + 1 < bytes.count && (0x80...0x9F).contains(bytes[index + 1]):
+        let hex = String(bytes[index + 1], radix: 16, uppercase: true)
+        result.append(contentsOf: "<U+00\(hex)>".utf8)
+        index += 1
+      default:
+        result.append(byte)
+      }
+      index += 1
     }
   }
 
@@ -194,23 +233,26 @@ enum LAVALogFastPaths {
   /// `]`): `.no` when the text does not start with `[`, `.unknown` when it does but is not that
   /// shape in ASCII (the String code decides then).
   static func kernelTimestampEnd(_ text: String) -> Answer {
-    withBytes(of: text) { bytes -> Answer in
-      guard bytes.first == UInt8(ascii: "[") else { return .no }
-      var index = 1
-      while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
-      let integer = index
-      while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-      guard index > integer, index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return .unknown }
-      index += 1
-      let fraction = index
-      while index < bytes.count, isDigit(bytes[index]) { index += 1 }
-      guard index - fraction == 6, index < bytes.count, bytes[index] == UInt8(ascii: "]") else {
-        return .unknown
-      }
-      // A non-ASCII byte after `]` may be a mark that combines with it.
-      guard index + 1 == bytes.count || bytes[index + 1] < 0x80 else { return .unknown }
-      return .at(index + 1)
+    withBytes(of: text, kernelTimestampEnd)
+  }
+
+  /// ``kernelTimestampEnd(_:)`` of the text whose UTF-8 is `bytes`.
+  static func kernelTimestampEnd(_ bytes: UnsafeBufferPointer<UInt8>) -> Answer {
+    guard bytes.first == UInt8(ascii: "[") else { return .no }
+    var index = 1
+    while index < bytes.count, bytes[index] == UInt8(ascii: " ") { index += 1 }
+    let integer = index
+    while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+    guard index > integer, index < bytes.count, bytes[index] == UInt8(ascii: ".") else { return .unknown }
+    index += 1
+    let fraction = index
+    while index < bytes.count, isDigit(bytes[index]) { index += 1 }
+    guard index - fraction == 6, index < bytes.count, bytes[index] == UInt8(ascii: "]") else {
+      return .unknown
     }
+    // A non-ASCII byte after `]` may be a mark that combines with it.
+    guard index + 1 == bytes.count || bytes[index + 1] < 0x80 else { return .unknown }
+    return .at(index + 1)
   }
 
   /// How many `\r` bytes `text` ends with, which is how many `\r` characters it ends with: a
@@ -227,7 +269,7 @@ enum LAVALogFastPaths {
     byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9")
   }
 
-  private static func withBytes<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
+  static func withBytes<R>(of text: String, _ body: (UnsafeBufferPointer<UInt8>) -> R) -> R {
     if let result = text.utf8.withContiguousStorageIfAvailable(body) { return result }
     var copy = text
     return copy.withUTF8(body)

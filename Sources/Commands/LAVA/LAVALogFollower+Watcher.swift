@@ -86,7 +86,9 @@ extension LAVALogFollower {
       let changed = LAVAStateChange.describe(next, after: follow.job) != nil
       follow.job = try await note(next, after: follow.job)
       follow.pause = polling.active
-      if changed { try await checkpoint(follow.consumed, structure, follow.error, follow.job) }
+      if changed {
+        try await checkpoint(follow.consumed, structure, follow.error, follow.job, follow.watchdog)
+      }
     }
     if let job = follow.job, let alarm = follow.watchdog.check(job.state, at: clock.now) {
       return try await stop(
@@ -125,7 +127,9 @@ extension LAVALogFollower {
       let changed = LAVAStateChange.describe(newer, after: current) != nil
       follow.job = try await note(newer, after: current)
       follow.pause = polling.active
-      if changed { try await checkpoint(follow.consumed, structure, follow.error, follow.job) }
+      if changed {
+        try await checkpoint(follow.consumed, structure, follow.error, follow.job, follow.watchdog)
+      }
     } else if batch.lines == 0 {
       follow.pause = polling.quieter(than: follow.pause)
     }
@@ -153,7 +157,7 @@ extension LAVALogFollower {
         consumed += lines.count
         batch.add(lines)
         // A resumed job goes on from the last page written.
-        try await checkpoint(consumed, structure, error, job)
+        try await checkpoint(consumed, structure, error, job, watchdog)
       }
     }
     return (batch, verdict)

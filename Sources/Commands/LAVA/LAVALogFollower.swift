@@ -96,7 +96,7 @@ struct LAVALogFollower: Sendable {
   }
 
   /// Follows the job with requests of its own. Out of line, as are the rare paths it takes
-  /// (``stop(_:job:error:consumed:watchdog:)``, ``checkpoint(_:_:_:_:)``): an async function's
+  /// (``stop(_:job:error:consumed:watchdog:)``, ``checkpoint(_:_:_:_:_:)``): an async function's
   /// frame holds every local of what is inlined into it, and a task keeps the memory of its
   /// deepest frames for as long as it lives, so a follower waiting with the watcher must not
   /// pay for this loop (issue 10: memory per waiting job).
@@ -139,7 +139,7 @@ struct LAVALogFollower: Sendable {
         let change = LAVAStateChange.describe(job, after: lastJob)
         if let change { await log.line(renderer.prefix + change, color: .cyan) }
         lastJob = job
-        if change != nil { try await checkpoint(consumed, structure, error, lastJob) }
+        if change != nil { try await checkpoint(consumed, structure, error, lastJob, watchdog) }
         switch watchdog.check(job.state, at: clock.now) {
         case .hang(let quiet)?:
           return try await stop(
@@ -169,13 +169,15 @@ extension LAVALogFollower {
   /// Saves how far the log got, after what it counts has been written to the job log.
   @inline(never)
   func checkpoint(
-    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?
+    _ consumed: Int, _ structure: LAVALogSections, _ error: LAVAJobError, _ job: LAVAJob?,
+    _ watchdog: LAVAWatchdog
   ) async throws {
     guard let progress, let freshMasker else { return }
     try await progress(
       LAVAFollowCheckpoint(
         consumed: consumed, fileLength: try file.checkpoint(fresh: freshMasker()),
-        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init)
+        sections: sections ? structure.snapshot : nil, error: error, lastJob: job.map(LAVAJobRecord.init),
+        quietSince: watchdog.quietSince(), runningSince: watchdog.runningSince
       ).bounded())
   }
 

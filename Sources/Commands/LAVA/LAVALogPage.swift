@@ -21,13 +21,14 @@ extension LAVALogFollower {
     verdict: inout LAVALineVerdict?, clock: ContinuousClock
   ) async throws {
     try file.append(lines)
-    var text = ""
+    var text: [UInt8] = []
+    text.reserveCapacity(lines.count * 160)
     for line in lines {
-      text += Self.text(of: line, structure: &structure, plain: sections ? nil : renderer, error: &error)
+      Self.append(line, structure: &structure, plain: sections ? nil : renderer, error: &error, to: &text)
       switch await watcher?.inspect(line, of: id, action: error.currentAction, at: clock.now) {
       case .note(let message)?:
-        await log.write(text)
-        text = ""
+        await log.write(utf8: text)
+        text.removeAll(keepingCapacity: true)
         // Several notes of one line come one per line: each gets its own warning.
         for note in message.split(separator: "\n", omittingEmptySubsequences: false) {
           await log.warning(renderer.prefix + note)
@@ -36,7 +37,7 @@ extension LAVALogFollower {
       default: break
       }
     }
-    await log.write(text)
+    await log.write(utf8: text)
   }
 
   /// The job log text of a page: with sections, or each line as `plain` renders it.
@@ -44,15 +45,20 @@ extension LAVALogFollower {
     of lines: [LAVALogLine], structure: inout LAVALogSections, plain: LAVALogRenderer?,
     error: inout LAVAJobError
   ) -> String {
-    var text = ""
-    for line in lines { text += self.text(of: line, structure: &structure, plain: plain, error: &error) }
-    return text
+    var text: [UInt8] = []
+    for line in lines { append(line, structure: &structure, plain: plain, error: &error, to: &text) }
+    return String(decoding: text, as: UTF8.self)
   }
 
-  static func text(
-    of line: LAVALogLine, structure: inout LAVALogSections, plain: LAVALogRenderer?, error: inout LAVAJobError
-  ) -> String {
+  /// The job log text of one line, appended as UTF-8 (the byte path for the usual lines).
+  static func append(
+    _ line: LAVALogLine, structure: inout LAVALogSections, plain: LAVALogRenderer?, error: inout LAVAJobError,
+    to text: inout [UInt8]
+  ) {
     error.note(line)
-    return plain.map { $0.renderIfShown(line) } ?? structure.consume(line)
+    guard let plain else { return structure.consume(line, into: &text) }
+    if let entry = line.entry, plain.appendIfShown(entry, to: &text) { return }
+    var rendered = plain.renderIfShown(line)
+    rendered.withUTF8 { text.append(contentsOf: $0) }
   }
 }

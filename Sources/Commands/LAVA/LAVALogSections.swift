@@ -59,6 +59,11 @@ struct LAVALogSections: Sendable {
     mutating func keep(_ rendered: String) {
       kept.append(rendered)
     }
+
+    /// Keeps the lines of a rendered text given as its UTF-8 bytes, which has one.
+    mutating func keep(bytes rendered: UnsafeBufferPointer<UInt8>) {
+      kept.append(bytes: rendered)
+    }
   }
 
   private(set) var open: [Frame] = []
@@ -66,7 +71,7 @@ struct LAVALogSections: Sendable {
   /// The last top-level action closed, for its `results` line that LAVA writes after `end:`.
   private var lastAction: Frame?
   /// LAVA's time of the last line, for markers of lines without one.
-  private var lastDate: Date?
+  var lastDate: Date?
   /// The top-level action during which the job failed, e.g. `3 lava-test-retry`.
   private(set) var failedAction: String?
   /// Sections whose failure was shown in an open block, for tests and the failure summary.
@@ -102,8 +107,8 @@ struct LAVALogSections: Sendable {
 
   /// Identical target lines in a row shown at most this many times; the rest are counted.
   static let shownRepeats = 3
-  private var lastTarget: String?
-  private var repeats = 0
+  var lastTarget: String?
+  var repeats = 0
 
   /// A target line the device printed again and again is shown ``shownRepeats`` times, then
   /// once more as a count when something else comes.
@@ -127,7 +132,7 @@ struct LAVALogSections: Sendable {
     return note + structure(line)
   }
 
-  private mutating func repeatNote() -> String {
+  mutating func repeatNote() -> String {
     let hidden = repeats - (Self.shownRepeats - 1)
     guard hidden > 0 else { return "" }
     repeats = 0
@@ -139,7 +144,7 @@ struct LAVALogSections: Sendable {
 
   /// A target line that ends in the middle of a GitLab section marker the device printed
   /// (LAVA cut the output there): held until the next line completes it.
-  private var heldMarker: LAVALogLine?
+  var heldMarker: LAVALogLine?
 
   /// Whether the text ends with a GitLab marker that lacks its `\r\e[0K` ending, such as
   /// `…section_start:1700000000:build` or `…section_end:1700000000:bu`.
@@ -409,6 +414,12 @@ struct LAVALogSections: Sendable {
     return rendered
   }
 
+  /// ``keep(_:)`` of a rendered text given as its UTF-8 bytes.
+  mutating func keep(bytes rendered: UnsafeBufferPointer<UInt8>) {
+    guard !open.isEmpty, rendered.contains(where: { $0 != 0x0A }) else { return }
+    for index in open.indices { open[index].keep(bytes: rendered) }
+  }
+
   /// The non-empty lines of rendered text, as kept for a failure block.
   static func lines(of rendered: String) -> [String] {
     (LAVALogFastPaths.lines(of: rendered) ?? rendered.split(separator: "\n", omittingEmptySubsequences: true))
@@ -498,7 +509,12 @@ struct LAVALogSections: Sendable {
       LAVALogFastPaths.dateParts(timestamp)
       ?? timestamp.split(whereSeparator: { "-T: .".contains($0) }).prefix(6).map { Int($0) }
     guard parts.count == 6, parts.allSatisfy({ $0 != nil }) else { return nil }
-    let (y, m, d) = (parts[0]!, parts[1]!, parts[2]!)
+    return seconds(parts[0]!, parts[1]!, parts[2]!, parts[3]!, parts[4]!, parts[5]!)
+      .map { Date(timeIntervalSince1970: TimeInterval($0)) }
+  }
+
+  /// Seconds since 1970 of a UTC date and time; nil for a month or day out of range.
+  static func seconds(_ y: Int, _ m: Int, _ d: Int, _ hour: Int, _ minute: Int, _ second: Int) -> Int? {
     guard (1...12).contains(m), (1...31).contains(d) else { return nil }
     // Days from 1970-01-01 of a proleptic Gregorian date (Howard Hinnant's days_from_civil).
     let year = m <= 2 ? y - 1 : y
@@ -507,8 +523,7 @@ struct LAVALogSections: Sendable {
     let dayOfYear = (153 * (m + (m > 2 ? -3 : 9)) + 2) / 5 + d - 1
     let dayOfEra = yearOfEra * 365 + yearOfEra / 4 - yearOfEra / 100 + dayOfYear
     let days = era * 146_097 + dayOfEra - 719_468
-    let seconds = days * 86_400 + parts[3]! * 3600 + parts[4]! * 60 + parts[5]!
-    return Date(timeIntervalSince1970: TimeInterval(seconds))
+    return days * 86_400 + hour * 3600 + minute * 60 + second
   }
 
   static func clock(_ date: Date) -> String {

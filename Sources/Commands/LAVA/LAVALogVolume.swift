@@ -26,12 +26,18 @@ final class LAVALogVolume: @unchecked Sendable {
   /// What of `rendered` (a line of `level`) goes into the job log: all of it under the limit,
   /// and past it the note once and only the lines of the kept levels.
   func admit(_ rendered: String, level: String?) -> String {
-    let size = rendered.utf8.count
-    return lock.withLock {
+    let (note, admitted) = admit(size: rendered.utf8.count, level: level)
+    return admitted ? note + rendered : note
+  }
+
+  /// ``admit(_:level:)`` for a rendered line of `size` bytes: the note to put before it (empty
+  /// but once) and whether the line goes in.
+  func admit(size: Int, level: String?) -> (note: String, admitted: Bool) {
+    lock.withLock {
       // Once past the limit, a short line that would still fit does not get in either.
       if !noted && written + size <= limit {
         written += size
-        return rendered
+        return ("", true)
       }
       var text = ""
       if !noted {
@@ -42,8 +48,8 @@ final class LAVALogVolume: @unchecked Sendable {
           + "here on only warnings, errors, results and sections are shown. Every line is in "
           + artifacts.joined(separator: ", ") + " (artifacts)." + LAVALogRenderer.reset + "\n"
       }
-      guard let level, Self.kept.contains(level) else { return text }
-      return text + rendered
+      guard let level, Self.kept.contains(level) else { return (text, false) }
+      return (text, true)
     }
   }
 

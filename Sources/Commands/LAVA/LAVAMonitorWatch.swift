@@ -27,6 +27,35 @@ struct LAVAMonitorWatch: Sendable {
     watchdogs = Dictionary(uniqueKeysWithValues: ids.map { ($0, LAVAWatchdog(settings, began: began)) })
   }
 
+  /// What a checkpoint keeps of the watchdogs, so that a restarted runner goes on from it rather
+  /// than giving a quiet running job another LAVA_HANG_TIMEOUT.
+  struct Liveness: Sendable, Codable, Equatable {
+    /// When each running job last showed a sign of life (first seen running, or new lines).
+    var quietSince: [Int64: Date] = [:]
+    /// How many of each job's log lines the probes had read: read again after a restart, they
+    /// are no sign of life.
+    var probedLines: [Int64: Int] = [:]
+  }
+
+  /// Lines the previous runner's probes had read, by job.
+  private var probedBefore: [Int64: Int] = [:]
+
+  var liveness: Liveness {
+    let now = ContinuousClock.now
+    return Liveness(
+      quietSince: watchdogs.compactMapValues { $0.quietSince(now: now) },
+      probedLines: probedBefore.merging(logs.mapValues(\.consumed)) { max($0, $1) })
+  }
+
+  /// Goes on from the ``liveness`` a runner that died saved.
+  mutating func resume(_ saved: Liveness?) {
+    guard let saved else { return }
+    for (id, date) in saved.quietSince where watchdogs[id] != nil {
+      watchdogs[id]?.resume(quietSince: date, runningSince: nil)
+    }
+    probedBefore = saved.probedLines
+  }
+
   /// Closes the files of logs read in part (those not saved whole, e.g. when cancelled).
   func close() {
     for part in logs.values { part.file.close() }
@@ -39,8 +68,11 @@ struct LAVAMonitorWatch: Sendable {
   }
 
   /// Feeds the watchdogs with the jobs' states (and, for running ones, their logs); cancels
-  /// the jobs whose watchdog fires.
-  mutating func check(_ jobs: [LAVAJob], session: LAVACommandSession) async throws {
+  /// the jobs whose watchdog fires. True when a job showed a new sign of life (seen running
+  /// for the first time, or new lines): ``liveness`` changed and is worth saving.
+  @discardableResult
+  mutating func check(_ jobs: [LAVAJob], session: LAVACommandSession) async throws -> Bool {
+    var lively = false
     let clock = ContinuousClock()
     let (server, retrier, log) = (session.server, session.retrier, session.context.log)
     for job in jobs where stops[job.id] == nil && job.state != .finished {
@@ -64,10 +96,14 @@ struct LAVAMonitorWatch: Sendable {
           try part.file.append(lines)
           for line in lines { part.error.note(line) }
           part.consumed += lines.count
-          watchdog.sawLines(at: now)
+          if part.consumed > probedBefore[job.id] ?? 0 {
+            watchdog.sawLines(at: now)
+            lively = true
+          }
         }
         logs[job.id] = part
       }
+      if job.state == .running, !watchdog.sawRunning { lively = true }
       let alarm = watchdog.check(job.state, at: now)
       watchdogs[job.id] = watchdog
       let stop: LAVAFollowStop
@@ -88,5 +124,6 @@ struct LAVAMonitorWatch: Sendable {
             + server.webURL(of: job.id).absoluteString)
       }
     }
+    return lively
   }
 }

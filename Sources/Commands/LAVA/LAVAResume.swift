@@ -65,6 +65,11 @@ struct LAVAFollowCheckpoint: Sendable, Codable, Equatable {
   var sections: LAVALogSections.Snapshot?
   var error: LAVAJobError
   var lastJob: LAVAJobRecord?
+  /// When the running job last showed a sign of life, and when it was first seen running: a
+  /// restarted runner's LAVA_HANG_TIMEOUT goes on from there. Nil before it runs (and in the
+  /// checkpoints of versions that did not save them).
+  var quietSince: Date? = nil
+  var runningSince: Date? = nil
 
   /// The lines kept for failure blocks take at most about this many bytes in a checkpoint
   /// (checkpoints stay small); past it each is cut to ``cutLineBytes``, and a block a resumed

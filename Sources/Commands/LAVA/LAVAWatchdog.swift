@@ -38,6 +38,27 @@ struct LAVAWatchdog: Sendable {
     return now - .seconds(max(0, Date().timeIntervalSince(date)))
   }
 
+  /// When the job last showed a sign of life (its first running state or its last new line), on
+  /// the wall clock, for a checkpoint; nil until it runs.
+  func quietSince(now: ContinuousClock.Instant = .now) -> Date? {
+    lastSign.map { Date().addingTimeInterval(-Self.seconds(now - $0)) }
+  }
+
+  /// Whether the job has been seen running.
+  var sawRunning: Bool { lastSign != nil }
+
+  /// Goes on from what a runner that died saved (``quietSince(now:)`` and ``runningSince``), so
+  /// that a restart does not give a quiet running job another LAVA_HANG_TIMEOUT.
+  mutating func resume(quietSince: Date?, runningSince: Date?, now: ContinuousClock.Instant = .now) {
+    guard let quietSince else { return }
+    lastSign = Self.instant(of: quietSince, now: now)
+    self.runningSince = runningSince ?? quietSince
+  }
+
+  private static func seconds(_ duration: Duration) -> Double {
+    Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+  }
+
   /// New log lines were read at `now`.
   mutating func sawLines(at now: ContinuousClock.Instant) {
     if lastSign != nil { lastSign = now }

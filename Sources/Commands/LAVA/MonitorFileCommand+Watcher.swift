@@ -10,7 +10,8 @@ extension MonitorFileCommand {
   /// running jobs' logs); jobs that only wait in the queue wait on the watcher alone.
   func waitUntilFinished(
     _ ids: [Int64], watcher: any LAVAJobWatcher, session: LAVACommandSession, watch: inout LAVAMonitorWatch,
-    last restored: [Int64: LAVAJob] = [:], changed saveChanges: ([Int64: LAVAJob]) async throws -> Void
+    last restored: [Int64: LAVAJob] = [:],
+    changed saveChanges: ([Int64: LAVAJob], LAVAMonitorWatch.Liveness) async throws -> Void
   ) async throws -> [Int64: LAVAJob] {
     let (log, retrier) = (session.context.log, session.retrier)
     let queueTimeout = session.settings.attempts.queueTimeout
@@ -42,8 +43,8 @@ extension MonitorFileCommand {
           }
         }
         last = current
-        if changed { try await saveChanges(last) }
-        try await watch.check(ids.compactMap { current[$0] }, session: session)
+        let lively = try await watch.check(ids.compactMap { current[$0] }, session: session)
+        if changed || lively { try await saveChanges(last, watch.liveness) }
         if ids.allSatisfy({ watch.isDone(current[$0]) }) { return current }
       }
     }

@@ -30,6 +30,8 @@ extension SubmitCommand {
       watcher: watcher, jobWatcher: session.watcher
     )
     follower.resume = saved.logs[id]
+    follower.watchdog.resume(
+      quietSince: saved.logs[id]?.quietSince, runningSince: saved.logs[id]?.runningSince)
     if context.keepsCheckpoints {
       follower.progress = { try await progress.log(id, $0, volume: volume.snapshot) }
       follower.freshMasker = { context.makeMasker() }

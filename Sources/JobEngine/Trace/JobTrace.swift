@@ -86,9 +86,17 @@ package final class JobTrace: MaskingJobLog, Sendable {
   // MARK: JobLog
 
   package func write(_ text: String) async {
+    await write(masking: text.utf8)
+  }
+
+  package func write(utf8 bytes: [UInt8]) async {
+    await write(masking: bytes)
+  }
+
+  private func write(masking bytes: some Sequence<UInt8>) async {
     let ready: Bool = state.withLock { state in
       guard !state.finished else { return true }
-      let masked = state.masker.write(text.utf8)
+      let masked = state.masker.write(bytes)
       Self.append(masked, to: &state)
       let ready = state.abandoned || state.length - state.sent <= backlogLimit
       if !ready, state.sendLimit != nil {

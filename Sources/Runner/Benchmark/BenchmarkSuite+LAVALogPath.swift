@@ -34,7 +34,7 @@ extension BenchmarkSuite {
         let parsed = LAVALogParser.lines(in: page)
         lines += parsed.count
         artifactBytes += forwarder.rawLog(of: parsed) { artifact.write($0).count }
-        forwarder.forward(parsed) { traceBytes += trace.write($0.utf8).count }
+        forwarder.forward(parsed) { traceBytes += trace.write($0).count }
       }
       forwarder.finish { traceBytes += trace.write($0.utf8).count }
       traceBytes += trace.flush().count

@@ -25,6 +25,16 @@ import Testing
     #expect(String(decoding: try trace.contents(), as: UTF8.self) == "password: [MASKED] ok\n")
   }
 
+  @Test func bytesWrittenAsUTF8AreMaskedLikeTextEvenWhenASecretSpansATextAndBytes() async throws {
+    let trace = try makeTrace(secrets: ["hunter2-hunter2"])
+    await trace.write(utf8: Array("tâche: hunter2-".utf8))
+    await trace.write("hunter2 ok\n")
+    await trace.write(utf8: Array("again hunter2-hunter2\n".utf8))
+    trace.finish()
+    #expect(
+      String(decoding: try trace.contents(), as: UTF8.self) == "tâche: [MASKED] ok\nagain [MASKED]\n")
+  }
+
   @Test func chunksStartWhereGitLabSaysItsCopyEnds() async throws {
     let trace = try makeTrace()
     await trace.write("0123456789")

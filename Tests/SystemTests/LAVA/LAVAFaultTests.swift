@@ -139,14 +139,19 @@ struct LAVAFaultTests {
             Self.gitlabJobs - Self.lostSubmissions.count, worker: worker, proxy: proxy, into: played)
           for job in jobs { _ = try await gitlab.result(of: job.id, timeout: .seconds(60)) }
         } catch {
-          // Say how the jobs that already ended ended: the reason the play stalled is there.
+          // Say what stalled, which jobs never ended (with the end of their log) and how the
+          // jobs that failed ended: the reason the play stalled is among them.
+          Issue.record("the play stalled: \(error); LAVA jobs played: \(await played.all.keys.sorted())")
           for job in jobs {
-            guard let result = await gitlab.finalResult(of: job.id), result.status != .success else {
+            guard let result = await gitlab.finalResult(of: job.id) else {
+              let trace = Self.plain(await gitlab.traceText(of: job.id))
+              Issue.record("GitLab job \(job.id) has not ended: \(trace.suffix(1500))")
               continue
             }
+            guard result.status != .success else { continue }
             let trace = Self.plain(await gitlab.traceText(of: job.id))
             Issue.record(
-              "GitLab job \(job.id) ended \(result.status) \(result.failureReason ?? ""): \(trace.suffix(800))"
+              "GitLab job \(job.id) ended \(result.status) \(result.failureReason ?? ""): \(trace.suffix(300))"
             )
           }
           stop.abort()
