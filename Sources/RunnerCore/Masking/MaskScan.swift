@@ -17,32 +17,35 @@ package struct MaskScan {
   /// Scans `bytes`, the held-back bytes followed by those just written, which the scan does not
   /// keep: `render` takes them again.
   package init(_ bytes: UnsafeBufferPointer<UInt8>, patterns: borrowing MaskPatterns, atEnd: Bool) {
-    self.init(bytes, patterns: patterns, shared: SharedMaskTables.empty, atEnd: atEnd)
+    self.init(
+      bytes, patterns: patterns, shared: SharedMaskTables.empty, pairs: patterns.startsWithPair, atEnd: atEnd)
   }
 
   /// The same for the needles of two tables at once: a job's own (`patterns`, its secrets) and
   /// those every job shares (`shared`, the default token prefixes and URL parameters), as if
-  /// they were one table.
+  /// they were one table. `pairs`: the union of both tables' `startsWithPair`.
   package init(
     _ bytes: UnsafeBufferPointer<UInt8>, patterns: borrowing MaskPatterns, shared: borrowing MaskPatterns,
-    atEnd: Bool
+    pairs: borrowing [UInt64], atEnd: Bool
   ) {
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
     var undecided = bytes.count
     patterns.withTables { own in
       shared.withTables { common in
-        let last = bytes.count - 1
-        var next = 0
-        while next < bytes.count {
-          next = Self.skipping(bytes, from: next, own, common)
-          guard next < bytes.count else { break }
-          let start = next
-          next += 1
-          Self.candidates(
-            at: start, last: last, common, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
-          Self.candidates(
-            at: start, last: last, own, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
+        pairs.withUnsafeBufferPointer { pairs in
+          let last = bytes.count - 1
+          var next = 0
+          while next < bytes.count {
+            next = Self.skipping(bytes, from: next, pairs)
+            guard next < bytes.count else { break }
+            let start = next
+            next += 1
+            Self.candidates(
+              at: start, last: last, common, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
+            Self.candidates(
+              at: start, last: last, own, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
+          }
         }
       }
     }
@@ -95,23 +98,20 @@ package struct MaskScan {
   }
 
   /// The first offset from `start` on where a needle of either table may begin, or a little
-  /// before it: eight offsets at a time are ruled out on their byte pairs
-  /// (`MaskPatterns.startsWithPair`) without a branch per byte, as long as all eight have a
-  /// next byte.
+  /// before it: eight offsets at a time are ruled out on their byte pairs (`pairs`, both
+  /// tables' `MaskPatterns.startsWithPair` in one) without a branch per byte, as long as all
+  /// eight have a next byte.
   @inline(__always)
   private static func skipping(
-    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ own: MaskPatterns.Tables,
-    _ common: MaskPatterns.Tables
+    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ pairs: UnsafeBufferPointer<UInt64>
   ) -> Int {
     guard let base = bytes.baseAddress else { return start }
-    let pairs = own.startsWithPair
-    let commonPairs = common.startsWithPair
     var offset = start
     while offset + 8 < bytes.count {
       var found: UInt64 = 0
       for position in offset..<offset + 8 {
         let pair = Int(base[position]) &<< 8 | Int(base[position + 1])
-        found |= (pairs[pair &>> 6] | commonPairs[pair &>> 6]) &>> UInt64(pair & 63)
+        found |= pairs[pair &>> 6] &>> UInt64(pair & 63)
       }
       if found & 1 != 0 { return offset }
       offset += 8

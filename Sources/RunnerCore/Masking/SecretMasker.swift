@@ -50,6 +50,9 @@ package struct SecretMasker: StreamMasker {
   /// The token prefixes and URL parameters, the same in nearly every job: built once and shared
   /// by every masker with the same ones (`SharedMaskTables`).
   package let shared: MaskPatterns
+  /// Both tables' byte-pair tables in one, so that the scan skips on one table (shared by the
+  /// maskers whose secrets begin alike).
+  private var pairs: [UInt64]
   private var secrets: [String]
   /// Bytes written but not yet released: they may still be the start of a secret.
   private var pending: [UInt8] = []
@@ -67,6 +70,11 @@ package struct SecretMasker: StreamMasker {
     let urlParameterStarts = parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) }
     shared = SharedMaskTables.defaults(tokenPrefixes: prefixes, urlParameterStarts: urlParameterStarts)
     patterns = Self.patterns(of: self.secrets)
+    pairs = Self.pairs(patterns, shared)
+  }
+
+  private static func pairs(_ own: MaskPatterns, _ shared: MaskPatterns) -> [UInt64] {
+    SharedMaskTables.shared(zip(own.startsWithPair, shared.startsWithPair).map { $0 | $1 })
   }
 
   /// The masker's own tables: its secrets alone.
@@ -83,6 +91,7 @@ package struct SecretMasker: StreamMasker {
     guard !secret.isEmpty, !secrets.contains(secret) else { return }
     secrets.append(secret)
     patterns = Self.patterns(of: secrets)
+    pairs = Self.pairs(patterns, shared)
   }
 
   /// How many bytes are held back waiting for more input.
@@ -116,7 +125,7 @@ package struct SecretMasker: StreamMasker {
 
   private mutating func release(atEnd: Bool) -> [UInt8] {
     let (output, released) = pending.withUnsafeBufferPointer { bytes in
-      let scan = MaskScan(bytes, patterns: patterns, shared: shared, atEnd: atEnd)
+      let scan = MaskScan(bytes, patterns: patterns, shared: shared, pairs: pairs, atEnd: atEnd)
       return (scan.render(bytes, upTo: scan.releasableLength), scan.releasableLength)
     }
     pending.removeFirst(released)
@@ -125,7 +134,7 @@ package struct SecretMasker: StreamMasker {
 
   /// `release` of `bytes` with nothing held back before them: what is not released is kept.
   private mutating func release(_ bytes: UnsafeBufferPointer<UInt8>, atEnd: Bool) -> [UInt8] {
-    let scan = MaskScan(bytes, patterns: patterns, shared: shared, atEnd: atEnd)
+    let scan = MaskScan(bytes, patterns: patterns, shared: shared, pairs: pairs, atEnd: atEnd)
     pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[scan.releasableLength...]))
     return scan.render(bytes, upTo: scan.releasableLength)
   }
