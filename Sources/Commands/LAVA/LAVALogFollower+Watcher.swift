@@ -38,11 +38,7 @@ extension LAVALogFollower {
   private func followWatchedLog(_ jobs: any LAVAJobWatcher, structure: inout LAVALogSections) async throws
     -> Outcome
   {
-    // After a runner restart: from where the previous runner's checkpoint left the log.
-    var follow = WatchedFollow(
-      consumed: resume?.consumed ?? 0, error: resume?.error ?? LAVAJobError(),
-      job: try resume?.lastJob?.job(),
-      pause: polling.active, watchdog: self.watchdog)
+    var follow = try startingFollow()
     let clock = ContinuousClock()
     while true {
       try Task.checkCancellation()
@@ -56,6 +52,16 @@ extension LAVALogFollower {
     }
   }
 
+  /// Where a watched follow starts: after a runner restart, from where the previous runner's
+  /// checkpoint left the log. Out of line, like the steps.
+  @inline(never)
+  private func startingFollow() throws -> WatchedFollow {
+    WatchedFollow(
+      consumed: resume?.consumed ?? 0, error: resume?.error ?? LAVAJobError(),
+      job: try resume?.lastJob?.job(),
+      pause: polling.active, watchdog: self.watchdog)
+  }
+
   /// Nothing to read before the job runs: waits for the watcher to see it move on, and looks at
   /// the queue watchdog now and then meanwhile (no request of its own). Without a queue timeout
   /// there is nothing to look at: the wait needs no timer (whose two tasks per waiting job cost
@@ -66,7 +72,17 @@ extension LAVALogFollower {
     clock: ContinuousClock
   ) async throws -> Outcome? {
     let look = follow.job == nil || follow.watchdog.queueTimeout == nil ? nil : polling.quietMax
-    if let next = try await stateChange(jobs, after: follow.job, within: look) {
+    let next = try await stateChange(jobs, after: follow.job, within: look)
+    return try await afterWaiting(next, &follow, structure: structure, clock: clock)
+  }
+
+  /// `waitToRun` once the wait is over: notes the change and looks at the watchdog. Out of line,
+  /// so that the frame a queued job waits in holds none of it (issue 10).
+  @inline(never)
+  private func afterWaiting(
+    _ next: LAVAJob?, _ follow: inout WatchedFollow, structure: LAVALogSections, clock: ContinuousClock
+  ) async throws -> Outcome? {
+    if let next {
       let changed = LAVAStateChange.describe(next, after: follow.job) != nil
       follow.job = try await note(next, after: follow.job)
       follow.pause = polling.active

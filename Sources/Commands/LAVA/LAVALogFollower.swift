@@ -54,22 +54,40 @@ struct LAVALogFollower: Sendable {
   static let catchUpBytes = 8 << 20
 
   func follow() async throws -> Outcome {
-    var structure =
-      resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
-      ?? LAVALogSections(jobID: id, renderer: renderer)
+    var structure = startingSections()
     do {
-      var outcome = try await follow(structure: &structure)
-      await log.write(structure.finish(outcome.stop.map(Self.describe)))
-      outcome.failedAction = structure.failedAction
-      return outcome
+      let outcome = try await follow(structure: &structure)
+      return await finished(outcome, &structure)
     } catch {
-      // Whatever stopped the log (cancellation, timeout, LAVA gone): no section stays open.
-      let why =
-        error is CancellationError || Task.isCancelled
-        ? "the command was stopped" : "the log could not be read"
-      await log.write(structure.finish(why))
+      await closeSections(&structure, after: error)
       throw error
     }
+  }
+
+  // The steps of `follow()` that run once, out of line: the follower's task keeps the frame
+  // `follow()` waits in for its whole life (issue 10: memory per waiting job).
+
+  @inline(never)
+  private func startingSections() -> LAVALogSections {
+    resume?.sections.map { LAVALogSections(jobID: id, renderer: renderer, restoring: $0) }
+      ?? LAVALogSections(jobID: id, renderer: renderer)
+  }
+
+  @inline(never)
+  private func finished(_ outcome: Outcome, _ structure: inout LAVALogSections) async -> Outcome {
+    var outcome = outcome
+    await log.write(structure.finish(outcome.stop.map(Self.describe)))
+    outcome.failedAction = structure.failedAction
+    return outcome
+  }
+
+  /// Whatever stopped the log (cancellation, timeout, LAVA gone): no section stays open.
+  @inline(never)
+  private func closeSections(_ structure: inout LAVALogSections, after error: any Error) async {
+    let why =
+      error is CancellationError || Task.isCancelled
+      ? "the command was stopped" : "the log could not be read"
+    await log.write(structure.finish(why))
   }
 
   private func follow(structure: inout LAVALogSections) async throws -> Outcome {

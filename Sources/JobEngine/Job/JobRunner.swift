@@ -39,22 +39,8 @@ package struct JobRunner: Sendable {
   package func run(_ job: JobPayload, control: JobControl = JobControl()) async {
     var logger = logger
     logger[metadataKey: "gitlab.job.id"] = "\(job.id)"
-    if let stateDirectory = settings.stateDirectory {
-      do {
-        let folder = try stateDirectory.newJobFolder(job.id)
-        let state = try JobState(newJob: job, folder: folder, logger: logger)
-        await run(job, folder: folder, state: state, resuming: nil, control: control, logger: logger)
-        return
-      } catch {
-        logger.warning(
-          "cannot record the job in the state directory; it runs without a record and cannot resume if the runner dies",
-          metadata: ["error": "\(error)"])
-        try? FileManager.default.removeItem(at: stateDirectory.jobsURL.appendingPathComponent(String(job.id)))
-      }
-    }
-    let folder = settings.workRoot.appendingPathComponent(
-      "lava-runner-job-\(job.id)-\(UUID().uuidString.prefix(8))")
-    await run(job, folder: folder, state: nil, resuming: nil, control: control, logger: logger)
+    let (folder, state) = place(job, logger: logger)
+    await run(job, folder: folder, state: state, resuming: nil, control: control, logger: logger)
   }
 
   /// Runs `job` in `folder` (removed at the end, with the job's record); a job a previous runner
@@ -67,102 +53,31 @@ package struct JobRunner: Sendable {
     defer {
       if let state { state.remove() } else { try? FileManager.default.removeItem(at: folder) }
     }
-    let record = resuming?.record
-    let masker = SecretMasker(
-      secrets: job.variables.filter(\.masked).map(\.value) + [job.token, client.runnerToken]
-        + job.dependencies.map(\.token) + (record?.masks ?? []),
-      tokenPrefixes: job.features.tokenMaskPrefixes)
-    // What the resumed command wrote after its last checkpoint, it writes again: the spool is
-    // cut back to that checkpoint, which GitLab was never sent beyond.
-    var keeping: Int64?
-    if let record, let mark = record.traceMark, mark >= record.traceHeld { keeping = mark }
-    let trace: JobTrace
-    do {
-      try FileManager.default.createDirectory(
-        at: folder, withIntermediateDirectories: true, attributes: [.posixPermissions: 0o700])
-      trace = try JobTrace(
-        spoolURL: state?.traceURL ?? folder.appendingPathComponent("trace.log"), masker: masker,
-        continuing: resuming != nil, keeping: keeping)
-    } catch {
-      logger.error(
-        "cannot create the job's folder", metadata: ["folder": "\(folder.path)", "error": "\(error)"])
+    guard
+      let setup = setUp(
+        job, folder: folder, state: state, resuming: resuming, control: control, logger: logger)
+    else {
       await reportWithoutTrace(job, control: control, logger: logger)
       return
     }
-    defer { trace.close() }
+    defer { setup.trace.close() }
 
-    if let record { trace.gitLabHolds(record.traceHeld) }
-    state?.attach(trace)
-    // Made before the restart notice: it compares the log the previous runner left to its marks.
-    let progress = state.map { RecordedProgress(state: $0, trace: trace, resumed: record) }
-    if resuming?.gone == true { trace.abandon() }
-    var script = JobScript(job)
-    let started = ContinuousClock.now
-    if let record, let timeout = script.timeout {
-      let elapsed = Duration.seconds(max(0, Date().timeIntervalSince(record.startedAt)))
-      script.timeout = max(.zero, timeout - elapsed)
-    }
-    var held: (@Sendable (Int64) -> Void)?
-    if let state {
-      held = { length in state.note { $0.traceHeld = length } }
-    }
-    let uploader = TraceUploader(
-      client: client, jobID: job.id, jobToken: job.token, trace: trace, control: control,
-      interval: settings.traceInterval, backoff: settings.backoff, held: held)
-    let reporter = JobReporter(
-      client: client, jobID: job.id, jobToken: job.token, control: control,
-      keepAliveInterval: settings.keepAliveInterval, backoff: settings.backoff,
-      finalUpdatePatience: settings.finalUpdatePatience)
-    let context = RunnerJobContext(
-      trace: trace, variables: JobVariables(job.variables),
-      workingDirectory: folder.appendingPathComponent("work", isDirectory: true), control: control,
-      dependencies: DependencyFiles(
-        client: client, dependencies: job.dependencies,
-        directory: folder.appendingPathComponent("dependencies", isDirectory: true), log: trace),
-      lava: lava, masker: masker, state: state,
-      // From the job's original start when it is resumed (the script's timeout is what is left).
-      deadline: job.runnerInfo.timeout == nil ? nil : script.timeout.map { started + $0 })
-    try? FileManager.default.createDirectory(at: context.workingDirectory, withIntermediateDirectories: true)
-    for (name, path) in record?.offers ?? [:] {
-      try? context.offers.offer(named: name, file: JobRecord.offeredFile(path, folder: folder))
-    }
-
-    logger.info(
-      resuming == nil ? "job started" : "job resumed", metadata: ["job.name": "\(job.jobInfo.name)"])
     let outcome: JobOutcome = await withTaskGroup(of: Void.self) { group in
-      group.addTask { await uploader.run() }
-      group.addTask { await reporter.keepAlive() }
+      group.addTask { await setup.uploader.run() }
+      group.addTask { await setup.reporter.keepAlive() }
       if let state { group.addTask { await heartbeat(state) } }
       defer { group.cancelAll() }
-      if let record {
-        if !trace.endsWithNewline { await trace.write("\n") }
-        await trace.line(
-          "lava-runner restarted; it was away for \(Self.away(since: record.aliveAt)); "
-            + (resuming?.gone == true ? "the job is no longer running in GitLab: cleaning up" : "resuming"),
-          color: .cyan)
-        state?.resumedAfterNotice()
-      } else {
-        await trace.line(
-          "Running with lava-runner \(RunnerVersion.current) on \(client.identity.name) (\(client.identity.systemID))",
-          color: .cyan)
-      }
-      var uploader = ArtifactUploader(
-        client: client, job: job, log: trace, folder: folder, backoff: settings.backoff)
-      uploader.progress = progress
-      let artifacts = GitLabArtifactDelivery(offers: context.offers, uploader: uploader, control: control)
+      await announce(setup, state: state, resuming: resuming)
       let outcome = await executor.execute(
-        script, context: context, control: control, artifacts: artifacts, progress: progress)
-      trace.finish()
-      if await !trace.waitUntilDrained(timeout: settings.finalUpdatePatience) {
-        logger.warning(
-          "GitLab did not take the whole job log in time", metadata: ["bytes": "\(trace.length)"])
-        trace.abandon()
-      }
+        setup.script, context: setup.context, control: control,
+        artifacts: artifacts(setup, job: job, folder: folder, control: control), progress: setup.progress)
+      await drain(setup.trace, logger: logger)
       return outcome
     }
 
-    client.metrics.jobFinished(outcome, duration: ContinuousClock.now - started)
-    await sendFinalState(outcome, trace: trace, uploader: uploader, reporter: reporter, logger: logger)
+    client.metrics.jobFinished(outcome, duration: ContinuousClock.now - setup.started)
+    await sendFinalState(
+      outcome, trace: setup.trace, uploader: setup.uploader, reporter: setup.reporter, logger: logger)
   }
 
   /// Tells the job's record every keep-alive interval that the runner is alive (the restart

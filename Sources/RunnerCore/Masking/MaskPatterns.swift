@@ -130,6 +130,11 @@ package struct MaskPatterns: Sendable {
     forms = Self.trimmed(forms)
     bytes = Self.trimmed(bytes)
     firstByteNeedles = Self.trimmed(firstByteNeedles)
+    // The tables by byte value are alike in nearly every job: one buffer for all (issue 10).
+    firstByteStarts = SharedMaskTables.shared(firstByteStarts)
+    startsANeedle = SharedMaskTables.shared(startsANeedle)
+    startsAnotherForm = SharedMaskTables.shared(startsAnotherForm)
+    startsWithPair = SharedMaskTables.shared(startsWithPair)
   }
 
   /// `array` in a buffer of its own count (an append leaves room to grow).

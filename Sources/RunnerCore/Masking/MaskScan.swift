@@ -17,42 +17,34 @@ package struct MaskScan {
   /// Scans `bytes`, the held-back bytes followed by those just written, which the scan does not
   /// keep: `render` takes them again.
   package init(_ bytes: UnsafeBufferPointer<UInt8>, patterns: borrowing MaskPatterns, atEnd: Bool) {
+    self.init(
+      bytes, patterns: patterns, shared: SharedMaskTables.empty, pairs: patterns.startsWithPair, atEnd: atEnd)
+  }
+
+  /// The same for the needles of two tables at once: a job's own (`patterns`, its secrets) and
+  /// those every job shares (`shared`, the default token prefixes and URL parameters), as if
+  /// they were one table. `pairs`: the union of both tables' `startsWithPair`.
+  package init(
+    _ bytes: UnsafeBufferPointer<UInt8>, patterns: borrowing MaskPatterns, shared: borrowing MaskPatterns,
+    pairs: borrowing [UInt64], atEnd: Bool
+  ) {
     var hidden: [Run] = []
     // The earliest offset where an occurrence may begin that needs bytes not yet written.
     var undecided = bytes.count
-    patterns.withTables { tables in
-      let last = bytes.count - 1
-      var next = 0
-      while next < bytes.count {
-        next = Self.skipping(bytes, from: next, tables)
-        guard next < bytes.count else { break }
-        let start = next
-        next += 1
-        guard tables.startsANeedle[Int(bytes[start])] else { continue }
-        // The last byte has no next one to rule it out: it may start an unfinished match.
-        if start < last && !tables.mayStart(bytes[start], bytes[start + 1]) { continue }
-        let first = Int(bytes[start])
-        for index in tables.firstByteNeedles[
-          tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
-        {
-          let needle = tables.needles[index]
-          let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
-          if needsMore && !atEnd { undecided = min(undecided, start) }
-          guard let end else { continue }
-          var hiddenEnd = end
-          switch needle.kind {
-          case .secret:
-            hidden.append(Run(range: start..<end, anchor: start))
-            continue
-          case .tokenPrefix:
-            while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          case .urlParameter:
-            while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
-          }
-          if hiddenEnd == bytes.count && !atEnd {
-            undecided = min(undecided, start)
-          } else if hiddenEnd > end {
-            hidden.append(Run(range: end..<hiddenEnd, anchor: start))
+    patterns.withTables { own in
+      shared.withTables { common in
+        pairs.withUnsafeBufferPointer { pairs in
+          let last = bytes.count - 1
+          var next = 0
+          while next < bytes.count {
+            next = Self.skipping(bytes, from: next, pairs)
+            guard next < bytes.count else { break }
+            let start = next
+            next += 1
+            Self.candidates(
+              at: start, last: last, common, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
+            Self.candidates(
+              at: start, last: last, own, bytes, atEnd: atEnd, hidden: &hidden, undecided: &undecided)
           }
         }
       }
@@ -69,15 +61,51 @@ package struct MaskScan {
     releasableLength = cut
   }
 
-  /// The first offset from `start` on where a needle may begin, or a little before it: eight
-  /// offsets at a time are ruled out on their byte pairs (`MaskPatterns.startsWithPair`)
-  /// without a branch per byte, as long as all eight have a next byte.
+  /// Every needle of `tables` that begins with the byte at `start`: the runs it hides, and how
+  /// far the output is decided.
+  @inline(__always)
+  private static func candidates(
+    at start: Int, last: Int, _ tables: MaskPatterns.Tables, _ bytes: UnsafeBufferPointer<UInt8>,
+    atEnd: Bool, hidden: inout [Run], undecided: inout Int
+  ) {
+    guard tables.startsANeedle[Int(bytes[start])] else { return }
+    // The last byte has no next one to rule it out: it may start an unfinished match.
+    if start < last && !tables.mayStart(bytes[start], bytes[start + 1]) { return }
+    let first = Int(bytes[start])
+    for index in tables.firstByteNeedles[
+      tables.firstByteStarts[first]..<tables.firstByteStarts[first + 1]]
+    {
+      let needle = tables.needles[index]
+      let (end, needsMore) = Self.match(needle, tables, bytes, at: start)
+      if needsMore && !atEnd { undecided = min(undecided, start) }
+      guard let end else { continue }
+      var hiddenEnd = end
+      switch needle.kind {
+      case .secret:
+        hidden.append(Run(range: start..<end, anchor: start))
+        continue
+      case .tokenPrefix:
+        while hiddenEnd < bytes.count, isTokenCharacter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+      case .urlParameter:
+        while hiddenEnd < bytes.count, !endsURLParameter(bytes[hiddenEnd]) { hiddenEnd += 1 }
+      }
+      if hiddenEnd == bytes.count && !atEnd {
+        undecided = min(undecided, start)
+      } else if hiddenEnd > end {
+        hidden.append(Run(range: end..<hiddenEnd, anchor: start))
+      }
+    }
+  }
+
+  /// The first offset from `start` on where a needle of either table may begin, or a little
+  /// before it: eight offsets at a time are ruled out on their byte pairs (`pairs`, both
+  /// tables' `MaskPatterns.startsWithPair` in one) without a branch per byte, as long as all
+  /// eight have a next byte.
   @inline(__always)
   private static func skipping(
-    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ tables: MaskPatterns.Tables
+    _ bytes: UnsafeBufferPointer<UInt8>, from start: Int, _ pairs: UnsafeBufferPointer<UInt64>
   ) -> Int {
     guard let base = bytes.baseAddress else { return start }
-    let pairs = tables.startsWithPair
     var offset = start
     while offset + 8 < bytes.count {
       var found: UInt64 = 0

@@ -45,10 +45,15 @@ package struct SecretMasker: StreamMasker {
     "private_token", "authenticity_token", "rss_token", "x-amz-signature", "x-amz-credential",
   ]
 
+  /// The job's own secrets.
   private var patterns: MaskPatterns
+  /// The token prefixes and URL parameters, the same in nearly every job: built once and shared
+  /// by every masker with the same ones (`SharedMaskTables`).
+  package let shared: MaskPatterns
+  /// Both tables' byte-pair tables in one, so that the scan skips on one table (shared by the
+  /// maskers whose secrets begin alike).
+  private var pairs: [UInt64]
   private var secrets: [String]
-  private let tokenPrefixes: [[UInt8]]
-  private let urlParameterStarts: [[UInt8]]
   /// Bytes written but not yet released: they may still be the start of a secret.
   private var pending: [UInt8] = []
 
@@ -60,11 +65,24 @@ package struct SecretMasker: StreamMasker {
   package init(secrets: [String], tokenPrefixes: [String] = [], masksURLParameters: Bool = true) {
     let parameters = masksURLParameters ? Self.sensitiveURLParameters : []
     self.secrets = Self.unique(secrets)
-    self.tokenPrefixes = Self.unique(
+    let prefixes = Self.unique(
       (Self.defaultTokenPrefixes + tokenPrefixes).map { Array($0.trimmingWhitespace().utf8) })
-    self.urlParameterStarts = parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) }
-    patterns = MaskPatterns(
-      secrets: self.secrets, tokenPrefixes: self.tokenPrefixes, urlParameterStarts: urlParameterStarts)
+    let urlParameterStarts = parameters.flatMap { ["?\($0)=", "&\($0)="] }.map { Array($0.utf8) }
+    shared = SharedMaskTables.defaults(tokenPrefixes: prefixes, urlParameterStarts: urlParameterStarts)
+    patterns = Self.patterns(of: self.secrets)
+    pairs = Self.pairs(patterns, shared)
+  }
+
+  private static func pairs(_ own: MaskPatterns, _ shared: MaskPatterns) -> [UInt64] {
+    SharedMaskTables.shared(zip(own.startsWithPair, shared.startsWithPair).map { $0 | $1 })
+  }
+
+  /// The masker's own tables: its secrets alone.
+  package var own: MaskPatterns { patterns }
+
+  private static func patterns(of secrets: [String]) -> MaskPatterns {
+    secrets.isEmpty
+      ? SharedMaskTables.empty : MaskPatterns(secrets: secrets, tokenPrefixes: [], urlParameterStarts: [])
   }
 
   /// Hides `secret` too from now on, in every form the others are hidden in. Bytes already
@@ -72,8 +90,8 @@ package struct SecretMasker: StreamMasker {
   package mutating func addMask(_ secret: String) {
     guard !secret.isEmpty, !secrets.contains(secret) else { return }
     secrets.append(secret)
-    patterns = MaskPatterns(
-      secrets: secrets, tokenPrefixes: tokenPrefixes, urlParameterStarts: urlParameterStarts)
+    patterns = Self.patterns(of: secrets)
+    pairs = Self.pairs(patterns, shared)
   }
 
   /// How many bytes are held back waiting for more input.
@@ -107,7 +125,7 @@ package struct SecretMasker: StreamMasker {
 
   private mutating func release(atEnd: Bool) -> [UInt8] {
     let (output, released) = pending.withUnsafeBufferPointer { bytes in
-      let scan = MaskScan(bytes, patterns: patterns, atEnd: atEnd)
+      let scan = MaskScan(bytes, patterns: patterns, shared: shared, pairs: pairs, atEnd: atEnd)
       return (scan.render(bytes, upTo: scan.releasableLength), scan.releasableLength)
     }
     pending.removeFirst(released)
@@ -116,7 +134,7 @@ package struct SecretMasker: StreamMasker {
 
   /// `release` of `bytes` with nothing held back before them: what is not released is kept.
   private mutating func release(_ bytes: UnsafeBufferPointer<UInt8>, atEnd: Bool) -> [UInt8] {
-    let scan = MaskScan(bytes, patterns: patterns, atEnd: atEnd)
+    let scan = MaskScan(bytes, patterns: patterns, shared: shared, pairs: pairs, atEnd: atEnd)
     pending.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[scan.releasableLength...]))
     return scan.render(bytes, upTo: scan.releasableLength)
   }

@@ -326,7 +326,8 @@ public actor FakeGitLab {
     // The handler timeout must outlast the longest long poll, or FlyingFox answers 500 itself.
     let seconds = Double(timeout.components.seconds) + 30
     let config = HTTPServer.Configuration(
-      address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: seconds, logger: .disabled)
+      address: try sockaddr_in.inet(ip4: "127.0.0.1", port: 0), timeout: seconds, pool: NoDelaySocketPool(),
+      logger: .disabled)
     return HTTPServer(config: config, handler: ClosureHTTPHandler { await handler($0) })
   }
 
