@@ -194,4 +194,31 @@ import Testing
       await watcher.unregister(queued + [running])
     }
   }
+
+  @Test func theFilteredQueryNamesLAVAsStatesBatchesAndRefusesAJobNotAskedFor() async throws {
+    try await LAVAHostileReplyTests.withClient { lava, client in
+      var added: [Int64] = []
+      for index in 0..<250 {
+        added.append(
+          await lava.addJob(FakeLAVAJob(state: index == 3 || index == 240 ? "Running" : "Submitted")))
+      }
+      let ids = added
+      let moved = try await client.jobs(ids, inStates: LAVAWatcher.movedStates)
+      #expect(moved.map(\.id) == [ids[3], ids[240]])
+      #expect(moved.allSatisfy { $0.state == .running })
+      // One request per 200 ids, each filtered with LAVA's display names.
+      let requests = await Self.asked(lava)
+      #expect(requests.map(\.ids) == [Array(ids[..<200]), Array(ids[200...])])
+      #expect(requests.allSatisfy { $0.states == Self.moved })
+      #expect(try await client.jobs(ids, inStates: []) == [])
+      #expect(await lava.requests(to: .jobList).count == 2)
+      await lava.failNext(
+        .jobList,
+        with: .reply(
+          200, body: #"{"next": null, "results": [{"id": 999, "state": "Running", "health": "Unknown"}]}"#))
+      await #expect(throws: LAVAClientError.self) {
+        _ = try await client.jobs([ids[3]], inStates: LAVAWatcher.movedStates)
+      }
+    }
+  }
 }
