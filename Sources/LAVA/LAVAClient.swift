@@ -97,6 +97,17 @@ package final class LAVAClient: LAVAServer {
 
   /// The jobs LAVA knows among `ids`, in id order; unknown ids are left out.
   package func jobs(_ ids: [Int64]) async throws -> [LAVAJob] {
+    try await jobs(ids, filters: [])
+  }
+
+  /// `state__in=` takes LAVA's display names, comma-separated (LAVA 2023.01's `TestJobFilter`).
+  package func jobs(_ ids: [Int64], inStates states: Set<LAVAJobState>) async throws -> [LAVAJob] {
+    guard !states.isEmpty else { return [] }
+    let names = LAVAJobState.allCases.filter(states.contains).map(\.rawValue).joined(separator: ",")
+    return try await jobs(ids, filters: [URLQueryItem(name: "state__in", value: names)])
+  }
+
+  private func jobs(_ ids: [Int64], filters: [URLQueryItem]) async throws -> [LAVAJob] {
     var jobs: [LAVAJob] = []
     let sorted = Set(ids).sorted()
     // Batches keep the URL short; the filter is built from integers only, as LAVA answers some
@@ -110,7 +121,7 @@ package final class LAVAClient: LAVAServer {
         query: [
           URLQueryItem(name: "id__in", value: filter),
           URLQueryItem(name: "limit", value: "\(Self.jobsPerRequest)"),
-        ])
+        ] + filters)
       let replies = try await pages(LAVAReplies.Job.self, from: first)
       let asked = sorted[start..<min(start + Self.jobsPerRequest, sorted.count)]
       var listed = Set<Int64>()

@@ -3,9 +3,18 @@ import HTTP
 import Protocols
 import RunnerCore
 
-/// One LAVA server's jobs as the whole process follows them (see ``LAVAJobWatcher``): one
-/// round of batched `jobs/?id__in=…` requests (one per token, paged) for every registered id,
-/// woken early by LAVA's event stream when it is there.
+/// One LAVA server's jobs as the whole process follows them (see ``LAVAJobWatcher``): rounds of
+/// batched `jobs/?id__in=…` requests (one per token, paged), woken early by LAVA's event stream
+/// when it is there.
+///
+/// Ids come in two tiers (``Viewer/tiers(named:)``), as LAVA serialises every job it lists with
+/// its whole definition: *hot* ids (never read, last seen in a state other than Submitted, or
+/// named by an event since the last round) are asked every round; *cold* ids (last seen
+/// Submitted) only at a cold read, with `state__in=` the states after Submitted, so that LAVA
+/// lists only the jobs that moved. A cold read comes `quietMax` after the last one, at every
+/// (re)connection or drop of the stream, after an event that names no job, and on every round
+/// that follows a quiet pause; every ``unfilteredColdReadEvery``th is unfiltered, so that a job
+/// deleted or hidden from the token is still noticed.
 ///
 /// Pauses between rounds: ``Timing/active`` while a job runs or has just changed; while all are
 /// queued, `quietMax` when the event stream is up (events wake the watcher), else doubling up
@@ -49,7 +58,26 @@ package actor LAVAWatcher {
     /// The last round's error for this viewer, nil after a success.
     var failure: (any Error)?
     var previousFailed = false
+
+    /// The registered ids, hot and cold (see ``LAVAWatcher``), each in id order.
+    func tiers(named: Set<Int64>) -> (hot: [Int64], cold: [Int64]) {
+      var hot: [Int64] = []
+      var cold: [Int64] = []
+      for id in counts.keys.sorted() {
+        if read.contains(id), states[id]?.state == .submitted, !named.contains(id) {
+          cold.append(id)
+        } else {
+          hot.append(id)
+        }
+      }
+      return (hot, cold)
+    }
   }
+
+  /// Every how many cold reads one is unfiltered: about every 150 s at the default `quietMax`.
+  package static let unfilteredColdReadEvery = 10
+  /// What a filtered cold read asks for: the states a job leaves Submitted for.
+  static let movedStates = Set(LAVAJobState.allCases).subtracting([.submitted])
 
   package let url: URL
   private let events: HTTPClientConfiguration?
@@ -62,6 +90,13 @@ package actor LAVAWatcher {
   private var stream: Task<Void, Never>?
   private var sleeper: (id: UUID, continuation: CheckedContinuation<Void, Never>)?
   private var pendingWake = false
+  /// Ids events named since the last round began: hot for the next one.
+  private var eventNamed: Set<Int64> = []
+  /// The next round reads the cold ids whatever the time.
+  private var coldDue = false
+  /// When the next round reads the cold ids at the latest; nil before the first.
+  private var nextColdRead: ContinuousClock.Instant?
+  private var coldReads = 0
   /// Streams up now: one, or briefly two while a stopped one winds down as a new one starts.
   private var streamsUp = 0
   package var streamConnected: Bool { streamsUp > 0 }
@@ -189,43 +224,86 @@ package actor LAVAWatcher {
     var pause = timing.active
     var failures = 0
     while !Task.isCancelled, !viewers.isEmpty {
+      let began = ContinuousClock.now
+      let cold = coldDue || nextColdRead.map { began >= $0 } ?? true
+      coldDue = false
+      let named = eventNamed
+      eventNamed = []
+      var unfilteredCold = false
+      if cold {
+        coldReads += 1
+        unfilteredCold = coldReads % Self.unfilteredColdReadEvery == 0
+      }
       var changed = false
       var running = false
       var retryAfter: Duration?
       var failed = false
+      var coldFailed = false
       for key in viewers.keys.sorted() {
         guard let viewer = viewers[key] else { continue }
-        let ids = viewer.counts.keys.sorted()
-        let result: Result<[LAVAJob], any Error>
-        do {
-          result = .success(try await viewer.client.jobs(ids))
-        } catch {
-          result = .failure(error)
+        let tiers = viewer.tiers(named: named)
+        var reads: [(ids: [Int64], filtered: Bool)] = []
+        if cold, unfilteredCold {
+          reads = [((tiers.hot + tiers.cold).sorted(), false)]
+        } else {
+          if !tiers.hot.isEmpty { reads.append((tiers.hot, false)) }
+          if cold, !tiers.cold.isEmpty { reads.append((tiers.cold, true)) }
         }
-        metrics.lavaWatcherBatch()
-        // Registrations may have changed while the request was out.
+        var failure: (any Error)?
+        for read in reads {
+          let result: Result<[LAVAJob], any Error>
+          do {
+            result = .success(
+              read.filtered
+                ? try await viewer.client.jobs(read.ids, inStates: Self.movedStates)
+                : try await viewer.client.jobs(read.ids))
+          } catch {
+            result = .failure(error)
+          }
+          metrics.lavaWatcherBatch()
+          // Registrations may have changed while the request was out.
+          guard var current = viewers[key] else { break }
+          switch result {
+          case .success(let jobs):
+            let listed = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
+            for id in read.ids where current.counts[id] != nil {
+              // A filtered read leaves out the jobs still Submitted: they keep their state.
+              if read.filtered, listed[id] == nil { continue }
+              if current.states[id] != listed[id] { changed = true }
+              current.states[id] = listed[id]
+              current.read.insert(id)
+            }
+            viewers[key] = current
+          case .failure(let error):
+            failure = error
+          }
+          if failure != nil { break }
+        }
         guard var current = viewers[key] else { continue }
         current.previousFailed = current.failure != nil
-        switch result {
-        case .success(let jobs):
-          current.failure = nil
-          let listed = Dictionary(jobs.map { ($0.id, $0) }, uniquingKeysWith: { first, _ in first })
-          for id in ids where current.counts[id] != nil {
-            if current.states[id] != listed[id] { changed = true }
-            current.states[id] = listed[id]
-            current.read.insert(id)
-          }
-          running =
-            running
-            || current.states.values.contains { [.running, .canceling].contains($0.state) }
-        case .failure(let error):
-          current.failure = error
+        if let failure {
+          current.failure = failure
           failed = true
-          if case .outage(let after) = timing.retry.retryability(of: error) {
+          coldFailed = coldFailed || (cold && !tiers.cold.isEmpty)
+          if case .outage(let after) = timing.retry.retryability(of: failure) {
             retryAfter = after ?? retryAfter
           }
+        } else if !reads.isEmpty {
+          current.failure = nil
         }
+        running =
+          running
+          || current.states.values.contains { [.running, .canceling].contains($0.state) }
         viewers[key] = current
+      }
+      if cold {
+        if coldFailed {
+          // Read again, of the same kind, after the retry pause.
+          coldDue = true
+          coldReads -= 1
+        } else {
+          nextColdRead = began + timing.quietMax
+        }
       }
       rounds += 1
       let waiters = roundWaiters
@@ -240,10 +318,11 @@ package actor LAVAWatcher {
           // Running jobs are asked about at the active rate even with the stream up: a stream
           // that is up but silent (a stuck proxy or publisher) must not hide a job's end.
           pause = timing.active
-        } else if streamConnected {
-          pause = timing.quietMax
         } else {
-          pause = min(pause * 2, timing.quietMax)
+          pause = streamConnected ? timing.quietMax : min(pause * 2, timing.quietMax)
+          // Nothing is moving: the round after this pause reads every job, as before tiers.
+          let quietEnd = ContinuousClock.now + pause
+          nextColdRead = min(nextColdRead ?? quietEnd, quietEnd)
         }
       }
       await sleep(pause)
@@ -307,10 +386,11 @@ package actor LAVAWatcher {
             up = true
             connected(true)
             // Whatever changed while the stream was away is read now.
+            coldDue = true
             wake()
           case .text(let message):
             metrics.lavaEventReceived()
-            if LAVAEvent(message: message).concerns(watchedIDs) { wake() }
+            noticed(LAVAEvent(message: message))
           case .binary:
             metrics.lavaEventReceived()
           }
@@ -323,6 +403,7 @@ package actor LAVAWatcher {
         up = false
         connected(false)
         // Back to polling at once: the change that dropped with the stream is read now.
+        coldDue = true
         wake()
       }
       guard !Task.isCancelled else { break }
@@ -334,6 +415,18 @@ package actor LAVAWatcher {
       try? await Task.sleep(for: pause)
     }
     if up { connected(false) }
+  }
+
+  /// An event about a watched job makes it hot for the next round; one naming no job makes
+  /// that round read every job.
+  private func noticed(_ event: LAVAEvent) {
+    guard event.concerns(watchedIDs) else { return }
+    if case .testJob(let id?) = event {
+      eventNamed.insert(id)
+    } else {
+      coldDue = true
+    }
+    wake()
   }
 
   private func connected(_ up: Bool) {

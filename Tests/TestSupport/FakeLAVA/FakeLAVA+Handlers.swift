@@ -145,6 +145,10 @@ extension FakeLAVA {
     }
     // The filters the queue watchdog uses, as LAVA's REST API applies them.
     if let state = query["state"] { selected = selected.filter { $0.state == state } }
+    if let states = query["state__in"], !ignoresStateFilter {
+      let wanted = Set(states.split(separator: ",").map(String.init))
+      selected = selected.filter { wanted.contains($0.state) }
+    }
     if let type = query["requested_device_type"] { selected = selected.filter { $0.deviceType == type } }
     if let below = query["id__lt"] {
       guard let bound = Int64(below) else {

@@ -98,6 +98,9 @@ public actor FakeLAVA {
   public var nextLinkOrigin: String?
 
   public internal(set) var jobs: [Int64: FakeLAVAJob] = [:]
+  /// Whether `jobs/` ignores `state__in=` (as a server older than the filter would): every
+  /// asked job is listed.
+  public var ignoresStateFilter = false
   /// What `devices/` lists: hostname, device type, health, state.
   public internal(set) var devices: [(hostname: String, deviceType: String, health: String, state: String)] =
     []
@@ -194,6 +197,11 @@ public actor FakeLAVA {
       events.publish(job)
     }
   }
+
+  public func setIgnoresStateFilter(_ ignores: Bool) { ignoresStateFilter = ignores }
+
+  /// The job is gone (deleted, or no longer shown to the token), without an event.
+  public func removeJob(_ id: Int64) { jobs[id] = nil }
 
   public func appendLog(_ id: Int64, _ lines: [String]) {
     jobs[id]?.log += lines
