@@ -302,7 +302,8 @@ package actor LAVAWatcher {
           coldDue = true
           coldReads -= 1
         } else {
-          nextColdRead = began + timing.quietMax
+          // From the read's end: a LAVA slow to answer is asked less often, not more.
+          nextColdRead = ContinuousClock.now + timing.quietMax
         }
       }
       rounds += 1

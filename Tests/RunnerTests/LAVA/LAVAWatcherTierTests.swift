@@ -30,7 +30,7 @@ import Testing
     async throws
   {
     try await Base.withWatcher(
-      events: false, timing: Base.timing(active: .milliseconds(50), quietMax: .seconds(1))
+      events: false, timing: Base.timing(active: .milliseconds(50), quietMax: .seconds(2))
     ) { lava, _, watcher in
       var added: [Int64] = []
       for _ in 0..<100 { added.append(await lava.addJob(FakeLAVAJob(state: "Submitted"))) }
@@ -55,8 +55,9 @@ import Testing
           hotSinceCold += 1
         } else {
           #expect(request == Asked(ids: queued, states: Self.moved))
-          // Not every round: a cold read comes a quiet interval (about 20 rounds) after the last.
-          #expect(hotSinceCold >= 5)
+          // Not every round: a cold read comes a quiet interval (about 40 rounds on an idle
+          // machine, fewer when the tests around it starve the loop) after the last.
+          #expect(hotSinceCold >= 2)
           hotSinceCold = 0
           cold += 1
         }
