@@ -11,8 +11,8 @@ import Testing
   }
 
   @Test func twoJobsMaskersShareTheDefaultPatternsAndKeepOnlyTheirSecrets() {
-    let first = SecretMasker(secrets: ["glcbt-first-job-token-0123456789", "lava-token-abcdef0123456789"])
-    let second = SecretMasker(secrets: ["glcbt-second-job-token-abcdefghij", "lava-token-abcdef0123456789"])
+    let first = SecretMasker(secrets: ["job-one-secret-0123456789", "lava-token-abcdef0123456789"])
+    let second = SecretMasker(secrets: ["job-two-secret-abcdefghij", "lava-token-abcdef0123456789"])
     #expect(address(first.shared.forms) == address(second.shared.forms))
     #expect(address(first.shared.needles) == address(second.shared.needles))
     #expect(first.shared.needles.count == SecretMasker.defaultTokenPrefixes.count + 10)
