@@ -460,13 +460,13 @@ private func monitor(_ context: RecordingJobContext, polling: LAVAPolling = fast
 @Test func aMultinodeJobThatHangsCancelsItsGroupAndTheWholeSubmissionIsRetried() async throws {
   let fake = FakeLAVAServer(submitting: [94, 95])
   fake.thenSubmit([96, 97])
-  // 94 hangs; 95 keeps printing (a line per poll) until the runner cancels it with 94.
+  // 94 hangs; 95 keeps printing until the runner cancels it with 94: every read of it brings a
+  // new line, however late the runner gets to it (a loaded machine once held it for seconds).
   fake.script(94, .init(steps: [.init(.running, device: "qemu-07", visibleLines: 1)], lines: targetLines(2)))
-  fake.script(
-    95,
-    .init(
-      steps: (1...5000).map { .init(.running, device: "qemu-08", visibleLines: $0) }, lines: targetLines(5000)
-    ))
+  var printing = FakeLAVAServer.ScriptedJob(
+    steps: [.init(.running, device: "qemu-08")], lines: targetLines(100_000))
+  printing.printsOnEachRead = true
+  fake.script(95, printing)
   fake.script(96, passing(device: "qemu-07"))
   fake.script(97, passing(device: "qemu-08"))
   let context = try attemptContext(fake, ["LAVA_HANG_TIMEOUT": "1"])

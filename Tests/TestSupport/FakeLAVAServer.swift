@@ -35,6 +35,9 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
     public var failureComment: String?
     /// What `downloadJUnit` throws instead of writing `junit`, e.g. ``LAVAReplyTooLarge``.
     public var junitFailure: (any Error & Sendable)?
+    /// Each log request reveals one more line, whatever the steps say: a job printing steadily
+    /// however seldom the runner reads, until it is canceled, when its log ends there.
+    public var printsOnEachRead = false
 
     public init(
       steps: [Step], lines: [LAVALogLine] = [], testCases: [LAVATestCase] = [],
@@ -273,7 +276,10 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
       } else if start > served {
         mistakes.append("log \(id) asked from line \(start) when only \(served) were served: lines skipped")
       }
-      let visible = min(currentStep(id)?.visibleLines ?? job.lines.count, job.lines.count)
+      let visible =
+        job.printsOnEachRead
+        ? min(start + 1, job.lines.count)
+        : min(currentStep(id)?.visibleLines ?? job.lines.count, job.lines.count)
       guard start < visible, start >= 0 else { return [] }
       let page = Array(job.lines[start..<min(visible, start + pageSize)])
       servedLines[id] = max(served, start + page.count)
@@ -330,6 +336,10 @@ public final class FakeLAVAServer: LAVAServer, @unchecked Sendable {
       canceledIDs.append(id)
       if var job = scriptedJob(id) {
         job.steps = [Step(.finished, .canceled, device: currentStep(id)?.device)]
+        if job.printsOnEachRead {
+          job.lines = Array(job.lines.prefix(servedLines[id, default: 0]))
+          job.printsOnEachRead = false
+        }
         position[id] = 0
         scripted[id] = job
       }

@@ -150,6 +150,7 @@ extension LAVALogFollower {
   ) async throws -> (batch: LAVALogBatch, verdict: LAVALineVerdict?) {
     var batch = LAVALogBatch()
     var verdict: LAVALineVerdict?
+    let began = clock.now
     try await retrier.run("the log of LAVA job \(id) from line \(consumed)") {
       try await server.logPages(of: id, from: consumed) { lines in
         try await write(lines, structure: &structure, error: &error, verdict: &verdict, clock: clock)
@@ -160,6 +161,7 @@ extension LAVALogFollower {
         try await checkpoint(consumed, structure, error, job, watchdog)
       }
     }
+    watchdog.lookedAtLog(at: began)
     return (batch, verdict)
   }
 

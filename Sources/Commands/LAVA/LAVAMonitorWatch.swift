@@ -102,6 +102,7 @@ struct LAVAMonitorWatch: Sendable {
           }
         }
         logs[job.id] = part
+        watchdog.lookedAtLog(at: now)
       }
       if job.state == .running, !watchdog.sawRunning { lively = true }
       let alarm = watchdog.check(job.state, at: now)

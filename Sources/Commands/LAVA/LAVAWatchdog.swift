@@ -17,6 +17,11 @@ struct LAVAWatchdog: Sendable {
   private let began: ContinuousClock.Instant
   /// The last new line or the start of the run, whichever is later; nil until the job runs.
   private var lastSign: ContinuousClock.Instant?
+  /// When the last read of the log began (the newest). A hang is declared only from a read
+  /// that began LAVA_HANG_TIMEOUT after the last sign of life and brought nothing new: a runner
+  /// that could not look for a while (starved of CPU, its process stopped, a slow round) must
+  /// not take its own absence for a quiet device.
+  private var lastLook: ContinuousClock.Instant?
   /// When the job was first seen running, as a date for the attempt's record.
   private(set) var runningSince: Date?
 
@@ -64,6 +69,11 @@ struct LAVAWatchdog: Sendable {
     if lastSign != nil { lastSign = now }
   }
 
+  /// A read of the log that began at `start` has ended (with new lines or without).
+  mutating func lookedAtLog(at start: ContinuousClock.Instant) {
+    lastLook = max(lastLook ?? start, start)
+  }
+
   /// The job's state at `now`; an alarm when a watchdog fires.
   mutating func check(_ state: LAVAJobState, at now: ContinuousClock.Instant) -> Alarm? {
     switch state {
@@ -75,7 +85,9 @@ struct LAVAWatchdog: Sendable {
         runningSince = Date()
         return nil
       }
-      if let hangTimeout, now - lastSign >= hangTimeout { return .hang(quiet: now - lastSign) }
+      if let hangTimeout, let lastLook, lastLook - lastSign >= hangTimeout {
+        return .hang(quiet: now - lastSign)
+      }
     case .scheduled, .canceling, .finished:
       break
     }
