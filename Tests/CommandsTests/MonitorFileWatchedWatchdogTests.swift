@@ -21,7 +21,9 @@ final class RoundWatcher: LAVAJobWatcher, @unchecked Sendable {
   func nextChange(of ids: [Int64], after known: [Int64: LAVAJob]) async throws -> [Int64: LAVAJob] {
     while true {
       var states: [Int64: LAVAJob] = [:]
-      for id in ids { states[id] = try await fake.job(id) }
+      // From a task of its own, as the runner's watcher asks from its loop: the fake rightly
+      // refuses a request from a cancelled waiter, which a cancel may reach at any moment.
+      for id in ids { states[id] = try await Task { try await fake.job(id) }.value }
       lock.withLock { last = states }
       if known.isEmpty || ids.contains(where: { states[$0] != known[$0] }) { return states }
       try await Task.sleep(for: .milliseconds(20))
