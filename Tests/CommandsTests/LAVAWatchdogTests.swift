@@ -38,46 +38,6 @@ import Testing
   #expect(watchdog.check(.running, at: start + .seconds(6)) != nil)
 }
 
-/// A watcher over a fake LAVA server whose first round while the job runs takes `stall`, and
-/// ignores cancellation meanwhile: the runner cannot get back to the job for that long.
-private final class StallingWatcher: LAVAJobWatcher, @unchecked Sendable {
-  let fake: FakeLAVAServer
-  let stall: Duration
-  private let lock = NSLock()
-  private var stalled = false
-
-  init(_ fake: FakeLAVAServer, stall: Duration) {
-    self.fake = fake
-    self.stall = stall
-  }
-
-  func register(_ ids: [Int64]) async {}
-  func unregister(_ ids: [Int64]) async {}
-  func latest(of ids: [Int64]) async -> [Int64: LAVAJob] { [:] }
-
-  func nextChange(of ids: [Int64], after known: [Int64: LAVAJob]) async throws -> [Int64: LAVAJob] {
-    let stallNow = lock.withLock {
-      let first = !stalled && known.values.contains { $0.state == .running }
-      if first { stalled = true }
-      return first
-    }
-    if stallNow {
-      let seconds = Double(stall.components.seconds) + Double(stall.components.attoseconds) / 1e18
-      await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-        DispatchQueue.global().asyncAfter(deadline: .now() + seconds) { done.resume() }
-      }
-    }
-    while true {
-      var states: [Int64: LAVAJob] = [:]
-      // Asked from a task of its own, as the runner's watcher asks from its loop: the fake
-      // refuses (rightly) a request from the cancelled waiter.
-      for id in ids { states[id] = try await Task { try await fake.job(id) }.value }
-      if known.isEmpty || ids.contains(where: { states[$0] != known[$0] }) { return states }
-      try await Task.sleep(for: .milliseconds(2))
-    }
-  }
-}
-
 @Test func aRunnerHeldUpLongerThanTheHangTimeoutDoesNotCancelAJobThatKeptPrinting() async throws {
   // Each read brings a new line: the job printed while the runner was away.
   let fake = FakeLAVAServer(submitting: [120])
@@ -90,7 +50,7 @@ private final class StallingWatcher: LAVAJobWatcher, @unchecked Sendable {
   let context = try lavaContext(
     fake, files: ["lava-job.yaml": "job_name: held up\nactions: []\n"],
     variables: [JobVariable(key: "LAVA_HANG_TIMEOUT", value: "1")],
-    jobWatcher: StallingWatcher(fake, stall: .milliseconds(1500)))
+    jobWatcher: RoundWatcher(fake, stallOnceRunning: .milliseconds(1500)))
 
   let failure = await outcome {
     try await SubmitCommand(file: "lava-job.yaml", polling: fastPolling).run(in: context)

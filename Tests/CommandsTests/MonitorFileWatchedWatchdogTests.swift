@@ -5,49 +5,25 @@ import Testing
 
 @testable import Commands
 
-/// A job watcher over a fake LAVA server, as the runner's: each round reads every registered
-/// job's state; `nextChange` returns once a state differs from what the caller knows.
-final class RoundWatcher: LAVAJobWatcher, @unchecked Sendable {
-  let fake: FakeLAVAServer
-  private let lock = NSLock()
-  private var last: [Int64: LAVAJob] = [:]
-
-  init(_ fake: FakeLAVAServer) { self.fake = fake }
-
-  func register(_ ids: [Int64]) async {}
-  func unregister(_ ids: [Int64]) async {}
-  func latest(of ids: [Int64]) async -> [Int64: LAVAJob] { lock.withLock { last } }
-
-  func nextChange(of ids: [Int64], after known: [Int64: LAVAJob]) async throws -> [Int64: LAVAJob] {
-    while true {
-      var states: [Int64: LAVAJob] = [:]
-      // From a task of its own, as the runner's watcher asks from its loop: the fake rightly
-      // refuses a request from a cancelled waiter, which a cancel may reach at any moment.
-      for id in ids { states[id] = try await Task { try await fake.job(id) }.value }
-      lock.withLock { last = states }
-      if known.isEmpty || ids.contains(where: { states[$0] != known[$0] }) { return states }
-      try await Task.sleep(for: .milliseconds(20))
-    }
-  }
-}
-
 private func monitorWatched(_ fake: FakeLAVAServer, jobs: String, _ variables: [String: String]) async throws
   -> (CommandFailure?, RecordingJobContext)
 {
   let context = try lavaContext(
     fake, files: ["jobs.json": jobs],
     variables: variables.map { JobVariable(key: $0.key, value: $0.value) }, jobWatcher: RoundWatcher(fake))
-  // Bounded: without the watchdogs on this path, a quiet or queued job is waited on for ever.
+  // Bounded: without the watchdogs on this path, a quiet or queued job is waited on for ever. The
+  // bound is generous: the parallel unit tier on a loaded 2-core machine starts every test at once,
+  // and a test with hundreds of short waits may then take tens of seconds to get through them.
   let run = Task {
     await outcome { try await MonitorFileCommand(file: "jobs.json", polling: fastPolling).run(in: context) }
   }
   let bound = Task {
-    try await Task.sleep(for: .seconds(20))
+    try await Task.sleep(for: .seconds(90))
     run.cancel()
   }
   let failure = await run.value
   bound.cancel()
-  #expect(!run.isCancelled, "monitor-file still waited after 20 s: no watchdog fired")
+  #expect(!run.isCancelled, "monitor-file still waited after 90 s: no watchdog fired")
   expectBalancedSections(context.recordingLog.text)
   return (failure, context)
 }

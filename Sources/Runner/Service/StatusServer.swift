@@ -39,7 +39,9 @@ struct StatusServer: Service {
         try? await gracefulShutdown()
         await server.stop(timeout: 1)
       }
-      try await server.waitUntilListening()
+      // A bound for a loaded node, not FlyingFox's 5 s: a runner resuming many jobs at start
+      // must not exit because its status page took a while (a taken port fails at once).
+      try await server.waitUntilListening(timeout: 30)
       switch await server.listeningAddress {
       case .ip4(_, let port), .ip6(_, let port): onListening(port)
       default: break

@@ -137,6 +137,10 @@ public actor FakeGitLab {
     self.faultInjector = FaultInjector(plan: configuration.faults)
   }
 
+  /// How long a start may wait for a host to listen: FlyingFox's 5 s default is too short when
+  /// the parallel unit tier starts every test at once on a loaded machine (seen on one core).
+  static let listeningTimeout: TimeInterval = 60
+
   /// Starts both hosts (the API and the object storage) and returns when they listen.
   public func start() async throws {
     guard servers == nil else { return }
@@ -150,8 +154,8 @@ public actor FakeGitLab {
     for server in [api, storage] {
       serverTasks.append(Task { try await server.run() })
     }
-    try await api.waitUntilListening()
-    try await storage.waitUntilListening()
+    try await api.waitUntilListening(timeout: Self.listeningTimeout)
+    try await storage.waitUntilListening(timeout: Self.listeningTimeout)
     apiPort = try await Self.port(of: api)
     storagePort = try await Self.port(of: storage)
   }

@@ -133,7 +133,7 @@ public actor FakeLAVA {
     let server = HTTPServer(config: config, handler: ClosureHTTPHandler { [self] in await self.handle($0) })
     self.server = server
     serverTask = Task { try await server.run() }
-    try await server.waitUntilListening()
+    try await server.waitUntilListening(timeout: 60)
     guard case .ip4(_, let port) = await server.listeningAddress else { throw FakeLAVAError.notListening }
     self.port = port
   }

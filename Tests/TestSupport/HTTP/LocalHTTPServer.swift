@@ -67,7 +67,7 @@ public func withLocalHTTPServer<Result: Sendable>(
   return try await withThrowingTaskGroup(of: Void.self) { group in
     group.addTask { try await server.run() }
     defer { group.cancelAll() }
-    try await server.waitUntilListening()
+    try await server.waitUntilListening(timeout: 60)
     guard case .ip4(_, let port) = await server.listeningAddress else {
       throw LocalServerError.noPort
     }
