@@ -173,6 +173,14 @@ public struct SubmitCommand: Command {
     let section = ResumableSection("lava_log_\(ids[0])", header: header)
     let outcomes = try await section.run(context.log, started: resumed) {
       if !resumed { try await progress.following() }
+      if ids.count == 1 {
+        // One LAVA job (the usual case) is followed in this task: no child task to keep for as
+        // long as the LAVA job waits in the queue (issue 10: memory per waiting job).
+        let (follower, file) = try await follower(
+          ids[0], of: ids, session, volume: volume, watcher: watcher, resuming: saved, progress: progress)
+        defer { file.close() }
+        return [ids[0]: try await follower.follow()]
+      }
       return try await withThrowingTaskGroup(of: (Int64, LAVALogFollower.Outcome).self) { group in
         for id in ids {
           let (follower, file) = try await follower(

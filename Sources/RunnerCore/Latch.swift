@@ -7,6 +7,7 @@ package final class Latch<Value: Sendable>: Sendable {
     var value: Value?
     var waiters: [Int: CheckedContinuation<Value?, Never>] = [:]
     var nextWaiter = 0
+    var observers: [@Sendable (Value) -> Void] = []
   }
 
   private let state = Mutex(State())
@@ -18,15 +19,31 @@ package final class Latch<Value: Sendable>: Sendable {
   /// Sets the value unless one is set already; returns whether this call set it.
   @discardableResult
   package func set(_ value: Value) -> Bool {
-    let waiters: [CheckedContinuation<Value?, Never>]? = state.withLock { state in
+    let woken: ([CheckedContinuation<Value?, Never>], [@Sendable (Value) -> Void])? = state.withLock {
+      state in
       guard state.value == nil else { return nil }
       state.value = value
-      defer { state.waiters = [:] }
-      return Array(state.waiters.values)
+      defer {
+        state.waiters = [:]
+        state.observers = []
+      }
+      return (Array(state.waiters.values), state.observers)
     }
-    guard let waiters else { return false }
+    guard let (waiters, observers) = woken else { return false }
     for waiter in waiters { waiter.resume(returning: value) }
+    for observer in observers { observer(value) }
     return true
+  }
+
+  /// Calls `observer` with the value once it is set (at once when it is): what a waiting task
+  /// would do, without a task to wait in (issue 10: every task a waiting job keeps costs memory).
+  package func observe(_ observer: @escaping @Sendable (Value) -> Void) {
+    let now: Value? = state.withLock { state in
+      if let value = state.value { return value }
+      state.observers.append(observer)
+      return nil
+    }
+    if let now { observer(now) }
   }
 
   /// Waits for the value; `nil` when the waiting task is cancelled first.

@@ -17,4 +17,9 @@ package final class JobControl: Sendable {
 
   /// Waits until the job is asked to stop; `nil` when the waiting task is cancelled first.
   package func waitForCancellation() async -> JobCancellation? { await latch.wait() }
+
+  /// Calls `handler` once the job is asked to stop (at once if it was).
+  package func whenCanceled(_ handler: @escaping @Sendable (JobCancellation) -> Void) {
+    latch.observe(handler)
+  }
 }

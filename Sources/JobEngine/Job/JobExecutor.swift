@@ -111,30 +111,29 @@ package struct JobExecutor: Sendable {
     _ lines: [String], timeout: Duration?, context: any JobContext, control: JobControl?,
     progress: (any ScriptProgress)? = nil
   ) async -> StepResult {
+    // The first of the command's end, the timeout and the job's cancellation decides. One latch
+    // they all set, so that a waiting job keeps one task for its timeout rather than a task for
+    // each (issue 10: a thousand jobs waiting in LAVA's queue).
     let finished = Latch<StepResult>()
+    let first = Latch<StepResult>()
     let command = Task {
-      finished.set(await runLines(lines, context: context, progress: progress))
+      let result = await runLines(lines, context: context, progress: progress)
+      finished.set(result)
+      first.set(result)
     }
-    var decided: StepResult = await withTaskGroup(of: StepResult?.self) { group in
-      group.addTask { await finished.wait() }
+    control?.whenCanceled { first.set(.interrupted($0)) }
+    var decided: StepResult = await withTaskGroup(of: Void.self) { group in
       if let timeout {
         group.addTask {
-          do {
-            try await Task.sleep(for: timeout)
-          } catch {
-            return nil
-          }
+          guard (try? await Task.sleep(for: timeout)) != nil else { return }
           control?.cancel(.timedOut)
-          return .interrupted(.timedOut)
+          first.set(.interrupted(.timedOut))
         }
       }
-      if let control {
-        group.addTask { await control.waitForCancellation().map { .interrupted($0) } }
-      }
-      var first: StepResult?
-      while first == nil, let next = await group.next() { first = next }
+      // Nil when this task is cancelled first: the runner is shutting down.
+      let decided = await first.wait() ?? .interrupted(.runnerShutdown)
       group.cancelAll()
-      return first ?? .interrupted(.runnerShutdown)
+      return decided
     }
     if let reason = control?.cancellation { decided = .interrupted(reason) }
     if finished.value == nil {

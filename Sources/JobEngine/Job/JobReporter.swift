@@ -16,13 +16,15 @@ package struct JobReporter: Sendable {
   package var finalUpdatePatience: Duration = .seconds(600)
 
   /// Sends `running` every interval until cancelled; passes GitLab's `Job-Status` on.
-  package func keepAlive() async {
+  /// `onEachInterval` runs at each interval before the request, whatever GitLab answers.
+  package func keepAlive(onEachInterval: (@Sendable () -> Void)? = nil) async {
     while !Task.isCancelled {
       do {
         try await Task.sleep(for: keepAliveInterval)
       } catch {
         return
       }
+      onEachInterval?()
       do {
         let reply = try await client.updateJob(jobID: jobID, jobToken: jobToken, .running)
         switch reply.status {

@@ -64,8 +64,11 @@ package struct JobRunner: Sendable {
 
     let outcome: JobOutcome = await withTaskGroup(of: Void.self) { group in
       group.addTask { await setup.uploader.run() }
-      group.addTask { await setup.reporter.keepAlive() }
-      if let state { group.addTask { await heartbeat(state) } }
+      // The keep-alive also tells the job's record that the runner lives (the restart notice
+      // says how long it was away): one task, not two, per job (issue 10).
+      let noteAlive: (@Sendable () -> Void)?
+      if let state { noteAlive = { state.note { _ in } } } else { noteAlive = nil }
+      group.addTask { await setup.reporter.keepAlive(onEachInterval: noteAlive) }
       defer { group.cancelAll() }
       await announce(setup, state: state, resuming: resuming)
       let outcome = await executor.execute(
@@ -78,14 +81,6 @@ package struct JobRunner: Sendable {
     client.metrics.jobFinished(outcome, duration: ContinuousClock.now - setup.started)
     await sendFinalState(
       outcome, trace: setup.trace, uploader: setup.uploader, reporter: setup.reporter, logger: logger)
-  }
-
-  /// Tells the job's record every keep-alive interval that the runner is alive (the restart
-  /// notice says how long it was away).
-  private func heartbeat(_ state: JobState) async {
-    while (try? await Task.sleep(for: settings.keepAliveInterval)) != nil {
-      state.note { _ in }
-    }
   }
 
   /// "2m 13s".
