@@ -212,9 +212,14 @@ struct LAVAFaultTests {
   func runner(gitlab: FakeGitLab, http: HTTPClient) async throws -> JobPoller {
     var limits = LAVARequestLimits(callTimeout: Self.callTimeout)
     limits.downloadIdleTimeout = Self.callTimeout
+    // The watcher's pauses shrink with the commands' (`polling`): with the runner's own (a
+    // failed round asked again after 1, 2, 4… s) a loaded machine saw the 6 s outage as one
+    // failure per waiting job, never said twice, and its end 12 s after it ended.
     let lava = LAVAConnections(
       http: http, metrics: RunnerMetrics(), maxConcurrentRequests: 8, limits: limits,
-      outagePatience: .seconds(60))
+      outagePatience: .seconds(60),
+      watcherTiming: LAVAWatcher.Timing(
+        active: Self.polling.active, quietMax: Self.polling.quietMax, retry: Self.polling.retry))
     let masker = SecretMasker(secrets: [Self.runnerToken])
     let client = GitLabClient(
       instance: await gitlab.url, http: http,
@@ -288,6 +293,7 @@ struct LAVAFaultTests {
     let direct = try LAVAConnections(http: http, metrics: RunnerMetrics()).client(
       url: server.url, token: server.token)
     var lostSubmissions = 0
+    var lostWhy: [String] = []
     var notices: [String: Int] = [:]
     var reachableAgain = 0
     for job in jobs {
@@ -304,6 +310,9 @@ struct LAVAFaultTests {
       guard let match = trace.firstMatch(of: #/scheduler/job/(\d+)/#), let id = Int64(match.output.1) else {
         // A submission answered 502 may have reached LAVA: not resent, the runner's failure.
         lostSubmissions += 1
+        lostWhy.append(
+          "job \(job.id): "
+            + (trace.split(separator: "\n").first { $0.contains("not retried so as not to start") } ?? "?"))
         #expect(result.status == .failed && result.failureReason == "runner_system_failure", "\(trace)")
         #expect(trace.contains("It was not retried so as not to start the job twice"), "\(trace)")
         continue
@@ -351,7 +360,7 @@ struct LAVAFaultTests {
       try await direct.downloadJUnit(of: id, to: file)
       #expect(try junit.gunzipped() == Data(contentsOf: file), "LAVA job \(id)'s JUnit report")
     }
-    #expect(lostSubmissions == Self.lostSubmissions.count)
+    #expect(lostSubmissions == Self.lostSubmissions.count, "\(lostWhy)")
     #expect(played.count == Self.gitlabJobs - Self.lostSubmissions.count)
     // The outage (connections refused): waited out, said more than once while it lasted, and
     // its end said.
