@@ -270,4 +270,44 @@ final class ControlledContext: JobContext {
     #expect(
       context.text.contains("WARNING: the artifacts folder is read-only\n") == (line == "infra-fail-test"))
   }
+
+  @Test func aJobCanceledBeforeItsScriptStartsRunsNoLine() async {
+    let control = JobControl()
+    control.cancel(.canceledImmediately)
+    let context = ControlledContext(control: control)
+    let outcome = await executor.execute(
+      job(script: ["wait-test", "echo-test never"]), context: context, control: control)
+    #expect(outcome.state != .success)
+    #expect(!context.text.contains("never"))
+  }
+}
+
+/// The latch the executor's step waits on instead of a task per thing it waits for.
+@Suite struct LatchObserverTests {
+  @Test func anObserverIsCalledOnceWithTheFirstValueSet() {
+    let latch = Latch<Int>()
+    let seen = Mutex<[Int]>([])
+    latch.observe { value in seen.withLock { $0.append(value) } }
+    #expect(seen.withLock { $0 }.isEmpty)
+    #expect(latch.set(1))
+    #expect(!latch.set(2))
+    #expect(seen.withLock { $0 } == [1])
+  }
+
+  @Test func anObserverOfALatchAlreadySetIsCalledAtOnce() {
+    let latch = Latch<String>()
+    latch.set("done")
+    let seen = Mutex<[String]>([])
+    latch.observe { value in seen.withLock { $0.append(value) } }
+    #expect(seen.withLock { $0 } == ["done"])
+  }
+
+  @Test func aJobControlTellsItsCancellationToWhoeverAsked() {
+    let control = JobControl()
+    let seen = Mutex<[JobCancellation]>([])
+    control.whenCanceled { reason in seen.withLock { $0.append(reason) } }
+    control.cancel(.canceledGracefully)
+    control.cancel(.canceledImmediately)
+    #expect(seen.withLock { $0 } == [.canceledGracefully])
+  }
 }
