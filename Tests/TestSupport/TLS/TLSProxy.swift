@@ -89,9 +89,18 @@ public final class TLSProxy: @unchecked Sendable {
   /// either side closes. Reading and writing one SSL object from two threads is not safe, hence
   /// the single loop.
   static let script = #"""
-    import select, signal, socket, ssl, sys, threading
+    import os, select, signal, socket, ssl, sys, threading, time
     signal.pthread_sigmask(signal.SIG_UNBLOCK, [signal.SIGTERM, signal.SIGINT])
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+    # Ends with the test process even when it exits without stopping the proxy (a proxy left
+    # running by a test process that ended outlived a CI run here).
+    def orphaned(parent=os.getppid()):
+        while os.getppid() == parent:
+            time.sleep(1)
+        os._exit(0)
+
+    threading.Thread(target=orphaned, daemon=True).start()
     cert, key, port, client_ca = sys.argv[1], sys.argv[2], int(sys.argv[3]), sys.argv[4]
     context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.load_cert_chain(cert, key)
