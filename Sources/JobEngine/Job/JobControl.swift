@@ -15,9 +15,6 @@ package final class JobControl: Sendable {
   @discardableResult
   package func cancel(_ reason: JobCancellation) -> Bool { latch.set(reason) }
 
-  /// Waits until the job is asked to stop; `nil` when the waiting task is cancelled first.
-  package func waitForCancellation() async -> JobCancellation? { await latch.wait() }
-
   /// Calls `handler` once the job is asked to stop (at once if it was).
   package func whenCanceled(_ handler: @escaping @Sendable (JobCancellation) -> Void) {
     latch.observe(handler)
